@@ -1,0 +1,7 @@
+"""Imports every domain's tables so that Base.metadata knows them all (Alembic, tests)."""
+
+from minxin.auth import models as auth_models
+from minxin.db import Base
+from minxin.registry import models as registry_models
+
+__all__ = ["Base", "auth_models", "registry_models"]

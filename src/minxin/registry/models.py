@@ -1,0 +1,131 @@
+"""Registry tables: regions, households (户), persons and income declarations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from minxin.db import Base, UTCDateTime, utcnow
+
+HUKOU_TYPES = ("城镇", "农村")
+RELATIONS = ("户主", "配偶", "子女", "父母", "孙子女", "兄弟姐妹", "其他")
+HEALTH_STATUSES = ("健康", "慢性病", "重病", "残疾", "失能")
+# 残疾等级: national disability grades 一级 (most severe) … 四级; 0 / NULL = none.
+DISABILITY_GRADES = {"一级": 1, "二级": 2, "三级": 3, "四级": 4}
+
+
+class Region(Base):
+    """A division: city, county, town (街道/乡镇) or community (社区/村)."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    urban: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A historical code (e.g. 320705 新浦区, abolished 2014) points at the region that replaced it.
+    alias_of: Mapped[str | None] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        CheckConstraint("level in ('province','city','county','town','community')", name="level"),
+    )
+
+
+class Household(Base):
+    """户: the unit of most benefits; its members are the persons whose household_id points here."""
+
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_no: Mapped[str] = mapped_column(String(32), unique=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    hukou_type: Mapped[str] = mapped_column(String(4))
+    address: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    # Latest declared monthly household income and assets, in fen (history in income_declarations).
+    monthly_income_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    assets_fen: Mapped[int | None] = mapped_column(BigInteger)
+    income_declared_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    members: Mapped[list[Person]] = relationship(
+        back_populates="household", order_by="(Person.is_head.desc(), Person.id)"
+    )
+    region: Mapped[Region] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("hukou_type in ('城镇','农村')", name="hukou_type"),
+        CheckConstraint("monthly_income_fen >= 0", name="income_nonnegative"),
+        CheckConstraint("assets_fen is null or assets_fen >= 0", name="assets_nonnegative"),
+    )
+
+
+class Person(Base):
+    """A resident, identified by the ID number (公民身份号码); belongs to at most one household."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    relation: Mapped[str | None] = mapped_column(String(8))
+    is_head: Mapped[bool] = mapped_column(Boolean, default=False)
+    region_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    disability_grade: Mapped[int | None] = mapped_column(Integer)
+    health_status: Mapped[str | None] = mapped_column(String(8))
+    monthly_income_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    household: Mapped[Household | None] = relationship(back_populates="members")
+
+    __table_args__ = (
+        CheckConstraint("sex in ('M','F')", name="sex"),
+        CheckConstraint("disability_grade is null or disability_grade between 1 and 4", name="disability"),
+        CheckConstraint("monthly_income_fen >= 0", name="income_nonnegative"),
+        # One head per household, enforced by the database too.
+        Index(
+            "uq_persons_household_head",
+            "household_id",
+            unique=True,
+            sqlite_where=text("is_head"),
+            postgresql_where=text("is_head"),
+        ),
+    )
+
+
+class IncomeDeclaration(Base):
+    """Every income/asset declaration of a household, kept with its date (低收入 tracking, 动态管理)."""
+
+    __tablename__ = "income_declarations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    declared_on: Mapped[date] = mapped_column(Date)
+    monthly_income_fen: Mapped[int] = mapped_column(BigInteger)
+    assets_fen: Mapped[int | None] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(32), default="manual")
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("monthly_income_fen >= 0", name="income_nonnegative"),)

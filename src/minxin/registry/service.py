@@ -1,0 +1,417 @@
+"""Registry operations: regions, households and persons, search, income declarations, counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from minxin.auth import audit
+from minxin.auth.models import User
+from minxin.auth.service import Perm, can_see, require, scoped
+from minxin.core.errors import Conflict, NotFound, ValidationError
+from minxin.core.idnumber import normalize_id, parse_id
+from minxin.core.masking import mask_id
+from minxin.paging import Page, paginate
+from minxin.registry import regions_data
+from minxin.registry.models import (
+    DISABILITY_GRADES,
+    HEALTH_STATUSES,
+    HUKOU_TYPES,
+    RELATIONS,
+    Household,
+    IncomeDeclaration,
+    Person,
+    Region,
+)
+
+# ---- regions -------------------------------------------------------------------------------------
+
+
+def seed_regions(session: Session, *, communities_per_town: int = 6) -> int:
+    """Load the city, its counties (with 2012 aliases), towns and demo communities. Idempotent."""
+    existing = set(session.execute(select(Region.code)).scalars())
+    rows: list[dict[str, Any]] = []
+
+    def add(code: str, name: str, level: str, parent: str | None, urban: bool,
+            alias_of: str | None = None, note: str | None = None) -> None:
+        if code not in existing:
+            existing.add(code)
+            rows.append(dict(code=code, name=name, level=level, parent_code=parent, urban=urban,
+                             alias_of=alias_of, note=note))
+
+    city_code, city_name = regions_data.CITY
+    add(city_code, city_name, "city", None, True)
+    for code, name, urban in regions_data.COUNTIES:
+        add(code, name, "county", city_code, urban)
+    for code, name, alias_of, note in regions_data.HISTORICAL:
+        add(code, name, "county", city_code, alias_of == "320706", alias_of=alias_of, note=note)
+    for county, towns in regions_data.TOWNS.items():
+        for suffix, town_name in towns:
+            town_code = county + suffix
+            add(town_code, town_name, "town", county, town_name.endswith("街道"))
+            for c_code, c_name, urban in regions_data.communities_for(town_code, town_name,
+                                                                     communities_per_town):
+                add(c_code, c_name, "community", town_code, urban)
+    if rows:
+        session.execute(Region.__table__.insert(), rows)
+    return len(rows)
+
+
+def list_regions(session: Session, *, level: str | None = None, parent: str | None = None,
+                 include_historical: bool = True) -> list[Region]:
+    stmt = select(Region).order_by(Region.code)
+    if level:
+        if level not in ("city", "county", "town", "community"):
+            raise ValidationError(f"未知层级：{level}；可选 county/town/community (unknown level)", field="level")
+        stmt = stmt.where(Region.level == level)
+    if parent:
+        stmt = stmt.where(Region.parent_code == parent)
+    if not include_historical:
+        stmt = stmt.where(Region.alias_of.is_(None))
+    return list(session.execute(stmt).scalars())
+
+
+def region_names(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    rows = session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))
+    return {c: n for c, n in rows}
+
+
+def region_path(session: Session, code: str) -> str:
+    """Full name of a region: 海州区 新海街道 东风社区."""
+    names = []
+    current: str | None = code
+    while current:
+        region = session.get(Region, current)
+        if region is None or region.level == "city":
+            break
+        names.append(region.name)
+        current = region.parent_code
+    return " ".join(reversed(names))
+
+
+# ---- households and persons ----------------------------------------------------------------------
+
+RELATION_ALIASES = {"本人": "户主"}
+
+
+def normalize_relation(value: str) -> str:
+    rel = RELATION_ALIASES.get(value.strip(), value.strip())
+    if rel not in RELATIONS:
+        raise ValidationError(
+            f"与户主关系必须是 户主/本人、{'、'.join(RELATIONS[1:])} 之一 (unknown relation)", field="与户主关系"
+        )
+    return rel
+
+
+def normalize_disability(value: object) -> int | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text in ("", "无", "0", "否"):
+        return None
+    if text in DISABILITY_GRADES:
+        return DISABILITY_GRADES[text]
+    if text.endswith(".0"):
+        text = text[:-2]
+    if text in ("1", "2", "3", "4"):
+        return int(text)
+    raise ValidationError("残疾等级必须是 一级/二级/三级/四级（或 1-4、无） (bad disability grade)", field="残疾等级")
+
+
+def normalize_phone(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip().replace(" ", "").replace("-", "")
+    if text.endswith(".0"):
+        text = text[:-2]
+    if not text:
+        return None
+    if not text.isdigit() or not (7 <= len(text) <= 12) or (len(text) == 11 and not text.startswith("1")):
+        raise ValidationError("联系电话应为 11 位手机号或 7–12 位固定电话 (bad phone number)", field="联系电话")
+    return text
+
+
+def normalize_hukou(value: str) -> str:
+    v = value.strip()
+    if v not in HUKOU_TYPES:
+        raise ValidationError("户籍类别必须是 城镇 或 农村 (hukou must be 城镇 or 农村)", field="户籍类别")
+    return v
+
+
+def check_name(value: object) -> str:
+    name = "" if value is None else str(value).strip()
+    if not name:
+        raise ValidationError("姓名不能为空 (name is empty)", field="姓名")
+    if len(name) > 32 or any(ch.isdigit() for ch in name):
+        raise ValidationError("姓名格式不正确 (bad name)", field="姓名")
+    return name
+
+
+def community_region(session: Session, code: str) -> Region:
+    region = session.get(Region, code.strip())
+    if region is None or region.level != "community":
+        raise ValidationError(f"未知社区代码：{code} (unknown community code)", field="社区代码")
+    return region
+
+
+@dataclass
+class MemberIn:
+    name: str
+    id_number: str
+    relation: str
+    phone: str | None = None
+    disability_grade: int | None = None
+    health_status: str | None = None
+    monthly_income_fen: int = 0
+
+
+@dataclass
+class HouseholdIn:
+    household_no: str
+    region_code: str
+    hukou_type: str
+    members: list[MemberIn] = field(default_factory=list)
+    address: str | None = None
+    phone: str | None = None
+    assets_fen: int | None = None
+
+
+def find_household_of(session: Session, id_numbers: list[str]) -> dict[str, str]:
+    """Map each ID number already registered in a household to that household's number."""
+    found: dict[str, str] = {}
+    for i in range(0, len(id_numbers), 500):
+        chunk = id_numbers[i:i + 500]
+        rows = session.execute(
+            select(Person.id_number, Household.household_no)
+            .join(Household, Person.household_id == Household.id)
+            .where(Person.id_number.in_(chunk))
+        )
+        found.update({n: h for n, h in rows})
+    return found
+
+
+def create_household(session: Session, *, actor: User, data: HouseholdIn) -> Household:
+    """Register a household with its members; a person already in another household is refused."""
+    require(actor, Perm.REGISTRY_WRITE)
+    region = community_region(session, data.region_code)
+    if not can_see(actor, region.code):
+        raise NotFound(f"未知社区代码：{data.region_code} (unknown community code)", field="社区代码")
+    hukou = normalize_hukou(data.hukou_type)
+    no = data.household_no.strip()
+    if not no:
+        raise ValidationError("户编号不能为空 (household number is empty)", field="户编号")
+    if session.execute(select(Household.id).where(Household.household_no == no)).first():
+        raise Conflict(f"户编号已存在：{no} (household number exists)", field="户编号")
+    if not data.members:
+        raise ValidationError("一户至少要有一名成员 (a household needs members)", field="members")
+    heads = []
+    numbers: list[str] = []
+    for m in data.members:
+        m.id_number = normalize_id(m.id_number)
+        m.relation = normalize_relation(m.relation)
+        m.name = check_name(m.name)
+        if m.monthly_income_fen < 0:
+            raise ValidationError("月收入不能为负数 (income must not be negative)", field="月收入")
+        if m.health_status is not None and m.health_status not in HEALTH_STATUSES:
+            raise ValidationError(f"健康状况必须是 {'/'.join(HEALTH_STATUSES)} 之一", field="健康状况")
+        if m.id_number in numbers:
+            raise ValidationError(f"同一身份证号出现两次：{mask_id(m.id_number)}", field="身份证号")
+        numbers.append(m.id_number)
+        if m.relation == "户主":
+            heads.append(m)
+    if len(heads) != 1:
+        raise ValidationError(
+            "一户必须有且只有一名户主 (a household needs exactly one head)" if heads
+            else "户内没有户主 (the household has no head)", field="与户主关系",
+        )
+    taken = find_household_of(session, numbers)
+    if taken:
+        n, h = next(iter(taken.items()))
+        raise Conflict(f"身份证号 {mask_id(n)} 已登记在户 {h} 中 (person already in household {h})",
+                       field="身份证号")
+    income = sum(m.monthly_income_fen for m in data.members)
+    household = Household(
+        household_no=no, region_code=region.code, hukou_type=hukou, address=data.address,
+        phone=normalize_phone(data.phone), monthly_income_fen=income, assets_fen=data.assets_fen,
+        income_declared_on=date.today(),
+    )
+    session.add(household)
+    session.flush()
+    for m in data.members:
+        info = parse_id(m.id_number)
+        person = session.execute(select(Person).where(Person.id_number == m.id_number)).scalar_one_or_none()
+        if person is None:
+            person = Person(id_number=m.id_number, sex=info.sex, birth_date=info.birth_date)
+            session.add(person)
+        person.name = m.name
+        person.household_id = household.id
+        person.relation = m.relation
+        person.is_head = m.relation == "户主"
+        person.region_code = region.code
+        person.phone = normalize_phone(m.phone)
+        person.disability_grade = m.disability_grade
+        person.health_status = m.health_status
+        person.monthly_income_fen = m.monthly_income_fen
+    session.add(IncomeDeclaration(household_id=household.id, declared_on=date.today(),
+                                  monthly_income_fen=income, assets_fen=data.assets_fen, source="register"))
+    session.flush()
+    audit.record(session, actor=actor.username, action="household.create", entity="household",
+                 entity_id=household.id, region_code=region.code,
+                 detail={"household_no": no, "members": len(data.members)})
+    return household
+
+
+def get_household_for(session: Session, user: User, household_id: int) -> Household:
+    """The one way to read a household: missing and out-of-scope look alike (NotFound)."""
+    require(user, Perm.REGISTRY_READ)
+    household = session.execute(
+        select(Household).options(selectinload(Household.members)).where(Household.id == household_id)
+    ).scalar_one_or_none()
+    if household is None or not can_see(user, household.region_code):
+        raise NotFound(f"户不存在：{household_id} (no such household)")
+    return household
+
+
+def get_person_for(session: Session, user: User, person_id: int) -> Person:
+    require(user, Perm.REGISTRY_READ)
+    person = session.get(Person, person_id)
+    if person is None or not can_see(user, person.region_code):
+        raise NotFound(f"人员不存在：{person_id} (no such person)")
+    return person
+
+
+def reveal_id_number(session: Session, *, user: User, person_id: int, reason: str | None = None) -> str:
+    """Show a full ID number to a user whose scope covers the person; every view is audited."""
+    require(user, Perm.PII_VIEW)
+    person = get_person_for(session, user, person_id)
+    audit.record(session, actor=user.username, action="person.view_id", entity="person", entity_id=person.id,
+                 region_code=person.region_code, detail={"reason": reason or ""})
+    return person.id_number
+
+
+def search_persons(session: Session, *, user: User, q: str = "", region_code: str | None = None,
+                   page: int = 1, page_size: int = 20) -> Page[Person]:
+    """Search by ID number (full or its last digits) or by name; scoped to the user and paged."""
+    require(user, Perm.REGISTRY_READ)
+    stmt = scoped(select(Person), user, Person.region_code).where(Person.household_id.is_not(None))
+    q = q.strip()
+    if q:
+        digits = q.replace(" ", "").upper()
+        if len(digits) >= 15 and digits[:-1].isdigit():
+            try:
+                stmt = stmt.where(Person.id_number == normalize_id(digits))
+            except ValidationError:
+                stmt = stmt.where(Person.id_number == digits)
+        elif digits.isdigit() or (digits[:-1].isdigit() and digits.endswith("X") and len(digits) > 1):
+            # A clerk often has only the last digits of a number at hand.
+            stmt = stmt.where(or_(Person.id_number.like(f"%{digits}"), Person.id_number.like(f"{digits}%")))
+        else:
+            stmt = stmt.where(Person.name.like(f"{q}%") if len(q) < 2 else Person.name.contains(q))
+    if region_code:
+        stmt = stmt.where(Person.region_code.like(region_code.strip() + "%"))
+    stmt = stmt.order_by(Person.name, Person.id)
+    return paginate(session, stmt, page=page, page_size=page_size)
+
+
+def list_households(session: Session, *, user: User, region_code: str | None = None, page: int = 1,
+                    page_size: int = 20) -> Page[Household]:
+    require(user, Perm.REGISTRY_READ)
+    stmt = scoped(select(Household), user, Household.region_code)
+    if region_code:
+        stmt = stmt.where(Household.region_code.like(region_code.strip() + "%"))
+    return paginate(session, stmt.order_by(Household.id), page=page, page_size=page_size)
+
+
+def declare_income(session: Session, *, actor: User, household_id: int, monthly_income_fen: int,
+                   assets_fen: int | None = None, declared_on: date | None = None,
+                   note: str | None = None) -> IncomeDeclaration:
+    """Record a new income/asset declaration; the latest by date becomes the household's current one."""
+    require(actor, Perm.REGISTRY_WRITE)
+    household = get_household_for(session, actor, household_id)
+    if monthly_income_fen < 0:
+        raise ValidationError("月收入不能为负数 (income must not be negative)", field="月收入")
+    if assets_fen is not None and assets_fen < 0:
+        raise ValidationError("资产不能为负数 (assets must not be negative)", field="资产")
+    when = declared_on or date.today()
+    if when > date.today():
+        raise ValidationError("申报日期不能晚于今天 (declaration date in the future)", field="申报日期")
+    decl = IncomeDeclaration(household_id=household.id, declared_on=when, monthly_income_fen=monthly_income_fen,
+                             assets_fen=assets_fen, source="manual", note=note)
+    session.add(decl)
+    if household.income_declared_on is None or when >= household.income_declared_on:
+        household.monthly_income_fen = monthly_income_fen
+        household.assets_fen = assets_fen
+        household.income_declared_on = when
+    session.flush()
+    audit.record(session, actor=actor.username, action="household.declare_income", entity="household",
+                 entity_id=household.id, region_code=household.region_code,
+                 detail={"monthly_income_fen": monthly_income_fen, "assets_fen": assets_fen,
+                         "declared_on": when.isoformat()})
+    return decl
+
+
+def income_history(session: Session, *, user: User, household_id: int) -> list[IncomeDeclaration]:
+    household = get_household_for(session, user, household_id)
+    return list(session.execute(
+        select(IncomeDeclaration).where(IncomeDeclaration.household_id == household.id)
+        .order_by(IncomeDeclaration.declared_on.desc(), IncomeDeclaration.id.desc())
+    ).scalars())
+
+
+def registry_counts(session: Session, *, scope_code: str | None = None) -> dict[str, int]:
+    """Key counts of the registry, for `minxin stats` and the home page."""
+    from minxin.auth.models import User as UserModel
+    from minxin.core.divisions import scope_prefix
+
+    prefix = scope_prefix(scope_code) if scope_code else ""
+    persons = select(func.count()).select_from(Person).where(Person.household_id.is_not(None))
+    households = select(func.count()).select_from(Household)
+    if prefix:
+        persons = persons.where(Person.region_code.like(prefix + "%"))
+        households = households.where(Household.region_code.like(prefix + "%"))
+    return {
+        "persons": session.execute(persons).scalar_one(),
+        "households": session.execute(households).scalar_one(),
+        "users": session.execute(
+            select(func.count()).select_from(UserModel).where(UserModel.is_system.is_(False))
+        ).scalar_one(),
+        "regions": session.execute(
+            select(func.count()).select_from(Region).where(Region.level == "community")
+        ).scalar_one(),
+    }
+
+
+def counts_by_county(session: Session, *, scope_code: str | None = None) -> list[dict[str, Any]]:
+    """Households and persons per county (and urban/rural split), for the home page."""
+    from minxin.core.divisions import scope_prefix
+
+    prefix = scope_prefix(scope_code) if scope_code else ""
+    county = func.substr(Household.region_code, 1, 6)
+    hh = select(county, Household.hukou_type, func.count()).group_by(county, Household.hukou_type)
+    p_county = func.substr(Person.region_code, 1, 6)
+    pp = select(p_county, func.count()).where(Person.household_id.is_not(None)).group_by(p_county)
+    if prefix:
+        hh = hh.where(Household.region_code.like(prefix + "%"))
+        pp = pp.where(Person.region_code.like(prefix + "%"))
+    out: dict[str, dict[str, Any]] = {}
+
+    def row_for(code: str) -> dict[str, Any]:
+        return out.setdefault(code, {"code": code, "households": 0, "persons": 0, "urban": 0, "rural": 0})
+
+    for code, hukou, n in session.execute(hh):
+        row = row_for(code)
+        row["households"] += n
+        row["urban" if hukou == "城镇" else "rural"] += n
+    for code, n in session.execute(pp):
+        row_for(code)["persons"] += n
+    names = region_names(session, set(out))
+    for code, row in out.items():
+        row["name"] = names.get(code, code)
+    return [out[c] for c in sorted(out)]
+

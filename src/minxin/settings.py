@@ -1,0 +1,40 @@
+"""Configuration from MINXIN_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting can be given as MINXIN_<NAME> in the environment (or a .env file)."""
+
+    model_config = SettingsConfigDict(env_prefix="MINXIN_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///minxin.db"
+    # Where the city's policy file lives (standards, review intervals, targets).
+    policy_file: Path | None = None
+    city_code: str = "320700"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Session cookies get the Secure flag when served over https or when this is set.
+    cookie_secure: bool = False
+    session_hours: int = 12
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    # Largest upload the import page accepts, in bytes.
+    max_upload_bytes: int = 60 * 1024 * 1024
+    timezone: str = "Asia/Shanghai"
+    page_size: int = 20
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once per process; tests call `get_settings.cache_clear()` after changing env."""
+    return Settings()
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parent

@@ -1,0 +1,254 @@
+"""Spreadsheets in and out: read .xlsx/.csv (UTF-8, UTF-8 with BOM, GBK), write .xlsx and error sheets.
+
+Every importer (households, cases, settlement records) reads through `read_table` and reports
+problems as `RowError`s, so a clerk always sees `row N, column X: reason` with N as the
+spreadsheet shows it (the header is row 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from minxin.core.errors import ValidationError
+
+MAX_IMPORT_BYTES = 32 * 1024 * 1024
+MAX_IMPORT_ROWS = 500_000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column}: {self.reason}"
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[Any]]  # data rows; rows[i] is spreadsheet row i + 2
+    encoding: str | None = None
+
+    def row_number(self, index: int) -> int:
+        return index + 2
+
+
+class ImportRejected(ValidationError):
+    """The file as a whole cannot be imported (empty, wrong headers, too large, unreadable)."""
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gbk"
+    except UnicodeDecodeError as exc:
+        raise ImportRejected("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV (unknown encoding)") from exc
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def read_table(data: bytes, filename: str, *, max_bytes: int = MAX_IMPORT_BYTES,
+               max_rows: int = MAX_IMPORT_ROWS) -> Table:
+    """Parse a CSV or XLSX upload into headers and rows (blank rows dropped, cells stripped)."""
+    name = filename.lower()
+    if len(data) > max_bytes:
+        raise ImportRejected(
+            f"文件过大（{len(data) / 1024 / 1024:.1f} MB），单次导入上限 {max_bytes // 1024 // 1024} MB，"
+            "请拆分后分批导入 (file too large)"
+        )
+    if not data.strip():
+        raise ImportRejected("文件是空的 (the file is empty)")
+    if name.endswith(".xlsx") or data[:2] == b"PK":
+        table = _read_xlsx(data)
+    elif name.endswith((".csv", ".txt")):
+        table = _read_csv(data)
+    else:
+        raise ImportRejected("只支持 .xlsx 和 .csv 文件 (only .xlsx and .csv files)")
+    if not table.headers or not any(table.headers):
+        raise ImportRejected("文件没有表头 (no header row)")
+    if not table.rows:
+        raise ImportRejected("文件只有表头，没有数据行 (no data rows)")
+    if len(table.rows) > max_rows:
+        raise ImportRejected(f"数据行过多（{len(table.rows)} 行），单次上限 {max_rows} 行 (too many rows)")
+    return table
+
+
+def _read_csv(data: bytes) -> Table:
+    text, encoding = _decode(data)
+    if "\x00" in text:
+        raise ImportRejected("文件内容不是文本 CSV（含二进制数据） (not a text CSV)")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        all_rows = list(reader)
+    except csv.Error as exc:
+        raise ImportRejected(f"CSV 格式错误：{exc} (malformed CSV)") from exc
+    if not all_rows:
+        raise ImportRejected("文件是空的 (the file is empty)")
+    headers = [h.strip() for h in all_rows[0]]
+    rows = [[_cell(c) for c in r] for r in all_rows[1:]]
+    return Table(headers=headers, rows=_drop_blank(rows), encoding=encoding)
+
+
+def _read_xlsx(data: bytes) -> Table:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise ImportRejected("无法读取 Excel 文件，文件可能已损坏或被截断 (damaged or truncated xlsx)") from exc
+    try:
+        ws = wb.worksheets[0]
+        it = ws.iter_rows(values_only=True)
+        first = next(it, None)
+        if first is None:
+            raise ImportRejected("文件是空的 (the file is empty)")
+        headers = ["" if h is None else str(h).strip() for h in first]
+        while headers and not headers[-1]:
+            headers.pop()
+        rows = [[_cell(c) for c in r[: len(headers)]] for r in it]
+    except ImportRejected:
+        raise
+    except Exception as exc:
+        raise ImportRejected("无法读取 Excel 文件，文件可能已损坏或被截断 (damaged or truncated xlsx)") from exc
+    finally:
+        wb.close()
+    return Table(headers=headers, rows=_drop_blank(rows), encoding=None)
+
+
+def _drop_blank(rows: list[list[Any]]) -> list[list[Any]]:
+    # Keep positions (row numbers) but turn fully blank trailing rows into nothing.
+    while rows and all(c is None for c in rows[-1]):
+        rows.pop()
+    return rows
+
+
+def require_headers(table: Table, required: Sequence[str]) -> dict[str, int]:
+    """Map each required header to its column index; refuse the file naming what is missing."""
+    index = {h: i for i, h in enumerate(table.headers) if h}
+    missing = [h for h in required if h not in index]
+    if missing:
+        raise ImportRejected(
+            f"表头不正确：缺少列 {'、'.join(missing)}；应有列：{'、'.join(required)} (missing columns)"
+        )
+    return index
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: 320706001001.0 (Excel number) → '320706001001'."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def write_xlsx(path_or_buffer: Path | io.BytesIO, headers: Sequence[str], rows: Iterable[Sequence[Any]],
+               *, sheet: str = "Sheet1", text_columns: Iterable[str] = (), widths: dict[str, int] | None = None
+               ) -> None:
+    """Write one sheet (constant memory). Columns named in text_columns are kept as text in Excel."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    text_idx = {i for i, h in enumerate(headers) if h in set(text_columns)}
+    for i, h in enumerate(headers):
+        width = (widths or {}).get(h) or max(10, min(40, len(str(h)) * 2 + 4))
+        ws.column_dimensions[_col_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    header_cells = []
+    for h in headers:
+        c = WriteOnlyCell(ws, value=h)
+        c.font = Font(bold=True)
+        c.fill = PatternFill("solid", fgColor="DDE7F3")
+        header_cells.append(c)
+    ws.append(header_cells)
+    for r in rows:
+        out: list[Any] = []
+        for i, v in enumerate(r):
+            if i in text_idx and v is not None:
+                c = WriteOnlyCell(ws, value=str(v))
+                c.number_format = "@"
+                out.append(c)
+            else:
+                out.append(v)
+        ws.append(out)
+    wb.save(path_or_buffer)
+
+
+def _col_letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(i + 1)
+
+
+def write_error_sheet(path_or_buffer: Path | io.BytesIO, table: Table, errors: Sequence[RowError]) -> None:
+    """The original rows with an 错误 column beside them; failing rows highlighted, for the clerk to fix.
+
+    The sheet keeps the import's headers, so once fixed it can be imported as it is (the extra
+    columns are ignored).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    by_row: dict[int, list[str]] = {}
+    file_level: list[str] = []
+    for e in errors:
+        if e.row <= 1:
+            file_level.append(f"{e.column}: {e.reason}")
+        else:
+            by_row.setdefault(e.row, []).append(f"{e.column}: {e.reason}")
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "导入错误"
+    headers = [*table.headers, "错误"]
+    ws.append(headers)
+    red = PatternFill("solid", fgColor="FDE2E1")
+    for c in ws[1]:
+        c.font = Font(bold=True)
+    for i, r in enumerate(table.rows):
+        n = table.row_number(i)
+        reasons = by_row.get(n)
+        ws.append([*[cell_text(v) if v is not None else None for v in r],
+                   *([None] * (len(table.headers) - len(r))), "；".join(reasons) if reasons else None])
+        if reasons:
+            for c in ws[ws.max_row]:
+                c.fill = red
+    if file_level:
+        ws.append([])
+        ws.append(["整个文件：" + "；".join(file_level)])
+    for i, h in enumerate(headers):
+        ws.column_dimensions[_col_letter(i)].width = 60 if h == "错误" else max(12, len(h) * 3)
+        if h in ("身份证号", "社区代码", "联系电话", "账号"):
+            for row in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
+                for c in row:
+                    c.number_format = "@"
+    for row in ws.iter_rows(min_row=2, min_col=len(headers), max_col=len(headers)):
+        for c in row:
+            c.alignment = Alignment(wrap_text=True)
+    ws.freeze_panes = "A2"
+    wb.save(path_or_buffer)

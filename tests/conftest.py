@@ -1,0 +1,147 @@
+"""Shared fixtures: the suite runs on SQLite and, when MINXIN_TEST_DATABASE_URL is set, on PostgreSQL.
+
+Each test runs in a transaction that is rolled back at the end; the schema (by the real Alembic
+migrations) and the region seed are laid once per database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from minxin import migrate
+from minxin.auth.models import User
+from minxin.auth.service import ensure_system_user, hash_password
+from minxin.db import make_engine, write_lock
+from minxin.registry.service import seed_regions
+
+TEST_PASSWORD = "Passw0rd-test"
+_HASH: list[str] = []
+
+
+def _database_urls(tmp_root: Path) -> list[str]:
+    urls = [f"sqlite:///{tmp_root / 'test.db'}"]
+    pg = os.environ.get("MINXIN_TEST_DATABASE_URL")
+    if pg:
+        urls.append(pg)
+    return urls
+
+
+def _reset_postgres(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_url" in metafunc.fixturenames:
+        ids = ["sqlite"] + (["postgresql"] if os.environ.get("MINXIN_TEST_DATABASE_URL") else [])
+        metafunc.parametrize("db_url", ids, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    return os.environ["MINXIN_TEST_DATABASE_URL"]
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    if eng.dialect.name == "postgresql":
+        _reset_postgres(eng)
+    migrate.upgrade(eng)
+    with write_lock(), Session(eng) as s:
+        seed_regions(s)
+        ensure_system_user(s)
+        s.commit()
+    _ENGINES[db_url] = eng
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose work is rolled back after the test (commits become savepoints)."""
+    with write_lock():
+        conn = engine.connect()
+        trans = conn.begin()
+        s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            yield s
+        finally:
+            s.close()
+            trans.rollback()
+            conn.close()
+
+
+def _password_hash() -> str:
+    if not _HASH:
+        _HASH.append(hash_password(TEST_PASSWORD))
+    return _HASH[0]
+
+
+def make_user(session: Session, *, username: str, role: str, scope: str) -> User:
+    user = User(username=username, display_name=username, role=role, scope_code=scope,
+                password_hash=_password_hash())
+    session.add(user)
+    session.flush()
+    return user
+
+
+# Three kinds of user in every domain's tests: one who may, one of another county who may not,
+# one of a role that may not.
+HAIZHOU = "320706"
+HAIZHOU_TOWN = "320706006"  # 新海街道
+HAIZHOU_COMMUNITY = "320706006001"
+GANYU = "320707"
+GANYU_COMMUNITY = "320707100001"
+
+
+@pytest.fixture
+def system_user(session: Session) -> User:
+    return ensure_system_user(session)
+
+
+@pytest.fixture
+def city_admin(session: Session) -> User:
+    return make_user(session, username="t_city", role="city_admin", scope="320700")
+
+
+@pytest.fixture
+def county_officer(session: Session) -> User:
+    return make_user(session, username="t_haizhou", role="county_officer", scope=HAIZHOU)
+
+
+@pytest.fixture
+def other_county_officer(session: Session) -> User:
+    return make_user(session, username="t_ganyu", role="county_officer", scope=GANYU)
+
+
+@pytest.fixture
+def town_officer(session: Session) -> User:
+    return make_user(session, username="t_town", role="town_officer", scope=HAIZHOU_TOWN)
+
+
+@pytest.fixture
+def community_worker(session: Session) -> User:
+    return make_user(session, username="t_worker", role="community_worker", scope=HAIZHOU_COMMUNITY)
+
+
+@pytest.fixture
+def call_agent(session: Session) -> User:
+    return make_user(session, username="t_agent", role="call_agent", scope="320700")
+
+
+@pytest.fixture
+def auditor(session: Session) -> User:
+    return make_user(session, username="t_auditor", role="auditor", scope="320700")
