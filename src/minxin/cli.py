@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import typer
 
 from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, progress_bar, work
+from minxin.clock import today
 
 app = typer.Typer(help="minxin 民心 — civil-affairs platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -90,7 +90,7 @@ def demo(households: int = typer.Option(20_000, "--households", min=1, max=5_000
         try:
             summary = generate_demo(get_engine(), households=households, seed=seed, progress=update,
                                     actor=actor_name)
-        except Exception as exc:  # noqa: BLE001 - report, never a traceback
+        except Exception as exc:
             from minxin.core.errors import MinxinError
 
             if isinstance(exc, MinxinError):
@@ -127,7 +127,7 @@ def id_check(numbers: list[str] = typer.Argument(..., help="One or more ID numbe
     from minxin.core.idnumber import parse_id, region_name_for
 
     bad = 0
-    today = date.today()
+    now = today()
     for raw in numbers:
         try:
             info = parse_id(raw)
@@ -137,7 +137,7 @@ def id_check(numbers: list[str] = typer.Argument(..., help="One or more ID numbe
             continue
         sex = "男 M" if info.sex == "M" else "女 F"
         region = region_name_for(info.region_code) or ""
-        out.print(f"{info.number}\t{info.birth_date.isoformat()}\t{sex}\t{info.age_on(today)}岁\t"
+        out.print(f"{info.number}\t{info.birth_date.isoformat()}\t{sex}\t{info.age_on(now)}岁\t"
                   f"{info.region_code} {region}", highlight=False)
     if bad:
         raise typer.Exit(1)
@@ -369,7 +369,7 @@ def main() -> None:
         _die(f"database error: {msg.splitlines()[0]}")
     except SQLAlchemyError as exc:
         _die(f"database error: {str(exc).splitlines()[0]}")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         logging.getLogger("minxin").exception("unexpected error")
         _die(f"unexpected error: {type(exc).__name__}: {exc}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -215,10 +216,8 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
 
 def _hasher_dummy_verify(password: str) -> None:
     """Spend the same time for unknown users as for a wrong password (no user enumeration)."""
-    try:
+    with contextlib.suppress(VerificationError, InvalidHashError):
         _hasher.verify(_DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        pass
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0")
@@ -230,7 +229,7 @@ def _sha256(value: str) -> str:
 
 # ---- API tokens ----------------------------------------------------------------------------------
 
-TOKEN_PREFIX = "mx_"
+TOKEN_PREFIX = "mx_"  # noqa: S105 - a label, not a secret
 
 
 def create_token(session: Session, *, actor: User, user: User) -> str:

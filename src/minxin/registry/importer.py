@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, require
+from minxin.clock import today
 from minxin.core.divisions import covers
 from minxin.core.errors import ValidationError
 from minxin.core.idnumber import normalize_id, parse_id
@@ -81,15 +81,11 @@ def validate_households(session: Session, *, actor: User, table: Table,
         col = require_headers(table, HEADERS)
     except ValidationError as exc:
         return [], [RowError(1, "表头", exc.message)]
-    communities = {
-        code: urban for code, urban in session.execute(
-            select(Region.code, Region.urban).where(Region.level == "community")
-        )
-    }
+    communities = set(session.execute(select(Region.code).where(Region.level == "community")).scalars())
     rows: list[_Row] = []
     seen_ids: dict[str, int] = {}
     total = len(table.rows)
-    today = date.today()
+    day = today()
 
     def err(n: int, column: str, reason: str) -> None:
         if len(errors) < MAX_ERRORS:
@@ -104,7 +100,7 @@ def validate_households(session: Session, *, actor: User, table: Table,
             continue  # a blank row inside the sheet
         row_ok = True
 
-        def check(column: str, fn: Callable[[Any], Any]) -> Any:
+        def check(column: str, fn: Callable[[Any], Any], cells: dict[str, Any] = cells, n: int = n) -> Any:
             nonlocal row_ok
             try:
                 return fn(cells[column])
@@ -118,7 +114,7 @@ def validate_households(session: Session, *, actor: User, table: Table,
             row_ok = False
             err(n, "户编号", "户编号不能为空 (household number is empty)")
         name = check("姓名", _check_name)
-        id_number = check("身份证号", lambda v: normalize_id(cell_text(v), today=today))
+        id_number = check("身份证号", lambda v: normalize_id(cell_text(v), today=day))
         relation = check("与户主关系", lambda v: normalize_relation(cell_text(v)))
         community = cell_text(cells["社区代码"])
         if not community:
@@ -195,14 +191,14 @@ def store_households(session: Session, *, rows: list[_Row], progress: Progress |
     groups: dict[str, list[_Row]] = {}
     for r in rows:
         groups.setdefault(r.household_no, []).append(r)
-    today = date.today()
+    day = today()
     from minxin.db import utcnow
 
     now = utcnow()
     hh_rows = [
         {"household_no": no, "region_code": m[0].community, "hukou_type": m[0].hukou,
          "phone": next((x.phone for x in m if x.relation == "户主"), None),
-         "monthly_income_fen": sum(x.income_fen for x in m), "income_declared_on": today,
+         "monthly_income_fen": sum(x.income_fen for x in m), "income_declared_on": day,
          "created_at": now, "updated_at": now}
         for no, m in groups.items()
     ]
@@ -222,7 +218,7 @@ def store_households(session: Session, *, rows: list[_Row], progress: Progress |
             select(Household.household_no, Household.id).where(Household.household_no.in_(chunk))).all()))
     person_rows = []
     for r in rows:
-        info = parse_id(r.id_number, today=today)
+        info = parse_id(r.id_number, today=day)
         person_rows.append({
             "id_number": r.id_number, "name": r.name, "sex": info.sex, "birth_date": info.birth_date,
             "household_id": ids[r.household_no], "relation": r.relation, "is_head": r.relation == "户主",
@@ -234,7 +230,7 @@ def store_households(session: Session, *, rows: list[_Row], progress: Progress |
         done += len(person_rows[k:k + step])
         if progress:
             progress("写入", done, total)
-    decl = [{"household_id": ids[h["household_no"]], "declared_on": today,
+    decl = [{"household_id": ids[h["household_no"]], "declared_on": day,
              "monthly_income_fen": h["monthly_income_fen"], "source": "import", "created_at": now}
             for h in hh_rows]
     for k in range(0, len(decl), step):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, require, scoped
+from minxin.clock import today
 from minxin.core.errors import Conflict, NotFound, ValidationError
 from minxin.core.idnumber import normalize_id, parse_id
 from minxin.core.masking import mask_id
@@ -40,8 +41,8 @@ def seed_regions(session: Session, *, communities_per_town: int = 6) -> int:
             alias_of: str | None = None, note: str | None = None) -> None:
         if code not in existing:
             existing.add(code)
-            rows.append(dict(code=code, name=name, level=level, parent_code=parent, urban=urban,
-                             alias_of=alias_of, note=note))
+            rows.append({"code": code, "name": name, "level": level, "parent_code": parent, "urban": urban,
+                         "alias_of": alias_of, "note": note})
 
     city_code, city_name = regions_data.CITY
     add(city_code, city_name, "city", None, True)
@@ -79,7 +80,7 @@ def region_names(session: Session, codes: set[str]) -> dict[str, str]:
     if not codes:
         return {}
     rows = session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))
-    return {c: n for c, n in rows}
+    return dict(rows.all())
 
 
 def region_path(session: Session, code: str) -> str:
@@ -192,7 +193,7 @@ def find_household_of(session: Session, id_numbers: list[str]) -> dict[str, str]
             .join(Household, Person.household_id == Household.id)
             .where(Person.id_number.in_(chunk))
         )
-        found.update({n: h for n, h in rows})
+        found.update(rows.all())
     return found
 
 
@@ -239,7 +240,7 @@ def create_household(session: Session, *, actor: User, data: HouseholdIn) -> Hou
     household = Household(
         household_no=no, region_code=region.code, hukou_type=hukou, address=data.address,
         phone=normalize_phone(data.phone), monthly_income_fen=income, assets_fen=data.assets_fen,
-        income_declared_on=date.today(),
+        income_declared_on=today(),
     )
     session.add(household)
     session.flush()
@@ -258,7 +259,7 @@ def create_household(session: Session, *, actor: User, data: HouseholdIn) -> Hou
         person.disability_grade = m.disability_grade
         person.health_status = m.health_status
         person.monthly_income_fen = m.monthly_income_fen
-    session.add(IncomeDeclaration(household_id=household.id, declared_on=date.today(),
+    session.add(IncomeDeclaration(household_id=household.id, declared_on=today(),
                                   monthly_income_fen=income, assets_fen=data.assets_fen, source="register"))
     session.flush()
     audit.record(session, actor=actor.username, action="household.create", entity="household",
@@ -338,8 +339,8 @@ def declare_income(session: Session, *, actor: User, household_id: int, monthly_
         raise ValidationError("月收入不能为负数 (income must not be negative)", field="月收入")
     if assets_fen is not None and assets_fen < 0:
         raise ValidationError("资产不能为负数 (assets must not be negative)", field="资产")
-    when = declared_on or date.today()
-    if when > date.today():
+    when = declared_on or today()
+    if when > today():
         raise ValidationError("申报日期不能晚于今天 (declaration date in the future)", field="申报日期")
     decl = IncomeDeclaration(household_id=household.id, declared_on=when, monthly_income_fen=monthly_income_fen,
                              assets_fen=assets_fen, source="manual", note=note)
