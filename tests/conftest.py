@@ -18,6 +18,7 @@ from minxin import migrate
 from minxin.auth.models import User
 from minxin.auth.service import ensure_system_user, hash_password
 from minxin.db import make_engine, write_lock
+from minxin.programs.service import init_programs
 from minxin.registry.service import seed_regions
 
 TEST_PASSWORD = "Passw0rd-test"
@@ -63,6 +64,7 @@ def engine(db_url: str) -> Iterator[Engine]:
     with write_lock(), Session(eng) as s:
         seed_regions(s)
         ensure_system_user(s)
+        init_programs(s)
         s.commit()
     _ENGINES[db_url] = eng
     yield eng

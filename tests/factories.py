@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.core.idnumber import make_id
+from minxin.programs.models import Case
 from minxin.registry.models import Household
 from minxin.registry.service import HouseholdIn, MemberIn, create_household
 
@@ -43,3 +44,15 @@ def household(session: Session, actor: User, *, community: str = "320706006001",
                                monthly_income_fen=income_yuan * 100 if i == 0 else 0))
     return create_household(session, actor=actor, data=HouseholdIn(
         household_no=no or f"T{next(_seq):08d}", region_code=community, hukou_type=hukou, members=people))
+
+
+def active_case(session: Session, household_: Household, *, program: str = "dibao", start: str = "2012-01",
+                account: str | None = None, sanwu: bool = False) -> Case:
+    """An active case for a household, as `minxin case import` would create it."""
+    head = next(m for m in household_.members if m.is_head)
+    case = Case(program_code=program, household_id=household_.id, person_id=head.id,
+                region_code=household_.region_code, category=household_.hukou_type, status="active",
+                start_period=start, bank_account=account or f"62284800{head.id:011d}", sanwu=sanwu)
+    session.add(case)
+    session.flush()
+    return case

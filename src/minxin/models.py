@@ -2,6 +2,7 @@
 
 from minxin.auth import models as auth_models
 from minxin.db import Base
+from minxin.programs import models as program_models
 from minxin.registry import models as registry_models
 
-__all__ = ["Base", "auth_models", "registry_models"]
+__all__ = ["Base", "auth_models", "program_models", "registry_models"]

@@ -1,0 +1,118 @@
+"""The city's policy file (TOML): programs, their parameters and seed standards."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from minxin.core.errors import ValidationError
+from minxin.core.money import parse_yuan
+from minxin.programs.rules import ADDON_KINDS, Addon
+from minxin.settings import get_settings
+
+DEFAULT_POLICY = "lianyungang-2012.toml"
+
+
+@dataclass(frozen=True)
+class SeedStandard:
+    region: str
+    category: str
+    amount_fen: int
+    effective: date
+    source: str
+
+
+@dataclass(frozen=True)
+class ProgramPolicy:
+    code: str
+    name: str
+    short: str
+    unit: str
+    calculator: str
+    categories: tuple[str, ...]
+    notice_days: int = 7
+    spot_check_permille: int = 300
+    min_payment_permille: int = 0
+    review_months: dict[str, int] = field(default_factory=dict)
+    addons: tuple[Addon, ...] = ()
+    standards: tuple[SeedStandard, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Policy:
+    path: Path
+    city_code: str
+    programs: dict[str, ProgramPolicy]
+
+    def program(self, code: str) -> ProgramPolicy:
+        try:
+            return self.programs[code]
+        except KeyError:
+            raise ValidationError(
+                f"未知项目：{code}；可选：{', '.join(sorted(self.programs))} (unknown program)", field="program"
+            ) from None
+
+
+def policy_path() -> Path:
+    configured = get_settings().policy_file
+    if configured:
+        return Path(configured)
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here.parent.parent / "policies" / DEFAULT_POLICY, here / "policies" / DEFAULT_POLICY):
+        if candidate.is_file():
+            return candidate
+    raise ValidationError("找不到政策文件 (policy file not found); set MINXIN_POLICY_FILE")
+
+
+def _program(code: str, raw: dict[str, Any], where: Path) -> ProgramPolicy:
+    def bad(msg: str) -> ValidationError:
+        return ValidationError(f"{where.name}: programs.{code}: {msg}")
+
+    addons = []
+    for a in raw.get("addons", []):
+        if a.get("kind") not in ADDON_KINDS:
+            raise bad(f"unknown addon kind {a.get('kind')!r}")
+        permille = int(a.get("permille", 0))
+        if not 0 <= permille <= 1000:
+            raise bad("addon permille must be 0..1000")
+        addons.append(Addon(kind=a["kind"], permille=permille, min_age=a.get("min_age")))
+    standards = []
+    for s in raw.get("standards", []):
+        try:
+            standards.append(SeedStandard(
+                region=str(s["region"]), category=str(s.get("category", "")),
+                amount_fen=parse_yuan(str(s["amount_yuan"])), effective=date.fromisoformat(str(s["effective"])),
+                source=f"{where.name}" + ("" if s.get("verified", True) else " (unverified placeholder)"),
+            ))
+        except (KeyError, ValueError) as exc:
+            raise bad(f"bad standard entry {s!r}: {exc}") from exc
+    known = {"name", "short", "unit", "calculator", "categories", "notice_days", "spot_check_permille",
+             "min_payment_permille", "review_months", "addons", "standards"}
+    return ProgramPolicy(
+        code=code, name=raw["name"], short=raw.get("short", raw["name"]), unit=raw.get("unit", "household"),
+        calculator=raw.get("calculator", code), categories=tuple(raw.get("categories", [])),
+        notice_days=int(raw.get("notice_days", 7)), spot_check_permille=int(raw.get("spot_check_permille", 300)),
+        min_payment_permille=int(raw.get("min_payment_permille", 0)),
+        review_months={k: int(v) for k, v in raw.get("review_months", {}).items()},
+        addons=tuple(addons), standards=tuple(standards),
+        extra={k: v for k, v in raw.items() if k not in known},
+    )
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path) -> Policy:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValidationError(f"政策文件无法读取 {path}: {exc}") from exc
+    programs = {code: _program(code, p, path) for code, p in raw.get("programs", {}).items()}
+    return Policy(path=path, city_code=str(raw.get("city", {}).get("code", "320700")), programs=programs)
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    return _load((path or policy_path()).resolve())

@@ -1,0 +1,127 @@
+"""Pure entitlement rules of the benefit engine: no database, no web.
+
+The cycle computes the same formulas set-based in SQL (programs/cycles.py); tests hold the two
+to each other on random populations, so this module is the readable statement of the rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from minxin.core.money import fen_to_yuan_compact as y
+
+ADDON_KINDS = ("elderly", "minor", "disabled", "ill")
+ADDON_NAMES = {"elderly": "老年人", "minor": "未成年人", "disabled": "重度残疾", "ill": "重病"}
+
+
+@dataclass(frozen=True)
+class Addon:
+    """分类施保: a per-person supplement as a share (‰) of the standard, for one class of member."""
+
+    kind: str
+    permille: int
+    min_age: int | None = None  # elderly: aged at least this on the period's first day
+
+    def per_person_fen(self, standard_fen: int) -> int:
+        return standard_fen * self.permille // 1000
+
+
+@dataclass(frozen=True)
+class DibaoParams:
+    """The 低保 parameters in force for one household's region, category and period."""
+
+    standard_fen: int
+    min_permille: int = 0  # minimum payment per person as a share of the standard (0 = none)
+    addons: tuple[Addon, ...] = ()
+
+
+@dataclass(frozen=True)
+class HouseholdFacts:
+    members: int
+    income_fen: int  # assessed monthly household income
+    sanwu: bool = False
+    addon_counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    amount_fen: int
+    rule: str  # gap | minimum | sanwu | ineligible
+    standard_fen: int
+    income_fen: int
+    members: int
+    addon_fen: int
+    addon_persons: int
+
+    @property
+    def explanation(self) -> str:
+        return explain(rule=self.rule, standard_fen=self.standard_fen, income_fen=self.income_fen,
+                       members=self.members, addon_fen=self.addon_fen, addon_persons=self.addon_persons,
+                       amount_fen=self.amount_fen)
+
+
+def per_capita_income(income_fen: int, members: int) -> int:
+    """Per-capita monthly income in whole fen, rounded down (in the household's favour)."""
+    return income_fen // members
+
+
+def dibao_entitlement(facts: HouseholdFacts, params: DibaoParams) -> Entitlement:
+    """低保 monthly benefit of a household.
+
+    1. 三无 households get the full standard for every member (条例 Art.8).
+    2. Otherwise gap = standard − per-capita income; no gap, no benefit.
+    3. A gap below the minimum share of the standard is raised to that minimum (local floor).
+    4. 分类施保 add-ons are paid per qualifying member on top, to recipients only.
+    Never negative.
+    """
+    if facts.members <= 0:
+        raise ValueError("a household has at least one member")
+    if facts.income_fen < 0 or params.standard_fen < 0:
+        raise ValueError("income and standard are never negative")
+    std = params.standard_fen
+    m = facts.members
+    if facts.sanwu:
+        base, rule = std * m, "sanwu"
+    else:
+        gap = std - per_capita_income(facts.income_fen, m)
+        min_pp = std * params.min_permille // 1000
+        if gap <= 0:
+            base, rule = 0, "ineligible"
+        elif gap < min_pp:
+            base, rule = min_pp * m, "minimum"
+        else:
+            base, rule = gap * m, "gap"
+    addon_fen = 0
+    addon_persons = 0
+    if base > 0:
+        for addon in params.addons:
+            n = facts.addon_counts.get(addon.kind, 0)
+            addon_fen += n * addon.per_person_fen(std)
+            addon_persons += n
+    return Entitlement(amount_fen=base + addon_fen, rule=rule, standard_fen=std, income_fen=facts.income_fen,
+                       members=m, addon_fen=addon_fen, addon_persons=addon_persons)
+
+
+def explain(*, rule: str, standard_fen: int, income_fen: int, members: int, addon_fen: int = 0,
+            addon_persons: int = 0, amount_fen: int, kind: str = "regular", for_period: str = "",
+            paid_before_fen: int = 0) -> str:
+    """A one-line explanation a caseworker can check by hand, e.g. "(460−100)×3 = 1080"."""
+    if kind == "carryover":
+        return f"重发 {for_period} 未成功发放的款项 {y(amount_fen)}"
+    m = max(members, 1)
+    entitled = amount_fen + paid_before_fen if kind == "arrears" else amount_fen
+    if rule == "sanwu":
+        core = f"三无人员全额 {y(standard_fen)}×{m}"
+    elif rule == "minimum":
+        core = f"差额不足保底，按保底 {y((entitled - addon_fen) // m)}×{m}"
+    elif rule == "flat":
+        core = f"标准 {y(standard_fen)}"
+    else:
+        core = f"({y(standard_fen)}−{y(per_capita_income(income_fen, m))})×{m}"
+    if addon_fen:
+        core += f" + 分类施保 {y(addon_fen)}（{addon_persons}人次）"
+    if kind == "arrears":
+        return f"补发 {for_period}：{core} = {y(entitled)}，已发 {y(paid_before_fen)}，补 {y(amount_fen)}"
+    if rule == "ineligible":
+        return f"({y(standard_fen)}−{y(per_capita_income(income_fen, m))})×{m} ≤ 0，不予发放"
+    return f"{core} = {y(amount_fen)}"

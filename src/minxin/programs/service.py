@@ -1,0 +1,508 @@
+"""Benefit engine operations: programs, standards, cases and their workflow, public notice, reviews."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import CursorResult, String, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from minxin.auth import audit
+from minxin.auth.models import User
+from minxin.auth.service import Perm, can_see, require, scoped
+from minxin.clock import today
+from minxin.core.divisions import scope_prefix
+from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
+from minxin.core.period import Period
+from minxin.db import UTCDateTime, utcnow
+from minxin.paging import Page, paginate
+from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent, Cycle, Objection, Program, Standard
+from minxin.programs.policy import ProgramPolicy, load_policy
+from minxin.registry.models import Household, Person, Region
+
+STATUS_NAMES = {
+    "applied": "申请", "investigated": "调查", "reviewed": "审核", "noticed": "公示", "approved": "审批",
+    "active": "在保", "suspended": "暂停", "terminated": "终止", "rejected": "不予批准",
+}
+
+
+# ---- programs ------------------------------------------------------------------------------------
+
+def init_programs(session: Session) -> None:
+    """Create the policy file's programs and seed their standards (once; later raises are rows)."""
+    policy = load_policy()
+    for code, p in policy.programs.items():
+        program = session.get(Program, code)
+        if program is None:
+            program = Program(code=code)
+            session.add(program)
+        program.name, program.unit, program.calculator = p.name, p.unit, p.calculator
+        program.categories = ",".join(p.categories)
+        program.notice_days = p.notice_days
+        session.flush()
+        for s in p.standards:
+            exists = session.execute(select(Standard.id).where(
+                Standard.program_code == code, Standard.region_code == s.region, Standard.category == s.category,
+                Standard.effective_from == s.effective)).first()
+            if exists is None:
+                session.add(Standard(program_code=code, region_code=s.region, category=s.category,
+                                     amount_fen=s.amount_fen, effective_from=s.effective, source=s.source,
+                                     created_by="system"))
+    session.flush()
+
+
+def get_program(session: Session, code: str) -> Program:
+    program = session.get(Program, code)
+    if program is None:
+        known = ", ".join(session.execute(select(Program.code)).scalars())
+        raise ValidationError(f"未知项目：{code}；可选：{known} (unknown program)", field="program")
+    return program
+
+
+def program_policy(code: str) -> ProgramPolicy:
+    return load_policy().program(code)
+
+
+def program_counts(session: Session, *, scope_code: str | None = None) -> dict[str, Any]:
+    """Counts for `minxin stats`: active cases per program, cycles."""
+    stmt = select(Case.program_code, func.count()).where(Case.status == "active").group_by(Case.program_code)
+    if scope_code:
+        stmt = stmt.where(Case.region_code.like(scope_prefix(scope_code) + "%"))
+    data: dict[str, Any] = {f"{code}_active_cases": n for code, n in session.execute(stmt)}
+    for code in session.execute(select(Program.code)).scalars():
+        data.setdefault(f"{code}_active_cases", 0)
+    data["cycles"] = session.execute(select(func.count()).select_from(Cycle)).scalar_one()
+    return data
+
+
+# ---- standards -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StandardInForce:
+    id: int
+    program: str
+    region_code: str
+    category: str
+    amount_fen: int
+    effective_from: date
+
+
+def _check_category(program: Program, category: str) -> str:
+    category = (category or "").strip()
+    cats = program.category_list
+    if cats and category not in cats:
+        raise ValidationError(f"类别必须是 {'/'.join(cats)} 之一 (unknown category)", field="category")
+    if not cats and category:
+        raise ValidationError(f"项目 {program.code} 不分类别 (program has no categories)", field="category")
+    return category
+
+
+def _region_chain(session: Session, region_code: str) -> list[str]:
+    """The region and its ancestors, most specific first (a standard is looked up along this chain)."""
+    chain = []
+    current: str | None = region_code
+    while current:
+        region = session.get(Region, current)
+        if region is None:
+            break
+        chain.append(region.code)
+        current = region.parent_code
+    return chain
+
+
+def standard_in_force(session: Session, *, program: str, region_code: str, period: Period,
+                      category: str = "") -> StandardInForce:
+    """The standard for a region and period: the most specific region first, then the latest date."""
+    prog = get_program(session, program)
+    category = _check_category(prog, category)
+    region = session.get(Region, region_code)
+    if region is None:
+        raise ValidationError(f"未知区划代码：{region_code} (unknown region)", field="region")
+    if region.alias_of:
+        region = session.get(Region, region.alias_of) or region
+    day = period.last_day()
+    for code in _region_chain(session, region.code):
+        row = session.execute(
+            select(Standard).where(Standard.program_code == program, Standard.region_code == code,
+                                   Standard.category == category, Standard.effective_from <= day)
+            .order_by(Standard.effective_from.desc(), Standard.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        if row is not None:
+            return StandardInForce(row.id, program, row.region_code, row.category, row.amount_fen,
+                                   row.effective_from)
+    raise NotFound(f"{period} 在 {region.name} 没有 {prog.name} 标准 (no standard in force)")
+
+
+def set_standard(session: Session, *, actor: User, program: str, region_code: str, amount_fen: int,
+                 effective: date, category: str = "", source: str = "") -> Standard:
+    """Add a standard row (never edit one). A back-dated raise creates arrears at the next cycle.
+
+    Refused: negative amounts, unknown program/region/category, a date that reaches into a period
+    already reconciled with the bank, a region outside the actor's scope.
+    """
+    require(actor, Perm.STANDARDS_SET)
+    prog = get_program(session, program)
+    category = _check_category(prog, category)
+    if amount_fen < 0:
+        raise ValidationError("标准金额不能为负数 (amount must not be negative)", field="amount")
+    region = session.get(Region, region_code)
+    if region is None:
+        raise ValidationError(f"未知区划代码：{region_code} (unknown region)", field="region")
+    if region.alias_of:
+        raise ValidationError(f"{region.name}（{region.code}）已撤销，请使用 {region.alias_of}", field="region")
+    if region.level not in ("city", "county", "town"):
+        raise ValidationError("标准只能设在市、县区或乡镇一级 (city, county or town only)", field="region")
+    if not can_see(actor, region.code):
+        raise Forbidden(f"区划 {region.code} 不在您的辖区内 (outside your scope)")
+    period = Period.of(effective)
+    reconciled = session.execute(
+        select(Cycle.period).where(Cycle.program_code == program, Cycle.status == "reconciled",
+                                   Cycle.period >= str(period)).order_by(Cycle.period)
+    ).scalars().first()
+    if reconciled:
+        raise Conflict(f"生效日期 {effective} 早于已对账的 {reconciled} 期，不能追溯修改已对账的发放周期 "
+                       "(would change a reconciled cycle)", field="effective")
+    if session.execute(select(Standard.id).where(
+            Standard.program_code == program, Standard.region_code == region.code, Standard.category == category,
+            Standard.effective_from == effective)).first():
+        raise Conflict(f"{region.name} {category} 在 {effective} 已有标准；标准只增不改，请换一个生效日期",
+                       field="effective")
+    std = Standard(program_code=program, region_code=region.code, category=category, amount_fen=amount_fen,
+                   effective_from=effective, source=source or "manual", created_by=actor.username)
+    session.add(std)
+    session.flush()
+    audit.record(session, actor=actor.username, action="standard.set", entity="standard", entity_id=std.id,
+                 region_code=region.code, detail={"program": program, "category": category,
+                                                  "amount_fen": amount_fen, "effective": effective.isoformat()})
+    return std
+
+
+def list_standards(session: Session, *, program: str | None = None) -> list[Standard]:
+    stmt = select(Standard).order_by(Standard.program_code, Standard.region_code, Standard.category,
+                                     Standard.effective_from)
+    if program:
+        get_program(session, program)
+        stmt = stmt.where(Standard.program_code == program)
+    return list(session.execute(stmt).scalars())
+
+
+# ---- cases ---------------------------------------------------------------------------------------
+
+def _event(session: Session, case: Case, *, actor: User | str, action: str, to_status: str,
+           reason: str | None = None, detail: dict[str, Any] | None = None) -> CaseEvent:
+    name = actor if isinstance(actor, str) else actor.username
+    ev = CaseEvent(case_id=case.id, action=action, from_status=case.status if case.id else None,
+                   to_status=to_status, actor=name, reason=reason,
+                   detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None)
+    session.add(ev)
+    audit.record(session, actor=name, action=f"case.{action}", entity="case", entity_id=case.id,
+                 region_code=case.region_code,
+                 detail={"program": case.program_code, "from": case.status, "to": to_status, "reason": reason,
+                         **(detail or {})})
+    case.status = to_status
+    return ev
+
+
+def get_case_for(session: Session, user: User, case_id: int) -> Case:
+    """The one way to read a case: missing and out-of-scope look alike."""
+    require(user, Perm.REGISTRY_READ)
+    case = session.get(Case, case_id)
+    if case is None or not can_see(user, case.region_code):
+        raise NotFound(f"案件不存在：{case_id} (no such case)")
+    return case
+
+
+def _spot_check_drawn(case_id: int, permille: int) -> bool:
+    """A reproducible random draw: the same case always gets the same answer."""
+    digest = hashlib.sha256(f"spot-check:{case_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 1000 < permille
+
+
+def _household_head(session: Session, household: Household) -> Person:
+    head = session.execute(select(Person).where(Person.household_id == household.id, Person.is_head)
+                           ).scalar_one_or_none()
+    if head is None:
+        raise ValidationError("该户没有户主 (household has no head)")
+    return head
+
+
+def next_review(policy: ProgramPolicy, review_class: str, start: date) -> date | None:
+    months = policy.review_months.get(review_class)
+    if not months:
+        return None
+    return Period.of(start).add(months).first_day()
+
+
+def apply(session: Session, *, actor: User, program: str, household_id: int, bank_account: str | None = None,
+          sanwu: bool = False, staff_relative: bool = False, review_class: str = "B",
+          reason: str | None = None) -> Case:
+    """申请: open a case for a household (household programs) in the program's category of its 户籍."""
+    require(actor, Perm.CASES_APPLY)
+    prog = get_program(session, program)
+    household = session.get(Household, household_id)
+    if household is None or not can_see(actor, household.region_code):
+        raise NotFound(f"户不存在：{household_id} (no such household)")
+    head = _household_head(session, household)
+    if session.execute(select(Case.id).where(Case.program_code == program, Case.person_id == head.id,
+                                             Case.status.in_(OPEN_STATUSES))).first():
+        raise Conflict(f"该户已有未结束的{prog.name}案件 (an open case exists)")
+    if review_class not in ("A", "B", "C"):
+        raise ValidationError("复核分类必须是 A/B/C (review class A, B or C)", field="review_class")
+    category = household.hukou_type if "城镇" in prog.category_list else ""
+    case = Case(program_code=program, household_id=household.id, person_id=head.id,
+                region_code=household.region_code, category=category, status="applied",
+                bank_account=_clean_account(bank_account), sanwu=sanwu, staff_relative=staff_relative,
+                review_class=review_class)
+    session.add(case)
+    session.flush()
+    ev = CaseEvent(case_id=case.id, action="apply", from_status=None, to_status="applied", actor=actor.username,
+                   reason=reason, detail=json.dumps({"staff_relative": staff_relative, "sanwu": sanwu}))
+    session.add(ev)
+    audit.record(session, actor=actor.username, action="case.apply", entity="case", entity_id=case.id,
+                 region_code=case.region_code, detail={"program": program, "household": household.household_no,
+                                                       "staff_relative": staff_relative})
+    return case
+
+
+def _clean_account(account: str | None) -> str | None:
+    if account is None:
+        return None
+    acct = str(account).replace(" ", "").replace("-", "").strip()
+    if acct.endswith(".0"):
+        acct = acct[:-2]
+    if not acct:
+        return None
+    if not acct.isdigit() or not 12 <= len(acct) <= 30:
+        raise ValidationError("银行账号应为 12–30 位数字 (bad bank account)", field="账号")
+    return acct
+
+
+# step name → (permission, statuses it may start from, status it leads to)
+STEPS: dict[str, tuple[Perm, tuple[str, ...], str]] = {
+    "investigate": (Perm.CASES_INVESTIGATE, ("applied",), "investigated"),
+    "review": (Perm.CASES_REVIEW, ("investigated",), "reviewed"),
+    "notice": (Perm.CASES_NOTICE, ("reviewed",), "noticed"),
+    "approve": (Perm.CASES_APPROVE, ("noticed",), "approved"),
+    "activate": (Perm.CASES_APPROVE, ("approved",), "active"),
+    "suspend": (Perm.CASES_APPROVE, ("active",), "suspended"),
+    "resume": (Perm.CASES_APPROVE, ("suspended",), "active"),
+    "terminate": (Perm.CASES_APPROVE, ("active", "suspended", "approved"), "terminated"),
+    "reject": (Perm.CASES_REVIEW, ("applied", "investigated", "reviewed", "noticed"), "rejected"),
+}
+STEP_NAMES = {"investigate": "入户调查", "review": "乡镇审核", "notice": "进入公示", "approve": "县级审批",
+              "activate": "开始发放", "suspend": "暂停发放", "resume": "恢复发放", "terminate": "终止",
+              "reject": "不予批准"}
+REASON_REQUIRED = {"suspend", "terminate", "reject"}
+
+
+def allowed_steps(user: User, case: Case) -> list[str]:
+    """The workflow buttons this user may press on this case now."""
+    from minxin.auth.service import has_perm
+
+    return [s for s, (perm, sources, _) in STEPS.items() if case.status in sources and has_perm(user, perm)
+            and can_see(user, case.region_code)]
+
+
+def step(session: Session, *, actor: User, case_id: int, action: str, reason: str | None = None,
+         spot_checked: bool | None = None, start_period: Period | None = None,
+         income_fen: int | None = None, now: datetime | None = None) -> Case:
+    """Move a case one step along the workflow; refuse steps out of order, by the wrong role, or by
+    the person who submitted the step being approved."""
+    if action not in STEPS:
+        raise ValidationError(f"未知操作：{action}；可选：{', '.join(STEPS)} (unknown step)", field="action")
+    perm, sources, target = STEPS[action]
+    case = get_case_for(session, actor, case_id)
+    require(actor, perm)
+    if case.status not in sources:
+        raise Conflict(f"案件当前为「{STATUS_NAMES[case.status]}」，不能执行「{STEP_NAMES[action]}」 "
+                       f"(step {action} not allowed from {case.status})")
+    if action in REASON_REQUIRED and not (reason and reason.strip()):
+        raise ValidationError(f"「{STEP_NAMES[action]}」必须填写书面理由 (a written reason is required)",
+                              field="reason")
+    now = now or utcnow()
+    detail: dict[str, Any] = {}
+    policy = program_policy(case.program_code)
+    if action == "investigate" and income_fen is not None:
+        from minxin.registry.service import declare_income
+
+        if case.household_id is None:
+            raise ValidationError("此案件没有户 (case has no household)")
+        declare_income(session, actor=actor, household_id=case.household_id, monthly_income_fen=income_fen,
+                       note=f"入户调查 case {case.id}")
+        detail["income_fen"] = income_fen
+    if action == "notice":
+        program = get_program(session, case.program_code)
+        case.notice_start = now
+        case.notice_end = now + timedelta(days=program.notice_days)
+        case.spot_check_required = case.staff_relative or _spot_check_drawn(case.id, policy.spot_check_permille)
+        detail["notice_end"] = case.notice_end.isoformat()
+        detail["spot_check_required"] = case.spot_check_required
+    if action == "approve":
+        _check_approval(session, case, actor=actor, spot_checked=bool(spot_checked), now=now)
+        case.spot_checked = bool(spot_checked)
+        detail["spot_checked"] = case.spot_checked
+    if action in ("activate",):
+        if not case.bank_account:
+            raise ValidationError("开始发放前须登记银行账号 (a bank account is required)", field="账号")
+        start = start_period or Period.of(today())
+        case.start_period = str(start)
+        due = next_review(policy, case.review_class, start.first_day())
+        case.next_review_due = due
+        detail["start_period"] = str(start)
+    if action == "terminate":
+        end = start_period or Period.of(today())
+        case.end_period = str(end)
+        detail["end_period"] = str(end)
+    if action == "resume":
+        case.next_review_due = next_review(policy, case.review_class, today())
+    _event(session, case, actor=actor, action=action, to_status=target, reason=reason, detail=detail or None)
+    session.flush()
+    return case
+
+
+def _check_approval(session: Session, case: Case, *, actor: User, spot_checked: bool, now: datetime) -> None:
+    """County approval: not by anyone who submitted an earlier step, after the notice period, with no
+    open objection, and with the in-person check where the draw or a staff relation demands it."""
+    submitters = set(session.execute(select(CaseEvent.actor).where(CaseEvent.case_id == case.id)).scalars())
+    if actor.username in submitters:
+        raise Forbidden("提交过本案前序环节的人员不能审批本案 (the submitter of a step cannot approve it)")
+    if case.notice_end and case.notice_end > now:
+        raise Conflict(f"公示期未满（至 {case.notice_end.astimezone().date()}），不能审批 (notice period not over)")
+    open_objections = session.execute(select(func.count()).select_from(Objection).where(
+        Objection.case_id == case.id, Objection.resolved_at.is_(None))).scalar_one()
+    if open_objections:
+        raise Conflict(f"有 {open_objections} 条公示异议尚未处理，不能审批 (unresolved objections)")
+    if (case.spot_check_required or case.staff_relative) and not spot_checked:
+        why = "工作人员/村居干部近亲属申请" if case.staff_relative else "本案被抽中入户核查"
+        raise ValidationError(f"{why}，须记录县级入户抽查后才能审批 (in-person check required)",
+                              field="spot_checked")
+
+
+def raise_objection(session: Session, *, case_id: int, content: str, raised_by: str | None = None,
+                    contact: str | None = None, actor: str = "public") -> Objection:
+    """Record an objection to a case under public notice (anyone may raise one)."""
+    content = (content or "").strip()
+    if not content:
+        raise ValidationError("异议内容不能为空 (objection is empty)", field="content")
+    if len(content) > 2000:
+        raise ValidationError("异议内容过长（最多 2000 字） (too long)", field="content")
+    case = session.get(Case, case_id)
+    if case is None or case.status != "noticed":
+        raise NotFound("该公示不存在或已结束 (no such notice)")
+    obj = Objection(case_id=case.id, content=content, raised_by=(raised_by or "").strip()[:64] or None,
+                    contact=(contact or "").strip()[:64] or None)
+    session.add(obj)
+    session.flush()
+    audit.record(session, actor=actor, action="case.objection", entity="case", entity_id=case.id,
+                 region_code=case.region_code, detail={"objection": obj.id})
+    return obj
+
+
+def resolve_objection(session: Session, *, actor: User, objection_id: int, resolution: str) -> Objection:
+    require(actor, Perm.CASES_REVIEW)
+    obj = session.get(Objection, objection_id)
+    if obj is None:
+        raise NotFound("异议不存在 (no such objection)")
+    get_case_for(session, actor, obj.case_id)
+    if obj.resolved_at is not None:
+        raise Conflict("该异议已处理 (already resolved)")
+    if not (resolution or "").strip():
+        raise ValidationError("请填写核查处理结果 (resolution required)", field="resolution")
+    obj.resolved_at = utcnow()
+    obj.resolved_by = actor.username
+    obj.resolution = resolution.strip()
+    audit.record(session, actor=actor.username, action="case.objection_resolved", entity="case",
+                 entity_id=obj.case_id, detail={"objection": obj.id})
+    return obj
+
+
+def set_bank_account(session: Session, *, actor: User, case_id: int, account: str) -> Case:
+    require(actor, Perm.CASES_APPLY)
+    case = get_case_for(session, actor, case_id)
+    old = case.bank_account
+    case.bank_account = _clean_account(account)
+    audit.record(session, actor=actor.username, action="case.bank_account", entity="case", entity_id=case.id,
+                 region_code=case.region_code, detail={"changed": old != case.bank_account})
+    return case
+
+
+# ---- lists, notices and periodic review ----------------------------------------------------------
+
+def list_cases(session: Session, *, user: User, program: str | None = None, status: str | None = None,
+               region_code: str | None = None, page: int = 1, page_size: int = 20) -> Page[Case]:
+    require(user, Perm.REGISTRY_READ)
+    stmt = scoped(select(Case), user, Case.region_code)
+    if program:
+        stmt = stmt.where(Case.program_code == program)
+    if status:
+        stmt = stmt.where(Case.status == status)
+    if region_code:
+        stmt = stmt.where(Case.region_code.like(region_code.strip() + "%"))
+    return paginate(session, stmt.order_by(Case.id.desc()), page=page, page_size=page_size)
+
+
+def notices_for_community(session: Session, *, community_code: str, now: datetime | None = None) -> list[Case]:
+    """Cases under public notice in one community, for the public page (no login)."""
+    now = now or utcnow()
+    return list(session.execute(
+        select(Case).where(Case.region_code == community_code, Case.status == "noticed",
+                           Case.notice_end >= now).order_by(Case.notice_start)
+    ).scalars())
+
+
+def cases_due_for_review(session: Session, *, user: User, program: str | None = None, on: date | None = None,
+                         page: int = 1, page_size: int = 50) -> Page[Case]:
+    require(user, Perm.REGISTRY_READ)
+    on = on or today()
+    stmt = scoped(select(Case), user, Case.region_code).where(
+        Case.status == "active", Case.next_review_due.is_not(None), Case.next_review_due <= on)
+    if program:
+        stmt = stmt.where(Case.program_code == program)
+    return paginate(session, stmt.order_by(Case.next_review_due, Case.id), page=page, page_size=page_size)
+
+
+def record_review(session: Session, *, actor: User, case_id: int, note: str | None = None,
+                  review_class: str | None = None) -> Case:
+    """动态管理: a periodic review done; the next one is due after the class's interval."""
+    require(actor, Perm.CASES_INVESTIGATE)
+    case = get_case_for(session, actor, case_id)
+    if case.status != "active":
+        raise Conflict("只有在保案件需要复核 (only active cases are reviewed)")
+    if review_class:
+        if review_class not in ("A", "B", "C"):
+            raise ValidationError("复核分类必须是 A/B/C", field="review_class")
+        case.review_class = review_class
+    case.next_review_due = next_review(program_policy(case.program_code), case.review_class, today())
+    session.add(CaseEvent(case_id=case.id, action="periodic_review", from_status="active", to_status="active",
+                          actor=actor.username, reason=note))
+    audit.record(session, actor=actor.username, action="case.periodic_review", entity="case", entity_id=case.id,
+                 region_code=case.region_code, detail={"next_review_due": str(case.next_review_due)})
+    return case
+
+
+def suspend_overdue(session: Session, *, actor: User, program: str, overdue_before: date,
+                    reason: str = "逾期未复核") -> int:
+    """Suspend, in one set-based statement, every active case in scope whose review is overdue."""
+    require(actor, Perm.CASES_APPROVE)
+    get_program(session, program)
+    prefix = scope_prefix(actor.scope_code)
+    where = (Case.program_code == program, Case.status == "active", Case.next_review_due.is_not(None),
+             Case.next_review_due < overdue_before, Case.region_code.like(prefix + "%"))
+    ids = select(Case.id).where(*where)
+    now = utcnow()
+    session.execute(insert(CaseEvent).from_select(
+        ["case_id", "action", "from_status", "to_status", "actor", "at", "reason"],
+        select(Case.id, literal("suspend", String), literal("active", String), literal("suspended", String),
+               literal(actor.username, String), literal(now, UTCDateTime()), literal(reason, String)).where(*where),
+    ))
+    res = session.execute(update(Case).where(Case.id.in_(ids)).values(status="suspended", updated_at=now)
+                          .execution_options(synchronize_session=False))
+    n = res.rowcount if isinstance(res, CursorResult) else 0
+    audit.record(session, actor=actor.username, action="case.suspend_overdue", entity="program", entity_id=program,
+                 region_code=actor.scope_code, detail={"cases": n, "overdue_before": overdue_before.isoformat(),
+                                                       "reason": reason})
+    return int(n or 0)
