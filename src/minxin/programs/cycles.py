@@ -205,7 +205,7 @@ def run_cycle(session: Session, *, actor: User, program: str, period: Period,
     tick("补发", 4)
     _insert_arrears(session, cycle=cycle, program=prog, policy=policy, period=period)
     tick("汇总", 5)
-    _update_totals(session, cycle)
+    counties = _update_totals(session, cycle)
     cycle.computed_at = utcnow()
     session.flush()
     audit.record(session, actor=actor.username, action="cycle.run", entity="cycle", entity_id=cycle.id,
@@ -213,7 +213,7 @@ def run_cycle(session: Session, *, actor: User, program: str, period: Period,
                          "total_fen": cycle.total_fen, "arrears_fen": cycle.arrears_fen,
                          "carryover_fen": cycle.carryover_fen})
     tick("完成", 6)
-    return summarize(session, cycle)
+    return summarize(session, cycle, counties=counties)
 
 
 def _insert_regular(session: Session, *, cycle: Cycle, program: Program, policy: ProgramPolicy,
@@ -337,13 +337,14 @@ WHERE x.entitled > x.paid
 """), {"c": cycle.id, "pp": past.period, "y": past.id, "prog": program.code})
 
 
-def _update_totals(session: Session, cycle: Cycle) -> None:
-    row = session.execute(text(
-        "SELECT COUNT(DISTINCT case_id), COALESCE(SUM(amount_fen), 0), "
-        "COALESCE(SUM(CASE WHEN kind = 'arrears' THEN amount_fen ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN kind = 'carryover' THEN amount_fen ELSE 0 END), 0) "
-        "FROM payments WHERE cycle_id = :c"), {"c": cycle.id}).one()
-    cycle.cases, cycle.total_fen, cycle.arrears_fen, cycle.carryover_fen = (int(v) for v in row)
+def _update_totals(session: Session, cycle: Cycle) -> list[dict[str, Any]]:
+    """Cycle totals as the sum of its county totals (one pass over the cycle's payments)."""
+    counties = county_totals(session, cycle.id)
+    cycle.cases = sum(c["cases"] for c in counties)
+    cycle.total_fen = sum(c["total_fen"] for c in counties)
+    cycle.arrears_fen = sum(c["arrears_fen"] for c in counties)
+    cycle.carryover_fen = sum(c["carryover_fen"] for c in counties)
+    return counties
 
 
 def county_totals(session: Session, cycle_id: int) -> list[dict[str, Any]]:
@@ -362,10 +363,11 @@ def county_totals(session: Session, cycle_id: int) -> list[dict[str, Any]]:
              "paid_fen": int(r[6]), "failed_fen": int(r[7])} for r in rows]
 
 
-def summarize(session: Session, cycle: Cycle) -> CycleSummary:
+def summarize(session: Session, cycle: Cycle, *, counties: list[dict[str, Any]] | None = None) -> CycleSummary:
     return CycleSummary(cycle_id=cycle.id, program=cycle.program_code, period=cycle.period, status=cycle.status,
                         cases=cycle.cases, total_fen=cycle.total_fen, arrears_fen=cycle.arrears_fen,
-                        carryover_fen=cycle.carryover_fen, by_county=county_totals(session, cycle.id))
+                        carryover_fen=cycle.carryover_fen,
+                        by_county=counties if counties is not None else county_totals(session, cycle.id))
 
 
 def get_cycle(session: Session, cycle_id: int) -> Cycle:

@@ -189,7 +189,7 @@ class Payment(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))  # indexed with for_period below
     kind: Mapped[str] = mapped_column(String(16))
     for_period: Mapped[str] = mapped_column(String(7))
     region_code: Mapped[str] = mapped_column(String(12))
@@ -216,7 +216,6 @@ class Payment(Base):
         CheckConstraint("amount_fen >= 0", name="amount_nonnegative"),
         CheckConstraint("kind in ('regular','arrears','carryover')", name="kind"),
         CheckConstraint("status in ('pending','paid','failed')", name="status"),
-        Index("ix_payments_cycle_region", "cycle_id", "region_code"),
         Index("ix_payments_case_period", "case_id", "for_period"),
         # A failed payment is carried into a later cycle once.
         Index("uq_payments_carried_from", "carried_from_id", unique=True,
