@@ -9,6 +9,7 @@ import typer
 
 from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, progress_bar, work
 from minxin.clock import today
+from minxin.core.errors import MinxinError
 
 app = typer.Typer(help="minxin 民心 — civil-affairs platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -78,25 +79,30 @@ def serve(host: str = typer.Option(None, help="Bind address (default MINXIN_HOST
 def demo(households: int = typer.Option(20_000, "--households", min=1, max=5_000_000,
                                         help="How many households to generate."),
          seed: int = typer.Option(2012, "--seed", help="Random seed: the same seed gives the same city."),
+         if_missing: bool = typer.Option(False, "--if-missing",
+                                         help="Do nothing (but print the logins) if this seed's demo exists."),
          as_user: str = AS_OPTION) -> None:
-    """Generate a reproducible synthetic city (households, persons, demo users)."""
+    """Generate a reproducible synthetic city: households, persons, 低保 cases and demo users."""
     from minxin.db import get_engine
-    from minxin.demo.generator import generate_demo
+    from minxin.demo.cases import seed_dibao_cases
+    from minxin.demo.generator import DEMO_PASSWORD, demo_exists, generate_demo
 
+    engine = get_engine()
     with work() as session:
-        actor = actor_for(session, as_user)
-        actor_name = actor.username
+        actor_name = actor_for(session, as_user).username
+    if if_missing and demo_exists(engine, seed):
+        console.print(f"the demo city for seed {seed} exists already; log in as admin / {DEMO_PASSWORD}")
+        return
     with progress_bar("demo") as update:
         try:
-            summary = generate_demo(get_engine(), households=households, seed=seed, progress=update,
-                                    actor=actor_name)
-        except Exception as exc:
-            from minxin.core.errors import MinxinError
-
-            if isinstance(exc, MinxinError):
-                fail(exc.message)
-            raise
+            summary = generate_demo(engine, households=households, seed=seed, progress=update, actor=actor_name)
+            update("低保", 0, 1)
+            cases = seed_dibao_cases(engine, actor=actor_name)
+            update("低保", 1, 1)
+        except MinxinError as exc:
+            fail(exc.message)
     console.print(summary.describe())
+    console.print(f"低保 cases created: {cases}")
 
 
 # ---- registry ------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from minxin.core.errors import MinxinError, NotFound
 from minxin.db import unit_of_work
 
 console = Console(stderr=True)
-out = Console(soft_wrap=True)
+out = Console(soft_wrap=True, markup=False)
 
 AS_OPTION = typer.Option(SYSTEM_USERNAME, "--as", help="Record this user as the actor (default: system).")
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON.")

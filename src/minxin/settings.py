@@ -24,8 +24,8 @@ class Settings(BaseSettings):
     session_hours: int = 12
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
-    # Largest upload the import page accepts, in bytes.
-    max_upload_bytes: int = 60 * 1024 * 1024
+    # Largest file an import accepts (web upload and CLI alike), in bytes.
+    max_upload_bytes: int = 32 * 1024 * 1024
     timezone: str = "Asia/Shanghai"
     page_size: int = 20
 

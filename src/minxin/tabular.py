@@ -17,7 +17,6 @@ from typing import Any
 
 from minxin.core.errors import ValidationError
 
-MAX_IMPORT_BYTES = 32 * 1024 * 1024
 MAX_IMPORT_ROWS = 500_000
 
 Progress = Callable[[int, int], None]
@@ -67,9 +66,13 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def read_table(data: bytes, filename: str, *, max_bytes: int = MAX_IMPORT_BYTES,
+def read_table(data: bytes, filename: str, *, max_bytes: int | None = None,
                max_rows: int = MAX_IMPORT_ROWS) -> Table:
     """Parse a CSV or XLSX upload into headers and rows (blank rows dropped, cells stripped)."""
+    if max_bytes is None:
+        from minxin.settings import get_settings
+
+        max_bytes = get_settings().max_upload_bytes
     name = filename.lower()
     if len(data) > max_bytes:
         raise ImportRejected(

@@ -269,7 +269,10 @@ def user_for_token(session: Session, plain: str) -> User | None:
     ).scalar_one_or_none()
     if token is None or not token.user.is_active:
         return None
-    token.last_used_at = utcnow()
+    now = utcnow()
+    # Stamp at most every few minutes, so read-only requests need not write.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = now
     return token.user
 
 

@@ -16,6 +16,7 @@ from minxin.auth.service import Perm, require, scoped
 from minxin.core.masking import mask_id, mask_phone
 from minxin.core.money import format_yuan
 from minxin.registry.models import Household, Person, Region
+from minxin.registry.service import person_query
 from minxin.tabular import write_xlsx
 
 EXPORT_HEADERS = ["户编号", "姓名", "身份证号", "性别", "出生日期", "与户主关系", "社区代码", "社区",
@@ -23,7 +24,7 @@ EXPORT_HEADERS = ["户编号", "姓名", "身份证号", "性别", "出生日期
 GRADES = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 
 
-def _rows(session: Session, user: User, *, q_region: str | None, unmasked: bool) -> Iterator[list[Any]]:
+def _rows(session: Session, user: User, *, q_region: str | None, unmasked: bool, q: str = "") -> Iterator[list[Any]]:
     stmt = scoped(
         select(Household.household_no, Person.name, Person.id_number, Person.sex, Person.birth_date,
                Person.relation, Household.region_code, Region.name, Household.hukou_type,
@@ -34,6 +35,8 @@ def _rows(session: Session, user: User, *, q_region: str | None, unmasked: bool)
     ).order_by(Household.id, Person.is_head.desc(), Person.id)
     if q_region:
         stmt = stmt.where(Household.region_code.like(q_region + "%"))
+    if q:
+        stmt = person_query(stmt, q)
     for r in session.execute(stmt.execution_options(yield_per=5000)):
         yield [r[0], r[1], r[2] if unmasked else mask_id(r[2]), "男" if r[3] == "M" else "女", r[4].isoformat(),
                r[5], r[6], r[7], r[8], format_yuan(r[9]), (r[10] if unmasked else mask_phone(r[10] or "")) or None,
@@ -41,13 +44,13 @@ def _rows(session: Session, user: User, *, q_region: str | None, unmasked: bool)
 
 
 def export_persons(session: Session, *, user: User, target: Path | io.BytesIO, region_code: str | None = None,
-                   unmasked: bool = False) -> None:
+                   unmasked: bool = False, q: str = "") -> None:
     """Write the user's scoped registry (or one region of it) to xlsx; an unmasked export is audited."""
     require(user, Perm.REGISTRY_READ)
     if unmasked:
         require(user, Perm.PII_VIEW)
-    write_xlsx(target, EXPORT_HEADERS, _rows(session, user, q_region=region_code, unmasked=unmasked),
+    write_xlsx(target, EXPORT_HEADERS, _rows(session, user, q_region=region_code, unmasked=unmasked, q=q),
                sheet="户籍成员", text_columns=("身份证号", "社区代码", "联系电话", "户编号"),
                widths={"身份证号": 22, "社区代码": 16, "社区": 14})
     audit.record(session, actor=user.username, action="registry.export", entity="export",
-                 region_code=region_code or user.scope_code, detail={"unmasked": unmasked})
+                 region_code=region_code or user.scope_code, detail={"unmasked": unmasked, "q": q})

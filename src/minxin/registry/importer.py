@@ -248,7 +248,10 @@ def import_households(session: Session, *, actor: User, data: bytes, filename: s
         return ImportResult(table=None, errors=[RowError(1, "文件", exc.message)])
     rows, errors = validate_households(session, actor=actor, table=table, progress=progress)
     result = ImportResult(table=table, errors=errors)
-    if errors or dry_run:
+    if errors:
+        return result
+    if dry_run:
+        result.households, result.persons = len({r.household_no for r in rows}), len(rows)
         return result
     result.households, result.persons = store_households(session, rows=rows, progress=progress)
     audit.record(session, actor=actor.username, action="household.import", entity="import",

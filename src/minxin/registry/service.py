@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from minxin.auth import audit
@@ -300,7 +300,17 @@ def search_persons(session: Session, *, user: User, q: str = "", region_code: st
                    page: int = 1, page_size: int = 20) -> Page[Person]:
     """Search by ID number (full or its last digits) or by name; scoped to the user and paged."""
     require(user, Perm.REGISTRY_READ)
-    stmt = scoped(select(Person), user, Person.region_code).where(Person.household_id.is_not(None))
+    stmt = scoped(select(Person).options(selectinload(Person.household)), user, Person.region_code).where(
+        Person.household_id.is_not(None))
+    stmt = person_query(stmt, q)
+    if region_code:
+        stmt = stmt.where(Person.region_code.like(region_code.strip() + "%"))
+    stmt = stmt.order_by(Person.name, Person.id)
+    return paginate(session, stmt, page=page, page_size=page_size)
+
+
+def person_query(stmt: Select[Any], q: str) -> Select[Any]:
+    """Narrow a query over persons by ID number (full, or its first/last digits) or by name."""
     q = q.strip()
     if q:
         digits = q.replace(" ", "").upper()
@@ -314,10 +324,7 @@ def search_persons(session: Session, *, user: User, q: str = "", region_code: st
             stmt = stmt.where(or_(Person.id_number.like(f"%{digits}"), Person.id_number.like(f"{digits}%")))
         else:
             stmt = stmt.where(Person.name.like(f"{q}%") if len(q) < 2 else Person.name.contains(q))
-    if region_code:
-        stmt = stmt.where(Person.region_code.like(region_code.strip() + "%"))
-    stmt = stmt.order_by(Person.name, Person.id)
-    return paginate(session, stmt, page=page, page_size=page_size)
+    return stmt
 
 
 def list_households(session: Session, *, user: User, region_code: str | None = None, page: int = 1,
@@ -376,15 +383,16 @@ def registry_counts(session: Session, *, scope_code: str | None = None) -> dict[
     if prefix:
         persons = persons.where(Person.region_code.like(prefix + "%"))
         households = households.where(Household.region_code.like(prefix + "%"))
+    users = select(func.count()).select_from(UserModel).where(UserModel.is_system.is_(False))
+    communities = select(func.count()).select_from(Region).where(Region.level == "community")
+    if prefix:
+        users = users.where(UserModel.scope_code.like(prefix + "%"))
+        communities = communities.where(Region.code.like(prefix + "%"))
     return {
         "persons": session.execute(persons).scalar_one(),
         "households": session.execute(households).scalar_one(),
-        "users": session.execute(
-            select(func.count()).select_from(UserModel).where(UserModel.is_system.is_(False))
-        ).scalar_one(),
-        "regions": session.execute(
-            select(func.count()).select_from(Region).where(Region.level == "community")
-        ).scalar_one(),
+        "users": session.execute(users).scalar_one(),
+        "regions": session.execute(communities).scalar_one(),
     }
 
 

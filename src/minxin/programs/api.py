@@ -1,0 +1,179 @@
+"""Benefit engine JSON API under /api/v1: standards, cases and their workflow, cycles."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minxin.auth.models import User
+from minxin.auth.service import Perm, require
+from minxin.core.masking import mask_name
+from minxin.core.money import parse_yuan
+from minxin.core.period import Period
+from minxin.programs import cycles as cycle_ops
+from minxin.programs import service
+from minxin.programs.models import Case, Cycle
+from minxin.programs.schemas import (
+    ApplyIn,
+    CaseEventOut,
+    CaseOut,
+    CasePage,
+    CountyTotal,
+    CycleOut,
+    CycleRunIn,
+    PaymentOut,
+    StandardIn,
+    StandardOut,
+    StepIn,
+)
+from minxin.registry.models import Person
+from minxin.web.deps import api_user, get_session
+
+router = APIRouter(tags=["programs"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not logged in, or the token is invalid or revoked"},
+    403: {"description": "The role may not do this"},
+    404: {"description": "Missing or outside the caller's scope"},
+    409: {"description": "Not allowed in the current state"},
+    422: {"description": "Invalid field (named in detail[].loc)"},
+}
+
+
+def _case_out(session: Session, user: User, case: Case, *, full: bool = False) -> CaseOut:
+    head = session.get(Person, case.person_id)
+    out = CaseOut(
+        id=case.id, program=case.program_code, status=case.status, status_name=service.STATUS_NAMES[case.status],
+        household_id=case.household_id, head_name=mask_name(head.name) if head else "",
+        region_code=case.region_code, category=case.category, start_period=case.start_period,
+        end_period=case.end_period, next_review_due=case.next_review_due, sanwu=case.sanwu,
+        staff_relative=case.staff_relative, spot_check_required=case.spot_check_required,
+        allowed_steps=service.allowed_steps(user, case),
+    )
+    if full:
+        out.events = [CaseEventOut(action=e.action, from_status=e.from_status, to_status=e.to_status, actor=e.actor,
+                                   at=e.at, reason=e.reason) for e in case.events]
+        out.payments = [PaymentOut(cycle_id=c.id, period=c.period, kind=p.kind,  # type: ignore[arg-type]
+                                   for_period=p.for_period, amount_fen=p.amount_fen, status=p.status,
+                                   explanation=cycle_ops.explain_payment(p))
+                        for p, c in cycle_ops.payments_of_case(session, case.id)]
+    return out
+
+
+def _cycle_out(summary: cycle_ops.CycleSummary) -> CycleOut:
+    return CycleOut(cycle_id=summary.cycle_id, program=summary.program, period=summary.period,
+                    status=summary.status, cases=summary.cases, total_fen=summary.total_fen,
+                    arrears_fen=summary.arrears_fen, carryover_fen=summary.carryover_fen,
+                    by_county=[CountyTotal(**c) for c in summary.by_county])
+
+
+@router.get("/standards", response_model=list[StandardOut], summary="Every standard row (the history)",
+            responses=ERRORS)
+def standards(program: Annotated[str | None, Query(max_length=32)] = None, user: User = Depends(api_user),
+              session: Session = Depends(get_session)) -> list[StandardOut]:
+    require(user, Perm.REGISTRY_READ)
+    return [StandardOut(id=s.id, program=s.program_code, region_code=s.region_code, category=s.category,
+                        amount_fen=s.amount_fen, effective_from=s.effective_from)
+            for s in service.list_standards(session, program=program)]
+
+
+@router.get("/standards/in-force", response_model=StandardOut, summary="The standard in force", responses=ERRORS)
+def standard_in_force(program: Annotated[str, Query(max_length=32)],
+                      region: Annotated[str, Query(pattern=r"^[0-9]{6,12}$")],
+                      period: Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{1,2}$")],
+                      category: Annotated[str, Query(max_length=16)] = "",
+                      user: User = Depends(api_user), session: Session = Depends(get_session)) -> StandardOut:
+    require(user, Perm.REGISTRY_READ)
+    s = service.standard_in_force(session, program=program, region_code=region, period=Period.parse(period),
+                                  category=category)
+    return StandardOut(id=s.id, program=s.program, region_code=s.region_code, category=s.category,
+                       amount_fen=s.amount_fen, effective_from=s.effective_from)
+
+
+@router.post("/standards", response_model=StandardOut, status_code=201, summary="Add a standard row",
+             responses=ERRORS)
+def add_standard(body: StandardIn, user: User = Depends(api_user),
+                 session: Session = Depends(get_session)) -> StandardOut:
+    s = service.set_standard(session, actor=user, program=body.program, region_code=body.region_code,
+                             amount_fen=parse_yuan(body.amount_yuan, field="amount_yuan", allow_negative=True),
+                             effective=body.effective, category=body.category, source=body.source)
+    session.commit()
+    return StandardOut(id=s.id, program=s.program_code, region_code=s.region_code, category=s.category,
+                       amount_fen=s.amount_fen, effective_from=s.effective_from)
+
+
+@router.get("/cases", response_model=CasePage, summary="Cases in the caller's scope", responses=ERRORS)
+def cases(program: Annotated[str | None, Query(max_length=32)] = None,
+          status: Annotated[str | None, Query(max_length=16)] = None,
+          region: Annotated[str | None, Query(pattern=r"^[0-9]{6,12}$")] = None,
+          page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+          page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+          user: User = Depends(api_user), session: Session = Depends(get_session)) -> CasePage:
+    result = service.list_cases(session, user=user, program=program, status=status, region_code=region, page=page,
+                                page_size=page_size)
+    return CasePage(items=[_case_out(session, user, c) for c in result.items], total=result.total,
+                    page=result.page, page_size=result.page_size, pages=result.pages)
+
+
+@router.get("/cases/{case_id}", response_model=CaseOut, summary="One case with events and payments",
+            responses=ERRORS)
+def case(case_id: int, user: User = Depends(api_user), session: Session = Depends(get_session)) -> CaseOut:
+    return _case_out(session, user, service.get_case_for(session, user, case_id), full=True)
+
+
+@router.post("/cases", response_model=CaseOut, status_code=201, summary="Apply (申请) for a household",
+             responses=ERRORS)
+def apply(body: ApplyIn, user: User = Depends(api_user), session: Session = Depends(get_session)) -> CaseOut:
+    created = service.apply(session, actor=user, program=body.program, household_id=body.household_id,
+                            bank_account=body.bank_account, sanwu=body.sanwu, staff_relative=body.staff_relative,
+                            review_class=body.review_class, reason=body.reason)
+    session.commit()
+    return _case_out(session, user, created, full=True)
+
+
+@router.post("/cases/{case_id}/steps", response_model=CaseOut, summary="Move a case one workflow step",
+             responses=ERRORS)
+def step(case_id: int, body: StepIn, user: User = Depends(api_user),
+         session: Session = Depends(get_session)) -> CaseOut:
+    income = parse_yuan(body.income_yuan, field="income_yuan") if body.income_yuan is not None else None
+    moved = service.step(session, actor=user, case_id=case_id, action=body.action, reason=body.reason,
+                         spot_checked=body.spot_checked,
+                         start_period=Period.parse(body.period) if body.period else None, income_fen=income)
+    session.commit()
+    return _case_out(session, user, moved, full=True)
+
+
+@router.get("/cycles", response_model=list[CycleOut], summary="Payment cycles", responses=ERRORS)
+def cycles(program: Annotated[str | None, Query(max_length=32)] = None, user: User = Depends(api_user),
+           session: Session = Depends(get_session)) -> list[CycleOut]:
+    require(user, Perm.REGISTRY_READ)
+    stmt = select(Cycle).order_by(Cycle.period.desc(), Cycle.program_code).limit(200)
+    if program:
+        stmt = stmt.where(Cycle.program_code == program)
+    return [_cycle_out(cycle_ops.summarize(session, c)) for c in session.execute(stmt).scalars()]
+
+
+@router.post("/cycles", response_model=CycleOut, summary="Run (or return) a program's cycle for a month",
+             responses=ERRORS)
+def run(body: CycleRunIn, user: User = Depends(api_user), session: Session = Depends(get_session)) -> CycleOut:
+    summary = cycle_ops.run_cycle(session, actor=user, program=body.program, period=Period.parse(body.period))
+    session.commit()
+    return _cycle_out(summary)
+
+
+@router.get("/cycles/{cycle_id}", response_model=CycleOut, summary="One cycle with totals per county",
+            responses=ERRORS)
+def cycle(cycle_id: int, user: User = Depends(api_user), session: Session = Depends(get_session)) -> CycleOut:
+    require(user, Perm.REGISTRY_READ)
+    return _cycle_out(cycle_ops.summarize(session, cycle_ops.get_cycle(session, cycle_id)))
+
+
+@router.post("/cycles/{cycle_id}/approve", response_model=CycleOut, summary="Approve a draft cycle",
+             responses=ERRORS)
+def approve(cycle_id: int, user: User = Depends(api_user), session: Session = Depends(get_session)) -> CycleOut:
+    approved = cycle_ops.approve_cycle(session, actor=user, cycle_id=cycle_id)
+    session.commit()
+    return _cycle_out(cycle_ops.summarize(session, approved))

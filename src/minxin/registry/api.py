@@ -1,0 +1,177 @@
+"""Registry JSON API under /api/v1: regions, counts, persons, households, ID reveal, imports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from minxin.auth.models import User
+from minxin.auth.service import Perm, require
+from minxin.core.errors import MinxinError
+from minxin.core.masking import mask_id, mask_name, mask_phone
+from minxin.core.money import format_yuan
+from minxin.registry.importer import import_households
+from minxin.registry.models import Household
+from minxin.registry.schemas import (
+    API_FIELDS,
+    CountyCount,
+    HouseholdCreate,
+    HouseholdOut,
+    ImportErrorOut,
+    ImportErrorsOut,
+    ImportOut,
+    MemberOut,
+    PersonOut,
+    PersonPage,
+    RegionOut,
+    RevealIn,
+    RevealOut,
+    StatsOut,
+)
+from minxin.registry.service import (
+    counts_by_county,
+    create_household,
+    get_household_for,
+    list_regions,
+    region_names,
+    region_path,
+    reveal_id_number,
+    search_persons,
+)
+from minxin.registry.views import import_counts
+from minxin.stats import city_stats
+from minxin.web.deps import api_user, get_session
+from minxin.web.uploads import read_upload
+
+router = APIRouter(tags=["registry"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not logged in, or the token is invalid or revoked"},
+    403: {"description": "The role may not do this"},
+}
+
+
+@contextmanager
+def api_field_names() -> Iterator[None]:
+    """Service errors name Chinese columns (身份证号); on the API they name the JSON field (id_number)."""
+    try:
+        yield
+    except MinxinError as exc:
+        if exc.field in API_FIELDS:
+            exc.field = API_FIELDS[exc.field]
+        raise
+
+
+def household_out(session: Session, household: Household) -> HouseholdOut:
+    members = list(household.members)
+    n = len(members)
+    return HouseholdOut(
+        id=household.id, household_no=household.household_no, region_code=household.region_code,
+        region_name=region_path(session, household.region_code), hukou_type=household.hukou_type,
+        address=household.address, phone=mask_phone(household.phone) if household.phone else None,
+        monthly_income_fen=household.monthly_income_fen,
+        monthly_income_yuan=format_yuan(household.monthly_income_fen),
+        per_capita_income_fen=(household.monthly_income_fen + n // 2) // n if n else 0,
+        assets_fen=household.assets_fen, income_declared_on=household.income_declared_on,
+        members=[
+            MemberOut(
+                id=p.id, name=p.name, id_number=mask_id(p.id_number), sex=p.sex,  # type: ignore[arg-type]
+                birth_year=p.birth_date.year, relation=p.relation, is_head=p.is_head,
+                phone=mask_phone(p.phone) if p.phone else None, disability_grade=p.disability_grade,
+                health_status=p.health_status, monthly_income_fen=p.monthly_income_fen,
+                monthly_income_yuan=format_yuan(p.monthly_income_fen),
+            )
+            for p in members
+        ],
+    )
+
+
+@router.get("/regions", response_model=list[RegionOut], summary="Administrative divisions",
+            responses=ERRORS)
+def regions(level: Annotated[str | None, Query(description="county, town or community")] = None,
+            parent: Annotated[str | None, Query(pattern=r"^[0-9]{6,12}$")] = None,
+            session: Session = Depends(get_session)) -> list[RegionOut]:
+    """Public division codes (not scoped); historical codes carry `alias_of`."""
+    return [RegionOut.model_validate(r) for r in list_regions(session, level=level, parent=parent)]
+
+
+@router.get("/stats", response_model=StatsOut, summary="Key counts of the caller's scope", responses=ERRORS)
+def stats(user: User = Depends(api_user), session: Session = Depends(get_session)) -> StatsOut:
+    return StatsOut(
+        scope_code=user.scope_code,
+        counts=city_stats(session, scope_code=user.scope_code),
+        by_county=[CountyCount(**c) for c in counts_by_county(session, scope_code=user.scope_code)],
+    )
+
+
+@router.get("/persons", response_model=PersonPage, summary="Search persons (masked)", responses=ERRORS)
+def persons(q: Annotated[str, Query(max_length=64, description="ID number (or its last digits) or name")] = "",
+            region: Annotated[str | None, Query(pattern=r"^[0-9]{6,12}$")] = None,
+            page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+            page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+            user: User = Depends(api_user), session: Session = Depends(get_session)) -> PersonPage:
+    """Persons in the caller's scope; names and ID numbers are masked."""
+    result = search_persons(session, user=user, q=q, region_code=region, page=page, page_size=page_size)
+    names = region_names(session, {p.region_code for p in result.items if p.region_code})
+    return PersonPage(
+        items=[PersonOut(id=p.id, name=mask_name(p.name), id_number=mask_id(p.id_number),
+                         sex=p.sex, relation=p.relation, region_code=p.region_code,  # type: ignore[arg-type]
+                         region_name=names.get(p.region_code or ""), household_id=p.household_id)
+               for p in result.items],
+        total=result.total, page=result.page, page_size=result.page_size, pages=result.pages,
+    )
+
+
+@router.get("/households/{household_id}", response_model=HouseholdOut, summary="One household",
+            responses={**ERRORS, 404: {"description": "Missing or outside the caller's scope"}})
+def household(household_id: int, user: User = Depends(api_user),
+              session: Session = Depends(get_session)) -> HouseholdOut:
+    """Members carry masked ID numbers and phones; reveal one with POST /persons/{id}/reveal."""
+    return household_out(session, get_household_for(session, user, household_id))
+
+
+@router.post("/households", response_model=HouseholdOut, status_code=201, summary="Register a household",
+             responses={**ERRORS, 409: {"description": "Household number or person already registered"},
+                        422: {"description": "Invalid field (named in detail[].loc)"}})
+def create(body: HouseholdCreate, user: User = Depends(api_user),
+           session: Session = Depends(get_session)) -> HouseholdOut:
+    with api_field_names():
+        created = create_household(session, actor=user, data=body.to_domain())
+    session.commit()
+    session.expire_all()
+    return household_out(session, get_household_for(session, user, created.id))
+
+
+@router.post("/persons/{person_id}/reveal", response_model=RevealOut, summary="Full ID number (audited)",
+             responses={**ERRORS, 404: {"description": "Missing or outside the caller's scope"}})
+def reveal(person_id: int, body: RevealIn | None = None, user: User = Depends(api_user),
+           session: Session = Depends(get_session)) -> RevealOut:
+    number = reveal_id_number(session, user=user, person_id=person_id,
+                              reason=(body.reason if body else None) or "api")
+    session.commit()
+    return RevealOut(id_number=number)
+
+
+@router.post("/imports/households", response_model=ImportOut, summary="Import households from xlsx/csv",
+             responses={**ERRORS, 422: {"model": ImportErrorsOut, "description": "Every error; nothing stored"}})
+def import_file(file: UploadFile | None = File(None, description="The .xlsx or .csv (see the template)"),
+                dry_run: bool = Form(False), user: User = Depends(api_user),
+                session: Session = Depends(get_session)) -> ImportOut | JSONResponse:
+    """All rows are checked first; either the whole file is stored or nothing is."""
+    require(user, Perm.REGISTRY_IMPORT)
+    data, filename = read_upload(file)
+    result = import_households(session, actor=user, data=data, filename=filename, dry_run=dry_run)
+    if not result.ok:
+        session.rollback()
+        body = ImportErrorsOut(errors=[ImportErrorOut(row=e.row, column=e.column, reason=e.reason)
+                                       for e in result.errors])
+        return JSONResponse(body.model_dump(), status_code=422)
+    if not dry_run:
+        session.commit()
+    households, persons_ = import_counts(result)
+    return ImportOut(households=households, persons=persons_, dry_run=dry_run)

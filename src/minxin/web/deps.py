@@ -1,0 +1,179 @@
+"""Request dependencies: the database session, the logged-in user (HTML and API), CSRF.
+
+* `get_session` gives one Session per request. Handlers commit once (`session.commit()`); whatever
+  is not committed is rolled back when the request ends. Non-GET requests (and GET handlers marked
+  `@writes`, e.g. an audited export) open their transaction with the SQLite write lock held
+  (BEGIN IMMEDIATE), so two writers queue instead of failing halfway.
+* `current_user` is for HTML pages: no session → redirect to /login?next=…; on any non-GET request
+  it also checks the CSRF token (form field `csrf_token` or header `X-CSRF-Token`). The app factory
+  puts it on every domain's HTML router, so a new page cannot forget it.
+* `api_user` is for /api/v1: `Authorization: Bearer <token>` (no CSRF, a token cannot be sent by a
+  foreign page), else the session cookie (then CSRF applies as for pages), else 401.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from minxin.auth.models import ApiToken, User, WebSession
+from minxin.auth.service import session_for_key, user_for_token
+from minxin.core.divisions import level_of
+from minxin.db import write_lock
+from minxin.registry.service import region_names, region_path
+from minxin.settings import get_settings
+from minxin.web.errors import CsrfFailed, LoginRequired, NotAuthenticated
+
+SESSION_COOKIE = "minxin_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# ---- database -------------------------------------------------------------------------------------
+
+def _open_session(request: Request, *, write: bool) -> Iterator[Session]:
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    session = factory()
+    try:
+        if write:
+            # Begin now, inside write_lock, so SQLite takes the write lock before the first read.
+            with write_lock():
+                session.connection()
+        yield session
+    finally:
+        session.close()  # rolls back whatever the handler did not commit
+
+
+def writes(endpoint: F) -> F:
+    """Mark a GET handler that writes (an export records an audit entry): it gets a write transaction."""
+    endpoint.__minxin_writes__ = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; write mode for every method but GET/HEAD/OPTIONS and for @writes GETs."""
+    write = request.method not in SAFE_METHODS or getattr(request.scope.get("endpoint"), "__minxin_writes__", False)
+    yield from _open_session(request, write=write)
+
+
+# ---- labels the layout shows ----------------------------------------------------------------------
+
+def ensure_city_name(request: Request, session: Session) -> None:
+    state = request.app.state
+    if not getattr(state, "city_name", None):
+        code = get_settings().city_code
+        state.city_name = region_names(session, {code}).get(code, code)
+
+
+def scope_label(request: Request, session: Session, code: str) -> str:
+    """"连云港市" for the city, "海州区 新海街道" below it; cached per process (names rarely change)."""
+    cache: dict[str, str] = request.app.state.scope_labels
+    if code not in cache:
+        if level_of(code) in ("province", "city"):
+            cache[code] = region_names(session, {code}).get(code, code)
+        else:
+            cache[code] = region_path(session, code) or code
+    return cache[code]
+
+
+# ---- HTML pages ------------------------------------------------------------------------------------
+
+def web_session(request: Request, session: Session = Depends(get_session)) -> WebSession | None:
+    """The browser's login (cookie), or None; also fills the layout's labels."""
+    ensure_city_name(request, session)
+    key = request.cookies.get(SESSION_COOKIE)
+    ws = session_for_key(session, key) if key else None
+    if ws is not None:
+        request.state.scope_label = scope_label(request, session, ws.user.scope_code)
+    return ws
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """Only a local path may follow a login: "/registry?q=1" yes; "//evil.example", "https://…" no."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return default
+    if any(ch in value for ch in "\\\r\n\t") or any(ord(ch) < 32 for ch in value):
+        return default
+    return value
+
+
+def _login_next(request: Request) -> str | None:
+    if request.method != "GET":
+        return None
+    path = request.url.path
+    if request.url.query:
+        path += "?" + request.url.query
+    return path
+
+
+async def check_csrf(request: Request, expected: str) -> None:
+    """Refuse a state-changing request that does not carry this session's CSRF token."""
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()  # cached on the request; the handler sees the same form
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not sent or not secrets.compare_digest(sent.encode(), expected.encode()):
+        raise CsrfFailed()
+
+
+async def current_user(request: Request, ws: WebSession | None = Depends(web_session)) -> User:
+    """The logged-in staff member of an HTML request; CSRF-checked on non-GET requests."""
+    if ws is None:
+        raise LoginRequired(next_path=_login_next(request))
+    if request.method not in SAFE_METHODS:
+        await check_csrf(request, ws.csrf_token)
+    request.state.user = ws.user
+    request.state.csrf_token = ws.csrf_token
+    return ws.user
+
+
+# ---- JSON API -------------------------------------------------------------------------------------
+
+_bearer = HTTPBearer(auto_error=False, description="API token (`minxin token create USER`)")
+
+
+@dataclass
+class ApiIdentity:
+    user: User | None
+    csrf_token: str | None  # set when authenticated by the session cookie
+
+
+def _api_identity(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+                  session: Session = Depends(get_session)) -> ApiIdentity:
+    if credentials is not None:
+        user = user_for_token(session, credentials.credentials)
+        if user is not None and request.method in SAFE_METHODS:
+            # user_for_token stamps last_used_at; a read-only request does not commit, so drop the
+            # stamp rather than turn every GET into a write transaction.
+            for obj in list(session.dirty):
+                if isinstance(obj, ApiToken):
+                    session.expire(obj, ["last_used_at"])
+        return ApiIdentity(user=user, csrf_token=None)
+    if request.headers.get("authorization"):
+        return ApiIdentity(user=None, csrf_token=None)  # a malformed Authorization header
+    key = request.cookies.get(SESSION_COOKIE)
+    ws = session_for_key(session, key) if key else None
+    if ws is None:
+        return ApiIdentity(user=None, csrf_token=None)
+    return ApiIdentity(user=ws.user, csrf_token=ws.csrf_token)
+
+
+async def api_user(request: Request, identity: ApiIdentity = Depends(_api_identity)) -> User:
+    """The caller of an API request: bearer token, or session cookie plus CSRF header."""
+    if identity.user is None:
+        raise NotAuthenticated()
+    if identity.csrf_token is not None and request.method not in SAFE_METHODS:
+        await check_csrf(request, identity.csrf_token)
+    request.state.user = identity.user
+    return identity.user

@@ -1,0 +1,116 @@
+"""Login, lockout, logout and the session cookie."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tests.web.conftest import csrf_from, login
+
+from minxin.auth.models import AuditEvent, User, WebSession
+from minxin.web.deps import safe_next
+
+
+def test_a_page_without_login_redirects_to_login_and_back(client: TestClient, county_officer: User) -> None:
+    response = client.get("/registry?q=王")
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert location.startswith("/login?next=")
+    next_path = parse_qs(urlsplit(location).query)["next"][0]
+    assert next_path == "/registry?q=%E7%8E%8B"
+    assert login(client, county_officer, next_path=next_path).headers["location"] == next_path
+
+
+def test_an_htmx_request_without_login_is_told_to_redirect(client: TestClient) -> None:
+    response = client.post("/persons/1/reveal", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login"
+
+
+def test_the_login_page_is_chinese(client: TestClient) -> None:
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert "用户名" in page.text and "密码" in page.text and "连云港市民政局" in page.text
+
+
+def test_login_succeeds_and_sets_a_strict_session_cookie(client: TestClient, county_officer: User) -> None:
+    response = login(client, county_officer, next_path="/registry")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/registry"
+    cookie = next(v for k, v in response.headers.multi_items()
+                  if k == "set-cookie" and v.startswith("minxin_session="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie  # plain http in tests, cookie_secure off
+    page = client.get("/registry")
+    assert page.status_code == 200
+    assert "t_haizhou" in page.text and "县区民政局" in page.text and "海州区" in page.text
+
+
+def test_the_session_cookie_is_secure_over_https(app, county_officer: User) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as c:
+        response = login(c, county_officer)
+    cookie = next(v for k, v in response.headers.multi_items()
+                  if k == "set-cookie" and v.startswith("minxin_session="))
+    assert "Secure" in cookie
+
+
+def test_login_only_follows_local_next_paths(client: TestClient, county_officer: User) -> None:
+    for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)",
+                 "/ok\r\nSet-Cookie: x=1", ""):
+        assert safe_next(evil) == "/", evil
+    assert safe_next("/registry?q=1") == "/registry?q=1"
+    assert login(client, county_officer, next_path="//evil.example/x").headers["location"] == "/"
+
+
+def test_a_wrong_password_is_refused_in_chinese(client: TestClient, county_officer: User) -> None:
+    response = login(client, county_officer, password="wrong-password-1")
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.text
+    assert "minxin_session" not in client.cookies
+
+
+def test_an_unknown_user_gets_the_same_message(client: TestClient) -> None:
+    response = login(client, "nobody_here", password="wrong-password-1")
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.text
+
+
+def test_five_failures_lock_the_account_with_a_chinese_message(
+    client: TestClient, county_officer: User, session: Session,
+) -> None:
+    for _ in range(4):
+        assert "用户名或密码错误" in login(client, county_officer, password="wrong-password-1").text
+    fifth = login(client, county_officer, password="wrong-password-1")
+    assert "锁定" in fifth.text and "15 分钟" in fifth.text
+    # Even the right password is refused while locked.
+    locked = login(client, county_officer)
+    assert locked.status_code == 401
+    assert "账号已锁定" in locked.text
+    session.expire_all()
+    assert session.get(User, county_officer.id).locked_until is not None  # type: ignore[union-attr]
+    actions = session.execute(select(AuditEvent.action).where(AuditEvent.actor == "t_haizhou")).scalars().all()
+    assert "user.locked" in actions
+
+
+def test_login_without_the_form_token_is_refused(client: TestClient, county_officer: User) -> None:
+    response = client.post("/login", data={"username": county_officer.username, "password": "x"})
+    assert response.status_code == 403
+    assert "已过期" in response.text
+
+
+def test_logout_ends_the_session(client: TestClient, county_officer: User, session: Session) -> None:
+    login(client, county_officer)
+    token = csrf_from(client.get("/").text)
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    session.expire_all()
+    assert session.execute(select(WebSession).where(WebSession.user_id == county_officer.id)).first() is None
+    assert client.get("/registry").status_code == 303
+
+
+def test_the_login_page_redirects_a_logged_in_user(client: TestClient, county_officer: User) -> None:
+    login(client, county_officer)
+    response = client.get("/login?next=/import")
+    assert response.status_code == 303 and response.headers["location"] == "/import"
