@@ -150,10 +150,13 @@ def test_a_gbk_csv_is_read(client: TestClient, county_officer: User, session: Se
 def test_a_file_larger_than_the_importer_accepts_is_refused_in_chinese(client: TestClient,
                                                                        county_officer: User) -> None:
     token = logged_in(client, county_officer)
-    big = b"x" * (50 * 1024 * 1024)
-    response = upload(client, token, big, "big.csv")
+    just_over = b"x" * (32 * 1024 * 1024 + 100 * 1024)  # past the importer, within the request framing
+    response = upload(client, token, just_over, "big.csv")
     assert response.status_code == 422
     assert "文件过大" in response.text and "请拆分后分批导入" in response.text
+    fifty = upload(client, token, b"x" * (50 * 1024 * 1024), "big.csv")  # refused before it is read
+    assert fifty.status_code == 413
+    assert "文件过大" in fifty.text
 
 
 def test_a_request_over_the_upload_limit_is_refused_with_a_chinese_413(
