@@ -7,7 +7,18 @@ from pathlib import Path
 
 import typer
 
-from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, progress_bar, work
+from minxin.clikit import (
+    AS_OPTION,
+    JSON_OPTION,
+    actor_for,
+    console,
+    fail,
+    out,
+    print_json,
+    progress_bar,
+    report_app,
+    work,
+)
 from minxin.clock import today
 from minxin.core.errors import MinxinError
 
@@ -84,7 +95,7 @@ def demo(households: int = typer.Option(20_000, "--households", min=1, max=5_000
          as_user: str = AS_OPTION) -> None:
     """Generate a reproducible synthetic city: households, persons, 低保 cases and demo users."""
     from minxin.db import get_engine
-    from minxin.demo.cases import seed_dibao_cases
+    from minxin.demo.cases import seed_dibao_cases, seed_wubao
     from minxin.demo.generator import DEMO_PASSWORD, demo_exists, generate_demo
 
     engine = get_engine()
@@ -96,13 +107,15 @@ def demo(households: int = typer.Option(20_000, "--households", min=1, max=5_000
     with progress_bar("demo") as update:
         try:
             summary = generate_demo(engine, households=households, seed=seed, progress=update, actor=actor_name)
-            update("低保", 0, 1)
+            update("低保", 0, 2)
             cases = seed_dibao_cases(engine, actor=actor_name)
-            update("低保", 1, 1)
+            update("五保", 1, 2)
+            wubao, centralized = seed_wubao(engine, actor=actor_name)
+            update("五保", 2, 2)
         except MinxinError as exc:
             fail(exc.message)
     console.print(summary.describe())
-    console.print(f"低保 cases created: {cases}")
+    console.print(f"低保 cases created: {cases}; 五保 recipients: {wubao} ({centralized} in institutions)")
 
 
 # ---- registry ------------------------------------------------------------------------------------
@@ -339,7 +352,7 @@ def audit_log(limit: int = typer.Option(20, "--limit"), as_json: bool = JSON_OPT
 
 def _register_domain_commands() -> None:
     """Domains with their own CLI (programs, assistance, …) add themselves here."""
-    for module in ("minxin.programs.cli",):
+    for module in ("minxin.programs.cli", "minxin.assistance.cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError:
@@ -348,6 +361,7 @@ def _register_domain_commands() -> None:
 
 
 _register_domain_commands()
+app.add_typer(report_app, name="report")
 
 
 def _die(message: str) -> None:

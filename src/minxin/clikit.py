@@ -69,3 +69,7 @@ def progress_bar(description: str) -> Iterator[Callable[[str, int, int], None]]:
             progress.update(task, description=f"{description} {label}", completed=done, total=total or None)
 
         yield update
+
+
+# `minxin report …`: each domain adds its reports to this one group; cli.py registers it once.
+report_app = typer.Typer(help="Reports on the plan's targets.", no_args_is_help=True)

@@ -84,3 +84,93 @@ FROM cases WHERE id > :b AND status = 'active'
     audit.record(session, actor=actor, action="demo.dibao_cases", entity="program", entity_id="dibao",
                  detail={"cases": created, "in_workflow": len(pending)})
     return int(created)
+
+
+# 五保 in mid-2012 Lianyungang (DOMAIN §8): 8,439 recipients, 6,188 of them in care institutions, in a
+# city of about 1.6 million registered households (户籍 5.3 million people ÷ ~3.3 per household).
+WUBAO_RECIPIENTS_2012 = 8439
+WUBAO_CENTRALIZED_2012 = 6188
+CITY_HOUSEHOLDS_2012 = 1_600_000
+
+
+def seed_wubao(engine: Engine, *, actor: str = "system") -> tuple[int, int]:
+    """五保 for the demo city, scaled to its size: 2012 standards derived from the statistics table,
+    one 敬老院 per rural town, and elderly rural residents living alone or in pairs as recipients,
+    73% of them in institutions as in the city in 2012. Returns (recipients, centralized)."""
+    with write_lock(), Session(engine) as session:
+        result = _seed_wubao(session, actor=actor)
+        session.commit()
+    return result
+
+
+def _seed_wubao(session: Session, *, actor: str) -> tuple[int, int]:
+    from datetime import date
+
+    from minxin.assistance.wubao import derive_standards
+    from minxin.auth.service import get_user
+    from minxin.registry.models import Institution
+
+    system = get_user(session, actor)
+    if not session.execute(text("SELECT 1 FROM standards WHERE program_code = 'wubao'")).first():
+        derive_standards(session, actor=system, year=2012)
+    households = session.execute(text("SELECT COUNT(*) FROM households")).scalar_one()
+    if session.execute(text("SELECT 1 FROM cases WHERE program_code = 'wubao'")).first():
+        return 0, 0
+    # One 敬老院 per rural town, as the demo's care institutions.
+    existing = set(session.execute(text("SELECT name FROM institutions")).scalars())
+    towns = session.execute(
+        text("SELECT code, name FROM regions WHERE level = 'town' AND alias_of IS NULL AND name NOT LIKE '%街道'")
+    ).all()
+    for i, (code, name) in enumerate(towns):
+        inst_name = f"{name}敬老院"
+        if inst_name not in existing:
+            session.add(Institution(name=inst_name, region_code=code, kind="敬老院", beds=60 + (i * 7) % 90,
+                                    bank_account=f"3207{int(code):014d}"[:20], opened_on=date(2005, 1, 1)))
+    session.flush()
+    homes = {r[0][:9]: r[1] for r in session.execute(
+        text("SELECT region_code, id FROM institutions WHERE kind = '敬老院'"))}
+    wanted = round(households * WUBAO_RECIPIENTS_2012 / CITY_HOUSEHOLDS_2012)
+    cutoff = date(1952, 1, 1)  # aged 60 or more in 2012
+    candidates = session.execute(text("""
+SELECT p.id, p.household_id, h.region_code FROM persons p
+JOIN households h ON h.id = p.household_id
+JOIN (SELECT household_id, COUNT(*) AS members FROM persons GROUP BY household_id) m ON m.household_id = h.id
+WHERE h.hukou_type = '农村' AND p.birth_date <= :cutoff AND m.members <= 2
+  AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.person_id = p.id AND c.program_code = 'wubao')
+ORDER BY (p.id * 7919) % 100003, p.id
+LIMIT :n
+""").bindparams(), {"cutoff": cutoff, "n": wanted}).all()
+    n_central = round(len(candidates) * WUBAO_CENTRALIZED_2012 / WUBAO_RECIPIENTS_2012)
+    # Those with a 敬老院 in their town move in first, so the city's rate matches 2012's.
+    candidates = sorted(candidates, key=lambda c: c[2][:9] not in homes)
+    now = utcnow()
+    rows = []
+    centralized = 0
+    for i, (person_id, household_id, region) in enumerate(candidates):
+        home = homes.get(region[:9])
+        central = i < n_central and home is not None
+        centralized += central
+        rows.append({"program_code": "wubao", "household_id": household_id, "person_id": person_id,
+                     "region_code": region, "category": "集中" if central else "分散", "status": "active",
+                     "start_period": DEMO_START, "bank_account": None if central else f"6228481{person_id:011d}",
+                     "institution_id": home if central else None, "sanwu": False, "staff_relative": False,
+                     "spot_check_required": False, "spot_checked": False, "review_class": "A",
+                     "next_review_due": (now + timedelta(days=180)).date(), "created_at": now, "updated_at": now})
+    if rows:
+        from sqlalchemy import insert
+
+        from minxin.programs.models import Case
+
+        session.execute(insert(Case), rows)
+        session.execute(text("""
+UPDATE cases SET bank_account = (SELECT i.bank_account FROM institutions i WHERE i.id = cases.institution_id)
+WHERE program_code = 'wubao' AND institution_id IS NOT NULL
+"""))
+        session.execute(text("""
+INSERT INTO case_events (case_id, action, from_status, to_status, actor, at, reason)
+SELECT id, 'import', NULL, 'active', :actor, :now, '演示数据：原有五保对象' FROM cases
+WHERE program_code = 'wubao' AND NOT EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = cases.id)
+"""), {"actor": actor, "now": now.replace(tzinfo=None)})
+    audit.record(session, actor=actor, action="demo.wubao_cases", entity="program", entity_id="wubao",
+                 detail={"recipients": len(rows), "centralized": centralized, "institutions": len(homes)})
+    return len(rows), centralized

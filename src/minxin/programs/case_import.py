@@ -1,8 +1,11 @@
 """Moving in from spreadsheets: create active cases for a program's existing recipients.
 
 Columns: 身份证号 (the household head for household programs), 开始月份 (YYYY-MM), 账号, and 类别
-where the program has categories (empty: the household's 户籍类别). Same rules as the household
-import: the whole file is checked, all failures listed, nothing stored unless every row is clean.
+where the program has categories (低保: empty means the household's 户籍类别). For 五保, 类别 is 集中
+or 分散 and 集中 needs 机构, the name of a registered care institution in the person's county (its
+account is paid; an unknown institution is an error, never created on the fly). Same rules as the
+household import: the whole file is checked, all failures listed, nothing stored unless every row
+is clean.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -24,9 +28,10 @@ from minxin.core.errors import ValidationError
 from minxin.core.idnumber import normalize_id
 from minxin.core.period import Period
 from minxin.db import utcnow
+from minxin.programs.eligibility import ineligibility
 from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent
 from minxin.programs.service import _clean_account, get_program, next_review, program_policy
-from minxin.registry.models import Household, Person
+from minxin.registry.models import Household, Institution, Person
 from minxin.tabular import RowError, Table, cell_text, read_table, require_headers
 
 REQUIRED = ["身份证号", "开始月份", "账号"]
@@ -63,7 +68,11 @@ def import_cases(session: Session, *, actor: User, program: str, data: bytes, fi
     result = CaseImportResult(table=table)
     err = result.errors.append
     cat_col = table.headers.index("类别") if "类别" in table.headers else None
-    parsed: list[tuple[int, str, Period, str | None, str]] = []
+    inst_col = table.headers.index("机构") if "机构" in table.headers else None
+    hukou_categories = set(prog.category_list) <= {"城镇", "农村"}
+    institutions = {name: (iid, region, acct) for iid, name, region, acct in session.execute(
+        select(Institution.id, Institution.name, Institution.region_code, Institution.bank_account))}
+    parsed: list[tuple[int, str, Period, str | None, str, int | None]] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(table.rows):
         n = table.row_number(i)
@@ -79,18 +88,34 @@ def import_cases(session: Session, *, actor: User, program: str, data: bytes, fi
         except ValidationError as exc:
             err(RowError(n, "开始月份", exc.message))
             ok, start = False, Period(2000, 1)
-        account: str | None = None
-        try:
-            account = _clean_account(cell_text(cells["账号"]))
-            if account is None:
-                raise ValidationError("账号不能为空 (bank account is empty)")
-        except ValidationError as exc:
-            err(RowError(n, "账号", exc.message))
-            ok = False
         category = cell_text(raw[cat_col]) if cat_col is not None and cat_col < len(raw) else ""
         if category and category not in prog.category_list:
             allowed = "/".join(prog.category_list) or "（无）"
             err(RowError(n, "类别", f"类别必须是 {allowed} 之一 (unknown category)"))
+            ok = False
+        elif not category and prog.category_list and not hukou_categories:
+            err(RowError(n, "类别", f"请填写类别：{'/'.join(prog.category_list)} (category required)"))
+            ok = False
+        institution_id: int | None = None
+        inst_name = cell_text(raw[inst_col]) if inst_col is not None and inst_col < len(raw) else ""
+        if category == "集中":
+            if not inst_name:
+                err(RowError(n, "机构", "集中供养须填写供养机构名称 (institution required)"))
+                ok = False
+            elif inst_name not in institutions:
+                err(RowError(n, "机构", f"未登记的供养机构：{inst_name}；请先登记机构 (unknown institution)"))
+                ok = False
+            else:
+                institution_id = institutions[inst_name][0]
+        account: str | None = None
+        try:
+            account = _clean_account(cell_text(cells["账号"]))
+            if account is None and institution_id is not None:
+                account = institutions[inst_name][2]
+            if account is None:
+                raise ValidationError("账号不能为空 (bank account is empty)")
+        except ValidationError as exc:
+            err(RowError(n, "账号", exc.message))
             ok = False
         if number:
             if number in seen:
@@ -98,17 +123,18 @@ def import_cases(session: Session, *, actor: User, program: str, data: bytes, fi
                 ok = False
             seen[number] = n
         if ok:
-            parsed.append((n, number, start, account, category))
+            parsed.append((n, number, start, account, category, institution_id))
     # Against the registry and the program's open cases.
     numbers = [p[1] for p in parsed]
-    persons: dict[str, tuple[int, int | None, bool, str | None, str | None]] = {}
+    persons: dict[str, tuple[int, int | None, bool, str | None, str | None, date, int | None]] = {}
     for k in range(0, len(numbers), 500):
         for row in session.execute(
             select(Person.id, Person.id_number, Person.household_id, Person.is_head, Household.region_code,
-                   Household.hukou_type).outerjoin(Household, Household.id == Person.household_id)
+                   Household.hukou_type, Person.birth_date, Person.disability_grade)
+            .outerjoin(Household, Household.id == Person.household_id)
             .where(Person.id_number.in_(numbers[k:k + 500]))
         ):
-            persons[row[1]] = (row[0], row[2], row[3], row[4], row[5])
+            persons[row[1]] = (row[0], row[2], row[3], row[4], row[5], row[6], row[7])
     open_ids: set[int] = set()
     pids = [v[0] for v in persons.values()]
     for k in range(0, len(pids), 500):
@@ -117,12 +143,14 @@ def import_cases(session: Session, *, actor: User, program: str, data: bytes, fi
         )).scalars())
     rows: list[dict[str, Any]] = []
     now = utcnow()
-    for n, number, start, account, category in parsed:
+    institutions_by_id = {iid: region for iid, region, _ in institutions.values()}
+    on = today()
+    for n, number, start, account, category, institution_id in parsed:
         found = persons.get(number)
         if found is None or found[3] is None:
             err(RowError(n, "身份证号", "户籍登记中没有此人，请先导入家庭 (person not in the registry)"))
             continue
-        pid, hh, head, region, hukou = found
+        pid, hh, head, region, hukou, birth, disability = found
         if region is None:
             continue
         if prog.unit == "household" and not head:
@@ -135,13 +163,21 @@ def import_cases(session: Session, *, actor: User, program: str, data: bytes, fi
         if pid in open_ids:
             err(RowError(n, "身份证号", f"此人已有未结束的{prog.name}案件 (an open case exists)"))
             continue
+        why = ineligibility(policy, birth=birth, disability_grade=disability, hukou=hukou, on=on)
+        if why:
+            err(RowError(n, "身份证号", why))
+            continue
+        if institution_id is not None and not region.startswith(institutions_by_id[institution_id][:6]):
+            err(RowError(n, "机构", "供养机构不在此人所在县区 (institution in another county)"))
+            continue
         if prog.category_list and not category:
             category = hukou or ""
         rows.append({"program_code": program, "household_id": hh,
                      "person_id": pid, "region_code": region, "category": category, "status": "active",
                      "start_period": str(start), "bank_account": account, "sanwu": False, "staff_relative": False,
                      "spot_check_required": False, "spot_checked": False, "review_class": "B",
-                     "next_review_due": next_review(policy, "B", today()), "created_at": now, "updated_at": now})
+                     "next_review_due": next_review(policy, "B", on), "institution_id": institution_id,
+                     "created_at": now, "updated_at": now})
     result.errors.sort(key=lambda e: (e.row, e.column))
     if result.errors or dry_run:
         return result

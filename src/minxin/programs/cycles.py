@@ -24,6 +24,7 @@ from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, require
 from minxin.core.errors import Conflict, NotFound, ValidationError
+from minxin.core.masking import mask_name
 from minxin.core.money import format_yuan, parse_yuan
 from minxin.core.period import Period
 from minxin.db import is_sqlite, utcnow
@@ -70,6 +71,13 @@ def _dibao_terms(*, sanwu: str, m: str, inc: str, ne: str, nm: str, nd: str, ni:
             f"WHEN {gap} < s.min_pp_fen THEN 'minimum' ELSE 'gap' END")
     addon = f"({ne} * s.a_elderly + {nm} * s.a_minor + {nd} * s.a_disabled + {ni} * s.a_ill)"
     return base, rule, addon
+
+
+# Calculators whose amount is a function of the standard alone: (SQL amount, rule name).
+_SIMPLE_CALCULATORS = {
+    "flat": ("s.standard_fen", "flat"),
+    "wubao": ("s.standard_fen / 12", "wubao"),  # annual standard, paid monthly in whole fen
+}
 
 
 @dataclass
@@ -228,7 +236,7 @@ def _insert_regular(session: Session, *, cycle: Cycle, program: Program, policy:
                                          ne="m.n_elderly", nm="m.n_minor", nd="m.n_disabled", ni="m.n_ill")
         sql = f"""
 INSERT INTO payments ({_PAYMENT_COLUMNS})
-SELECT :c, x.case_id, 'regular', :period, x.region_code,
+SELECT :c, x.case_id, 'regular', CAST(:period AS VARCHAR(7)), x.region_code,
        x.base + CASE WHEN x.base > 0 THEN x.addon ELSE 0 END, x.rule, x.standard_fen, x.standard_id, x.income,
        x.members, CASE WHEN x.base > 0 THEN x.addon ELSE 0 END, x.n_elderly, x.n_minor, x.n_disabled, x.n_ill,
        0, 0, 'pending'
@@ -254,15 +262,21 @@ FROM (
 ) x
 WHERE x.base > 0
 """
-    else:  # flat: the standard itself, per person or household
+    else:  # a per-case amount from the standard alone (五保: the annual standard ÷ 12)
+        amount, rule = _SIMPLE_CALCULATORS[program.calculator]
         sql = f"""
 INSERT INTO payments ({_PAYMENT_COLUMNS})
-SELECT :c, c.id, 'regular', :period, c.region_code, s.standard_fen, 'flat', s.standard_fen, s.standard_id, 0, 1,
-       0, 0, 0, 0, 0, 0, 0, 'pending'
+SELECT :c, c.id, 'regular', CAST(:period AS VARCHAR(7)), c.region_code, {amount}, '{rule}', s.standard_fen,
+       s.standard_id, 0, 1, 0, 0, 0, 0, 0, 0, 0, 'pending'
 FROM cases c JOIN mx_std s ON s.region_code = c.region_code AND s.category = c.category
-WHERE {active} AND s.standard_fen > 0
+WHERE {active} AND {amount} > 0
 """
-    session.execute(text(sql).bindparams(bindparam("eld", type_=Date), bindparam("minor", type_=Date)), params)
+    stmt = text(sql)
+    if program.calculator == "dibao":
+        stmt = stmt.bindparams(bindparam("eld", type_=Date), bindparam("minor", type_=Date))
+    else:
+        params = {k: v for k, v in params.items() if k not in ("eld", "minor")}
+    session.execute(stmt, params)
 
 
 def _insert_carryover(session: Session, *, cycle: Cycle, period: Period) -> None:
@@ -305,11 +319,13 @@ def _insert_arrears(session: Session, *, cycle: Cycle, program: Program, policy:
             base, rule, addon = _dibao_terms(sanwu="r.rule = 'sanwu'", m="r.members", inc="r.income_fen",
                                              ne="r.n_elderly", nm="r.n_minor", nd="r.n_disabled", ni="r.n_ill")
         else:
-            base, rule, addon = "s.standard_fen", "'flat'", "0"
+            amount, name = _SIMPLE_CALCULATORS[program.calculator]
+            base, rule, addon = amount, f"'{name}'", "0"
         session.execute(text(f"""
 INSERT INTO payments ({_PAYMENT_COLUMNS})
-SELECT :c, x.case_id, 'arrears', :pp, x.region_code, x.entitled - x.paid, x.rule, x.standard_fen, x.standard_id,
-       x.income_fen, x.members, x.addon_fen, x.n_elderly, x.n_minor, x.n_disabled, x.n_ill, x.paid, 0, 'pending'
+SELECT :c, x.case_id, 'arrears', CAST(:pp AS VARCHAR(7)), x.region_code, x.entitled - x.paid, x.rule,
+       x.standard_fen, x.standard_id, x.income_fen, x.members, x.addon_fen, x.n_elderly, x.n_minor,
+       x.n_disabled, x.n_ill, x.paid, 0, 'pending'
 FROM (
   SELECT y.case_id, y.region_code, y.standard_fen, y.standard_id, y.income_fen, y.members, y.n_elderly, y.n_minor,
          y.n_disabled, y.n_ill, y.rule, y.paid,
@@ -405,14 +421,22 @@ def payment_ref(cycle_id: int, case_id: int) -> str:
 
 
 def _bank_rows(session: Session, cycle: Cycle, short: str) -> Iterator[list[Any]]:
+    """One row per case. A 集中供养 case is paid to its institution: the institution's name and account,
+    with the person's ID number and masked name in the memo, so every fen still names its recipient."""
     rows = session.execute(text(
         "SELECT p.case_id, pe.name, pe.id_number, c.bank_account, SUM(p.amount_fen), "
-        "SUM(CASE WHEN p.kind = 'arrears' THEN 1 ELSE 0 END), SUM(CASE WHEN p.kind = 'carryover' THEN 1 ELSE 0 END) "
+        "SUM(CASE WHEN p.kind = 'arrears' THEN 1 ELSE 0 END), SUM(CASE WHEN p.kind = 'carryover' THEN 1 ELSE 0 END), "
+        "i.name, c.category "
         "FROM payments p JOIN cases c ON c.id = p.case_id JOIN persons pe ON pe.id = c.person_id "
-        "WHERE p.cycle_id = :c GROUP BY p.case_id, pe.name, pe.id_number, c.bank_account ORDER BY p.case_id"
+        "LEFT JOIN institutions i ON i.id = c.institution_id "
+        "WHERE p.cycle_id = :c GROUP BY p.case_id, pe.name, pe.id_number, c.bank_account, i.name, c.category "
+        "ORDER BY p.case_id"
     ).execution_options(yield_per=10000), {"c": cycle.id})
-    for case_id, name, id_number, account, amount, n_arrears, n_carry in rows:
+    for case_id, name, id_number, account, amount, n_arrears, n_carry, institution, category in rows:
         memo = f"{cycle.period}{short}"
+        if institution:
+            memo += f"{category}供养 {mask_name(name)}"
+            name = institution
         if n_arrears:
             memo += f"含补发{n_arrears}期"
         if n_carry:

@@ -96,7 +96,8 @@ class Case(Base):
     next_review_due: Mapped[date | None] = mapped_column(Date, index=True)
     notice_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notice_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    institution: Mapped[str | None] = mapped_column(String(100))
+    # 集中供养: the care institution the person lives in (and that is paid).
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -48,6 +48,12 @@ class Policy:
     path: Path
     city_code: str
     programs: dict[str, ProgramPolicy]
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A top-level table of the policy file (statistics, premiums, medical …), or {}."""
+        value = self.raw.get(name, {})
+        return value if isinstance(value, dict) else {}
 
     def program(self, code: str) -> ProgramPolicy:
         try:
@@ -111,7 +117,7 @@ def _load(path: Path) -> Policy:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValidationError(f"政策文件无法读取 {path}: {exc}") from exc
     programs = {code: _program(code, p, path) for code, p in raw.get("programs", {}).items()}
-    return Policy(path=path, city_code=str(raw.get("city", {}).get("code", "320700")), programs=programs)
+    return Policy(path=path, city_code=str(raw.get("city", {}).get("code", "320700")), programs=programs, raw=raw)
 
 
 def load_policy(path: Path | None = None) -> Policy:

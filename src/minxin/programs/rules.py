@@ -116,6 +116,8 @@ def explain(*, rule: str, standard_fen: int, income_fen: int, members: int, addo
         core = f"差额不足保底，按保底 {y((entitled - addon_fen) // m)}×{m}"
     elif rule == "flat":
         core = f"标准 {y(standard_fen)}"
+    elif rule == "wubao":
+        core = f"年标准 {y(standard_fen)} ÷ 12"
     else:
         core = f"({y(standard_fen)}−{y(per_capita_income(income_fen, m))})×{m}"
     if addon_fen:

@@ -114,6 +114,25 @@ class Person(Base):
     )
 
 
+class Institution(Base):
+    """A care institution (敬老院, 福利院, 民办养老机构): where 集中供养 五保 recipients live and are paid."""
+
+    __tablename__ = "institutions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="敬老院")
+    beds: Mapped[int] = mapped_column(Integer, default=0)
+    # 统一社会信用代码 (GB 32100) where the institution has one.
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    bank_account: Mapped[str | None] = mapped_column(String(40))
+    opened_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("beds >= 0", name="beds_nonnegative"),)
+
+
 class IncomeDeclaration(Base):
     """Every income/asset declaration of a household, kept with its date (低收入 tracking, 动态管理)."""
 

@@ -25,6 +25,7 @@ from minxin.registry.models import (
     RELATIONS,
     Household,
     IncomeDeclaration,
+    Institution,
     Person,
     Region,
 )
@@ -424,3 +425,47 @@ def counts_by_county(session: Session, *, scope_code: str | None = None) -> list
         row["name"] = names.get(code, code)
     return [out[c] for c in sorted(out)]
 
+
+
+# ---- institutions --------------------------------------------------------------------------------
+
+INSTITUTION_KINDS = ("敬老院", "福利院", "公办养老机构", "民办养老机构", "光荣院")
+
+
+def add_institution(session: Session, *, actor: User, name: str, region_code: str, kind: str = "敬老院",
+                    beds: int = 0, bank_account: str | None = None, credit_code: str | None = None,
+                    opened_on: date | None = None) -> Institution:
+    """Register a care institution (敬老院 …) in a county or town within the actor's scope."""
+    require(actor, Perm.STANDARDS_SET)
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError("机构名称不能为空 (name is empty)", field="name")
+    region = session.get(Region, region_code)
+    if region is None or region.alias_of or region.level not in ("county", "town", "community"):
+        raise ValidationError(f"未知区划代码：{region_code} (unknown region)", field="region")
+    if not can_see(actor, region.code):
+        raise NotFound(f"未知区划代码：{region_code} (unknown region)", field="region")
+    if kind not in INSTITUTION_KINDS:
+        raise ValidationError(f"机构类型必须是 {'/'.join(INSTITUTION_KINDS)} 之一", field="kind")
+    if beds < 0:
+        raise ValidationError("床位数不能为负数", field="beds")
+    if session.execute(select(Institution.id).where(Institution.name == name)).first():
+        raise Conflict(f"机构已存在：{name} (institution exists)", field="name")
+    account = None
+    if bank_account:
+        account = bank_account.replace(" ", "")
+        if not account.isdigit() or not 12 <= len(account) <= 30:
+            raise ValidationError("银行账号应为 12–30 位数字 (bad bank account)", field="账号")
+    inst = Institution(name=name, region_code=region.code, kind=kind, beds=beds, bank_account=account,
+                       credit_code=credit_code, opened_on=opened_on)
+    session.add(inst)
+    session.flush()
+    audit.record(session, actor=actor.username, action="institution.add", entity="institution", entity_id=inst.id,
+                 region_code=region.code, detail={"name": name, "kind": kind, "beds": beds})
+    return inst
+
+
+def list_institutions(session: Session, *, user: User) -> list[Institution]:
+    require(user, Perm.REGISTRY_READ)
+    return list(session.execute(scoped(select(Institution), user, Institution.region_code)
+                                .order_by(Institution.region_code, Institution.name)).scalars())

@@ -1,0 +1,1 @@
+"""Charity supermarkets (慈善超市, plan P10)."""

@@ -1,0 +1,125 @@
+"""农村五保供养 (P6, P7): standards derived from rural incomes, and the centralized support rate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from minxin.auth.models import User
+from minxin.auth.service import Perm, require
+from minxin.core.divisions import scope_prefix
+from minxin.core.errors import ValidationError
+from minxin.core.money import fen_to_yuan_compact, parse_yuan
+from minxin.programs.models import Case
+from minxin.programs.policy import load_policy
+from minxin.programs.service import set_standard
+from minxin.registry.models import Region
+
+PROGRAM = "wubao"
+
+
+@dataclass(frozen=True)
+class DerivedStandard:
+    county: str
+    name: str
+    income_year: int
+    rural_income_fen: int
+    ratio_permille: int
+    annual_fen: int
+
+    @property
+    def explanation(self) -> str:
+        return (f"{self.income_year} 年农民人均纯收入 {fen_to_yuan_compact(self.rural_income_fen)} × "
+                f"{self.ratio_permille / 10:g}% = {fen_to_yuan_compact(self.annual_fen)} 元/年")
+
+
+def ratio_band() -> tuple[int, int, int]:
+    extra = load_policy().program(PROGRAM).extra
+    return (int(extra.get("ratio_min_permille", 500)), int(extra.get("ratio_max_permille", 600)),
+            int(extra.get("default_ratio_permille", 550)))
+
+
+def parse_ratio(text: str) -> int:
+    """'0.55', '55%' or '55' → 550 ‰."""
+    raw = text.strip().rstrip("%")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationError(f"比例格式不正确：{text!r}（如 0.55 或 55%） (bad ratio)", field="ratio") from None
+    permille = round(value * 1000) if value <= 1 and not text.strip().endswith("%") else round(value * 10)
+    return int(permille)
+
+
+def rural_income_fen(county: str, year: int) -> int:
+    """Rural per-capita net income (农民人均纯收入) of a county for a year, from the policy file."""
+    table: dict[str, Any] = load_policy().section("statistics").get("rural_net_income", {})
+    by_year = table.get(county)
+    if not isinstance(by_year, dict):
+        raise ValidationError(f"统计表缺少县区 {county} 的农民人均纯收入 (statistics table has no county {county})",
+                              field="statistics")
+    value = by_year.get(str(year))
+    if value is None:
+        raise ValidationError(f"统计表缺少 {county} 在 {year} 年的农民人均纯收入 (no {year} figure for {county})",
+                              field="statistics")
+    return parse_yuan(str(value), field="statistics")
+
+
+def derive_standards(session: Session, *, actor: User, year: int, ratio_permille: int | None = None,
+                     apply: bool = True) -> list[DerivedStandard]:
+    """P7: each county's annual 五保 standard for `year` = previous year's rural income × ratio (50%–60%).
+
+    Proposes for every county; with apply=True adds the standard rows (集中 and 分散 alike,
+    effective 1 January) — refused as a whole if any county lacks its statistics.
+    """
+    require(actor, Perm.STANDARDS_SET)
+    low, high, default = ratio_band()
+    ratio = default if ratio_permille is None else ratio_permille
+    if not low <= ratio <= high:
+        raise ValidationError(f"五保标准比例必须在 {low / 10:g}%–{high / 10:g}% 之间，不能是 {ratio / 10:g}% "
+                              "(ratio outside the 50%–60% band)", field="ratio")
+    counties = session.execute(select(Region).where(Region.level == "county", Region.alias_of.is_(None))
+                               .where(Region.code.like(scope_prefix(actor.scope_code) + "%"))
+                               .order_by(Region.code)).scalars().all()
+    proposals = [DerivedStandard(county=c.code, name=c.name, income_year=year - 1,
+                                 rural_income_fen=(income := rural_income_fen(c.code, year - 1)),
+                                 ratio_permille=ratio, annual_fen=income * ratio // 1000) for c in counties]
+    if apply:
+        program = load_policy().program(PROGRAM)
+        for p in proposals:
+            for category in program.categories:
+                set_standard(session, actor=actor, program=PROGRAM, region_code=p.county, amount_fen=p.annual_fen,
+                             effective=date(year, 1, 1), category=category, source=p.explanation)
+    return proposals
+
+
+def centralized_rate(session: Session, *, user: User) -> list[dict[str, Any]]:
+    """P6: active 五保 recipients per county, how many live in institutions, and the rate vs the target."""
+    require(user, Perm.REGISTRY_READ)
+    target = int(load_policy().program(PROGRAM).extra.get("centralized_target_permille", 700))
+    county = func.substr(Case.region_code, 1, 6)
+    rows = session.execute(
+        select(county, func.count(), func.sum(func.cast(Case.category == "集中", type_=Case.id.type)))
+        .where(Case.program_code == PROGRAM, Case.status == "active",
+               Case.region_code.like(scope_prefix(user.scope_code) + "%"))
+        .group_by(county).order_by(county)
+    ).all()
+    names = dict(session.execute(select(Region.code, Region.name).where(Region.level == "county")).all())
+    out = []
+    for code, total, centralized in rows:
+        centralized = int(centralized or 0)
+        rate = centralized * 1000 // total if total else 0
+        out.append({"county": code, "name": names.get(code, code), "recipients": int(total),
+                    "centralized": centralized, "dispersed": int(total) - centralized, "rate_permille": rate,
+                    "target_permille": target, "meets_target": rate >= target})
+    if out:
+        total = sum(r["recipients"] for r in out)
+        centralized_all = sum(r["centralized"] for r in out)
+        rate = centralized_all * 1000 // total
+        out.append({"county": "", "name": "合计", "recipients": total, "centralized": centralized_all,
+                    "dispersed": total - centralized_all, "rate_permille": rate, "target_permille": target,
+                    "meets_target": rate >= target})
+    return out
