@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import typer
 
@@ -17,6 +18,7 @@ def register(app: typer.Typer) -> None:
     from minxin.programs.cli import standard_app
 
     app.add_typer(institution_app, name="institution")
+    app.add_typer(premium_app, name="premium")
     standard_app.command("derive")(standard_derive)
     report_app.command("wubao-rate")(report_wubao_rate)
 
@@ -99,3 +101,28 @@ def report_wubao_rate(as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> 
         mark = "达标" if r["meets_target"] else "未达标"
         out.print(f"{r['county']:<7} {r['name']:<4} 供养 {r['recipients']:>6} 集中 {r['centralized']:>6} "
                   f"集中率 {r['rate_permille'] / 10:5.1f}% (目标 {r['target_permille'] / 10:g}%) {mark}")
+
+
+premium_app = typer.Typer(help="Premium subsidies 参保参合 (P3).", no_args_is_help=True)
+
+
+@premium_app.command("roster")
+def premium_roster(year: int, out_file: Path = typer.Argument(..., metavar="OUT"),
+                   fmt: str = typer.Option("xlsx", "--format", help="xlsx or csv."),
+                   as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> None:
+    """The year's roster of 低保 members and 五保 persons whose premium the city pays, for the agency."""
+    from minxin.assistance.premiums import export_roster
+    from minxin.clikit import progress_bar
+
+    with work() as session, progress_bar(f"roster {year}") as update:
+        actor = actor_for(session, as_user)
+        update("生成", 0, 1)
+        summary = export_roster(session, user=actor, year=year, target=out_file, fmt=fmt)
+        update("生成", 1, 1)
+    if as_json:
+        print_json(summary.as_json())
+        return
+    console.print(f"roster written: {out_file}: {summary.people} people, {format_yuan(summary.total_fen)} 元 "
+                  f"({summary.proration})")
+    for scheme, b in summary.by_scheme.items():
+        console.print(f"  {scheme}: {b['people']} people, {format_yuan(b['total_fen'])} 元")
