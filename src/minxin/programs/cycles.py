@@ -231,6 +231,9 @@ def _insert_regular(session: Session, *, cycle: Cycle, program: Program, policy:
               "eld": _years_before(first, _elderly_age(policy)), "minor": _years_before(first, 18)}
     active = ("c.program_code = :p AND c.status = 'active' AND c.start_period <= :period "
               "AND (c.end_period IS NULL OR c.end_period >= :period)")
+    if program.calculator not in ("dibao", *_SIMPLE_CALCULATORS):
+        _plugin_calculator(policy, program.calculator)(session, cycle=cycle, period=period)
+        return
     if program.calculator == "dibao":
         base, rule, addon = _dibao_terms(sanwu="c.sanwu", m="m.members", inc="h.monthly_income_fen",
                                          ne="m.n_elderly", nm="m.n_minor", nd="m.n_disabled", ni="m.n_ill")
@@ -279,6 +282,22 @@ WHERE {active} AND {amount} > 0
     session.execute(stmt, params)
 
 
+def _plugin_calculator(policy: ProgramPolicy, calculator: str) -> Callable[..., None]:
+    """A calculator provided by a domain module named in the policy file (`calculator_module`).
+
+    The engine knows nothing of the domain: the module's `insert_<calculator>_payments(session, *,
+    cycle, period)` inserts the cycle's regular payments set-based, like the built-in calculators.
+    """
+    import importlib
+
+    module_name = policy.extra.get("calculator_module")
+    if not module_name:
+        raise ValidationError(f"项目 {policy.code} 的计算方法 {calculator} 未知 (unknown calculator)")
+    module = importlib.import_module(str(module_name))
+    fn: Callable[..., None] = getattr(module, f"insert_{calculator}_payments")
+    return fn
+
+
 def _insert_carryover(session: Session, *, cycle: Cycle, period: Period) -> None:
     session.execute(text(f"""
 INSERT INTO payments ({_PAYMENT_COLUMNS})
@@ -309,6 +328,8 @@ def _cycles_needing_arrears(session: Session, *, program: str, period: Period) -
 
 def _insert_arrears(session: Session, *, cycle: Cycle, program: Program, policy: ProgramPolicy,
                     period: Period) -> None:
+    if program.calculator not in ("dibao", *_SIMPLE_CALCULATORS):
+        return  # plug-in calculators pay assessed amounts; a standard cannot raise them afterwards
     for past in _cycles_needing_arrears(session, program=program.code, period=period):
         past_period = Period.parse(past.period)
         pairs = [(str(r[0]), str(r[1])) for r in session.execute(text(
