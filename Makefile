@@ -22,7 +22,7 @@ run: venv
 	$(BIN)/minxin serve
 
 lint: venv
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check .
 
 typecheck: venv
 	$(BIN)/mypy src/minxin/core src/minxin/programs
