@@ -352,7 +352,8 @@ def audit_log(limit: int = typer.Option(20, "--limit"), as_json: bool = JSON_OPT
 
 def _register_domain_commands() -> None:
     """Domains with their own CLI (programs, assistance, …) add themselves here."""
-    for module in ("minxin.programs.cli", "minxin.assistance.cli"):
+    for module in ("minxin.programs.cli", "minxin.assistance.cli", "minxin.assistance.supermarkets.cli",
+                   "minxin.assistance.lowincome.cli", "minxin.assistance.medical.cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError:

@@ -1,0 +1,25 @@
+"""Social-assistance pages: each sub-domain's router, navigation and strings, gathered for the app factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from minxin.web.app import optional_import
+
+SUBDOMAINS = ("minxin.assistance.supermarkets.views", "minxin.assistance.lowincome.views",
+              "minxin.assistance.medical.views", "minxin.assistance.wubao_views")
+
+router = APIRouter()
+NAV: list[Any] = []
+MESSAGES: dict[str, dict[str, str]] = {"zh": {}, "en": {}}
+
+for _name in SUBDOMAINS:
+    _module = optional_import(_name)
+    if _module is None:
+        continue
+    router.include_router(_module.router)
+    NAV.extend(getattr(_module, "NAV", []))
+    for _lang, _strings in getattr(_module, "MESSAGES", {}).items():
+        MESSAGES.setdefault(_lang, {}).update(_strings)
