@@ -60,6 +60,8 @@ def _decode(data: bytes) -> tuple[str, str]:
 
 
 def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, str):
         value = value.strip()
         return value or None
@@ -113,28 +115,25 @@ def _read_csv(data: bytes) -> Table:
 
 
 def _read_xlsx(data: bytes) -> Table:
-    from openpyxl import load_workbook
+    """The first sheet, read with calamine (Rust; ten times openpyxl's speed on a 100,000-row sheet)."""
+    from python_calamine import CalamineWorkbook
 
+    damaged = "无法读取 Excel 文件，文件可能已损坏或被截断 (damaged or truncated xlsx)"
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise ImportRejected("无法读取 Excel 文件，文件可能已损坏或被截断 (damaged or truncated xlsx)") from exc
-    try:
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        first = next(it, None)
-        if first is None:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if not wb.sheet_names:
             raise ImportRejected("文件是空的 (the file is empty)")
-        headers = ["" if h is None else str(h).strip() for h in first]
-        while headers and not headers[-1]:
-            headers.pop()
-        rows = [[_cell(c) for c in r[: len(headers)]] for r in it]
+        grid = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except ImportRejected:
         raise
-    except Exception as exc:
-        raise ImportRejected("无法读取 Excel 文件，文件可能已损坏或被截断 (damaged or truncated xlsx)") from exc
-    finally:
-        wb.close()
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        raise ImportRejected(damaged) from exc
+    if not grid:
+        raise ImportRejected("文件是空的 (the file is empty)")
+    headers = ["" if h is None else str(h).strip() for h in grid[0]]
+    while headers and not headers[-1]:
+        headers.pop()
+    rows = [[_cell(c) for c in r[: len(headers)]] for r in grid[1:]]
     return Table(headers=headers, rows=_drop_blank(rows), encoding=None)
 
 

@@ -25,6 +25,7 @@ from minxin.programs.cycles import (
 from minxin.programs.models import Case, Payment
 from minxin.programs.policy import load_policy
 from minxin.programs.rules import DibaoParams, HouseholdFacts, dibao_entitlement
+from minxin.programs.service import proposed_amount
 from minxin.registry.service import declare_income
 
 JUL = Period(2012, 7)
@@ -118,7 +119,7 @@ def _approved(session, county_officer, city_admin, period=JUL):
 def test_the_bank_file_has_one_row_per_case_in_xlsx_and_gbk_csv(session, county_officer, city_admin, city):
     s = _approved(session, county_officer, city_admin)
     buf = io.BytesIO()
-    assert export_cycle(session, actor=county_officer, cycle_id=s.cycle_id, target=buf, fmt="xlsx") == 3
+    assert export_cycle(session, actor=city_admin, cycle_id=s.cycle_id, target=buf, fmt="xlsx") == 3
     ws = load_workbook(io.BytesIO(buf.getvalue())).active
     rows = list(ws.iter_rows(values_only=True))
     assert list(rows[0][:5]) == ["姓名", "身份证号", "账号", "金额(元)", "摘要"]
@@ -126,16 +127,16 @@ def test_the_bank_file_has_one_row_per_case_in_xlsx_and_gbk_csv(session, county_
     assert amounts == ["1103.00", "500.00", "920.00"] or amounts == sorted(["1103.00", "500.00", "920.00"])
     assert all(r[4] == "2012-07低保" for r in rows[1:])
     raw = io.BytesIO()
-    export_cycle(session, actor=county_officer, cycle_id=s.cycle_id, target=raw, fmt="csv", encoding="gbk")
+    export_cycle(session, actor=city_admin, cycle_id=s.cycle_id, target=raw, fmt="csv", encoding="gbk")
     lines = list(csv.reader(io.StringIO(raw.getvalue().decode("gbk"))))
     assert lines[0][:5] == ["姓名", "身份证号", "账号", "金额(元)", "摘要"] and len(lines) == 4
     assert get_cycle(session, s.cycle_id).status == "exported"
 
 
-def test_a_draft_cannot_be_exported(session, county_officer, city):
+def test_a_draft_cannot_be_exported(session, county_officer, city_admin, city):
     s = run_cycle(session, actor=county_officer, program="dibao", period=JUL)
     with pytest.raises(Conflict):
-        export_cycle(session, actor=county_officer, cycle_id=s.cycle_id, target=io.BytesIO())
+        export_cycle(session, actor=city_admin, cycle_id=s.cycle_id, target=io.BytesIO())
 
 
 def _result_csv(rows: list[list[str]]) -> bytes:
@@ -146,20 +147,20 @@ def _result_csv(rows: list[list[str]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _bank_rows(session, county_officer, cycle_id):
+def _bank_rows(session, city_admin, cycle_id):
     buf = io.BytesIO()
-    export_cycle(session, actor=county_officer, cycle_id=cycle_id, target=buf, fmt="csv")
+    export_cycle(session, actor=city_admin, cycle_id=cycle_id, target=buf, fmt="csv")
     return list(csv.reader(io.StringIO(buf.getvalue().decode("utf-8"))))[1:]
 
 
 def test_reconciling_marks_payments_and_failed_ones_carry_into_the_next_cycle(
         session, county_officer, city_admin, city):
     s = _approved(session, county_officer, city_admin)
-    rows = _bank_rows(session, county_officer, s.cycle_id)
+    rows = _bank_rows(session, city_admin, s.cycle_id)
     failed_ref = next(r[5] for r in rows if r[3] == "500.00")
     result = _result_csv([[*r, "失败" if r[5] == failed_ref else "成功", "账户已销户" if r[5] == failed_ref else ""]
                           for r in rows])
-    res = reconcile_cycle(session, actor=county_officer, cycle_id=s.cycle_id, data=result, filename="r.csv")
+    res = reconcile_cycle(session, actor=city_admin, cycle_id=s.cycle_id, data=result, filename="r.csv")
     assert res.ok, res.errors
     assert (res.paid_cases, res.failed_cases, res.failed_fen) == (2, 1, 50000)
     assert get_cycle(session, s.cycle_id).status == "reconciled"
@@ -176,7 +177,7 @@ def test_reconciling_marks_payments_and_failed_ones_carry_into_the_next_cycle(
 @pytest.mark.parametrize("mutate", ["other_cycle", "amount", "total", "missing", "result"])
 def test_a_bad_result_file_is_refused_and_nothing_is_marked(session, county_officer, city_admin, city, mutate):
     s = _approved(session, county_officer, city_admin)
-    rows = [[*r, "成功", ""] for r in _bank_rows(session, county_officer, s.cycle_id)]
+    rows = [[*r, "成功", ""] for r in _bank_rows(session, city_admin, s.cycle_id)]
     if mutate == "other_cycle":
         rows[0][5] = f"{s.cycle_id + 1}-{rows[0][5].split('-')[1]}"
     elif mutate == "amount":
@@ -187,7 +188,7 @@ def test_a_bad_result_file_is_refused_and_nothing_is_marked(session, county_offi
         rows.pop()
     else:
         rows[0][6] = "maybe"
-    res = reconcile_cycle(session, actor=county_officer, cycle_id=s.cycle_id, data=_result_csv(rows),
+    res = reconcile_cycle(session, actor=city_admin, cycle_id=s.cycle_id, data=_result_csv(rows),
                           filename="r.csv")
     assert not res.ok
     assert get_cycle(session, s.cycle_id).status == "exported"
@@ -225,3 +226,15 @@ def test_the_sql_cycle_agrees_with_the_python_rule_on_a_random_population(sessio
             DibaoParams(standard_fen=std, min_permille=policy.min_payment_permille, addons=policy.addons))
         got = pays[case_id].amount_fen if case_id in pays else 0
         assert got == expected.amount_fen, (case_id, expected, pays.get(case_id))
+        # The amount shown on the public notice and the case page is the one the cycle pays.
+        assert proposed_amount(session, session.get(Case, case_id), period=JUL) == got
+
+
+def test_a_county_officer_runs_but_only_the_city_approves_and_exports(session, county_officer, city_admin, city):
+    s = run_cycle(session, actor=county_officer, program="dibao", period=JUL)
+    boss = __import__("conftest").make_user(session, username="t_haizhou2", role="county_officer", scope="320706")
+    with pytest.raises(Forbidden, match="市级"):
+        approve_cycle(session, actor=boss, cycle_id=s.cycle_id)
+    approve_cycle(session, actor=city_admin, cycle_id=s.cycle_id)
+    with pytest.raises(Forbidden, match="市级"):
+        export_cycle(session, actor=county_officer, cycle_id=s.cycle_id, target=io.BytesIO())

@@ -122,3 +122,10 @@ def test_an_unexpected_error_gives_a_chinese_500_without_traceback(session: Sess
     assert "secret internal detail" not in page.text and "Traceback" not in page.text
     assert page.headers["X-Frame-Options"] == "DENY"
     assert api.status_code == 500 and api.json() == {"detail": "系统内部错误"}
+
+
+def test_an_id_past_the_integer_range_is_a_plain_404(client, session, county_officer):  # type: ignore[no-untyped-def]
+    from tests.web.conftest import logged_in
+
+    logged_in(client, county_officer)
+    assert client.get("/households/99999999999").status_code == 404

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, require
-from minxin.core.errors import Conflict, NotFound, ValidationError
+from minxin.core.divisions import covers
+from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.masking import mask_name
 from minxin.core.money import format_yuan, parse_yuan
 from minxin.core.period import Period
@@ -33,6 +34,7 @@ from minxin.programs.policy import ProgramPolicy
 from minxin.programs.rules import explain
 from minxin.programs.service import get_program, program_policy
 from minxin.registry.models import Region
+from minxin.settings import get_settings
 from minxin.tabular import RowError, cell_text, read_table, require_headers, write_xlsx
 
 Progress = Callable[[str, int, int], None]
@@ -407,6 +409,13 @@ def summarize(session: Session, cycle: Cycle, *, counties: list[dict[str, Any]] 
                         by_county=counties if counties is not None else county_totals(session, cycle.id))
 
 
+def require_city_scope(user: User) -> None:
+    """A cycle pays the whole city, and its bank file names every recipient in full: approving, exporting
+    and reconciling it is for users whose scope is the city (county officers run and read their part)."""
+    if not covers(user.scope_code, get_settings().city_code):
+        raise Forbidden("全市发放周期的审批、导出银行文件和对账须由市级用户办理 (city scope required)")
+
+
 def get_cycle(session: Session, cycle_id: int) -> Cycle:
     cycle = session.get(Cycle, cycle_id)
     if cycle is None:
@@ -422,6 +431,7 @@ def approve_cycle(session: Session, *, actor: User, cycle_id: int) -> Cycle:
         raise Conflict(f"周期 {cycle.id} 状态为 {cycle.status}，只有草稿可以审批 (only a draft can be approved)")
     if cycle.run_by == actor.username:
         raise Conflict("运行发放周期的人员不能审批同一周期 (the user who ran the cycle cannot approve it)")
+    require_city_scope(actor)
     if cycle.computed_at is None:
         raise Conflict("周期尚未计算 (cycle not computed)")
     cycle.status = "approved"
@@ -469,6 +479,7 @@ def export_cycle(session: Session, *, actor: User, cycle_id: int, target: Path |
                  encoding: str = "utf-8") -> int:
     """Write the bank file (one row per case: 姓名, 身份证号, 账号, 金额(元), 摘要, 流水号)."""
     require(actor, Perm.CYCLES_RUN)
+    require_city_scope(actor)
     cycle = get_cycle(session, cycle_id)
     if cycle.status not in ("approved", "exported"):
         raise Conflict(f"周期 {cycle.id} 状态为 {cycle.status}，审批后才能导出银行文件 (approve first)")
@@ -531,6 +542,7 @@ def reconcile_cycle(session: Session, *, actor: User, cycle_id: int, data: bytes
     payment, an amount that differs, or a 合计 row that does not add up refuses the whole file.
     """
     require(actor, Perm.CYCLES_RUN)
+    require_city_scope(actor)
     cycle = get_cycle(session, cycle_id)
     if cycle.status != "exported":
         raise Conflict(f"周期 {cycle.id} 状态为 {cycle.status}，导出银行文件后才能对账 (export first)")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, require, scoped
-from minxin.clock import today
+from minxin.clock import CHINA_TZ, today
 from minxin.core.divisions import scope_prefix
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.period import Period
@@ -303,8 +303,11 @@ def allowed_steps(user: User, case: Case) -> list[str]:
     """The workflow buttons this user may press on this case now."""
     from minxin.auth.service import has_perm
 
-    return [s for s, (perm, sources, _) in STEPS.items() if case.status in sources and has_perm(user, perm)
-            and can_see(user, case.region_code)]
+    steps = [s for s, (perm, sources, _) in STEPS.items() if case.status in sources and has_perm(user, perm)
+             and can_see(user, case.region_code)]
+    if "approve" in steps and any(e.actor == user.username for e in case.events):
+        steps.remove("approve")  # who submitted an earlier step may not approve (see _check_approval)
+    return steps
 
 
 def step(session: Session, *, actor: User, case_id: int, action: str, reason: str | None = None,
@@ -371,7 +374,8 @@ def _check_approval(session: Session, case: Case, *, actor: User, spot_checked: 
     if actor.username in submitters:
         raise Forbidden("提交过本案前序环节的人员不能审批本案 (the submitter of a step cannot approve it)")
     if case.notice_end and case.notice_end > now:
-        raise Conflict(f"公示期未满（至 {case.notice_end.astimezone().date()}），不能审批 (notice period not over)")
+        raise Conflict(f"公示期未满（至 {case.notice_end.astimezone(CHINA_TZ).date()}），不能审批 "
+                       "(notice period not over)")
     open_objections = session.execute(select(func.count()).select_from(Objection).where(
         Objection.case_id == case.id, Objection.resolved_at.is_(None))).scalar_one()
     if open_objections:
@@ -391,7 +395,7 @@ def raise_objection(session: Session, *, case_id: int, content: str, raised_by: 
     if len(content) > 2000:
         raise ValidationError("异议内容过长（最多 2000 字） (too long)", field="content")
     case = session.get(Case, case_id)
-    if case is None or case.status != "noticed":
+    if case is None or case.status != "noticed" or (case.notice_end is not None and case.notice_end < utcnow()):
         raise NotFound("该公示不存在或已结束 (no such notice)")
     obj = Objection(case_id=case.id, content=content, raised_by=(raised_by or "").strip()[:64] or None,
                     contact=(contact or "").strip()[:64] or None)
@@ -428,6 +432,59 @@ def set_bank_account(session: Session, *, actor: User, case_id: int, account: st
     audit.record(session, actor=actor.username, action="case.bank_account", entity="case", entity_id=case.id,
                  region_code=case.region_code, detail={"changed": old != case.bank_account})
     return case
+
+
+# ---- the amount a case would get ------------------------------------------------------------------
+
+def addon_counts(members: list[Person], period: Period, min_age: int | None) -> dict[str, int]:
+    """Members qualifying for each 分类施保 add-on on the period's first day (as the cycle's SQL counts)."""
+    first = period.first_day()
+
+    def years_before(years: int) -> date:
+        try:
+            return first.replace(year=first.year - years)
+        except ValueError:  # 29 February
+            return first.replace(year=first.year - years, day=28)
+
+    elderly_born_by = years_before(min_age) if min_age else None
+    minor_born_after = years_before(18)
+    return {
+        "elderly": sum(1 for p in members if elderly_born_by and p.birth_date <= elderly_born_by),
+        "minor": sum(1 for p in members if p.birth_date > minor_born_after),
+        "disabled": sum(1 for p in members if p.disability_grade in (1, 2)),
+        "ill": sum(1 for p in members if p.health_status == "重病"),
+    }
+
+
+def proposed_amount(session: Session, case: Case, *, period: Period | None = None) -> int | None:
+    """拟补助金额: what the case would be paid for a month at the standard in force (None: no standard,
+    or a program whose amount is assessed elsewhere). The same rule the cycle applies, from the
+    household's current members and income; tests hold it to run_cycle."""
+    from minxin.programs.rules import DibaoParams, HouseholdFacts, dibao_entitlement
+
+    period = period or Period.of(today())
+    program = get_program(session, case.program_code)
+    if program.calculator not in ("dibao", "wubao", "flat"):
+        return None
+    try:
+        std = standard_in_force(session, program=case.program_code, region_code=case.region_code, period=period,
+                                category=case.category)
+    except NotFound:
+        return None
+    if program.calculator == "wubao":
+        return std.amount_fen // 12
+    if program.calculator == "flat":
+        return std.amount_fen
+    household = session.get(Household, case.household_id) if case.household_id else None
+    members = list(household.members) if household else []
+    if household is None or not members:
+        return None
+    policy = program_policy(case.program_code)
+    min_age = next((a.min_age for a in policy.addons if a.kind == "elderly"), None)
+    facts = HouseholdFacts(members=len(members), income_fen=household.monthly_income_fen, sanwu=case.sanwu,
+                           addon_counts=addon_counts(members, period, min_age))
+    params = DibaoParams(standard_fen=std.amount_fen, min_permille=policy.min_payment_permille, addons=policy.addons)
+    return dibao_entitlement(facts, params).amount_fen
 
 
 # ---- lists, notices and periodic review ----------------------------------------------------------

@@ -160,7 +160,18 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
                       message=gettext("error.400_detail", lang=request_lang(request), fields=fields))
 
 
+async def _data_error(request: Request, exc: Exception) -> Response:
+    """A value the database cannot hold (an id past the integer range in a URL): nothing can match it."""
+    from minxin.core.errors import NotFound
+
+    log.info("data error treated as not found on %s: %s", request.url.path, exc)
+    return await _domain_error(request, NotFound("记录不存在 (not found)"))
+
+
 def install_handlers(app: FastAPI) -> None:
+    from sqlalchemy.exc import DataError
+
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(MinxinError, _domain_error)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(NotAuthenticated, _not_authenticated)
