@@ -8,6 +8,8 @@ the communities that `minxin init` seeded, plus the demo logins, in one transact
    at their household without a round trip.
 3. Generate chunks of households in Python from one `random.Random(seed)` stream and hand each
    chunk to the driver's bulk path (SQLite executemany, PostgreSQL COPY; see `minxin.demo.bulk`).
+   On PostgreSQL, when the tables are empty, secondary indexes and foreign keys are dropped for
+   the load and put back, identical, before the commit.
 4. Add the missing demo users and one audit entry, then commit.
 
 Everything is one transaction: a run that is killed or fails leaves nothing behind, and the
@@ -55,7 +57,7 @@ REFERENCE_DATE = date(2026, 1, 1)
 # Households per bulk statement: large enough that per-statement overhead vanishes, small
 # enough that a chunk's rows (about 3 persons per household) stay a few tens of MB.
 CHUNK_HOUSEHOLDS = 25_000
-MAX_HOUSEHOLDS = 99_999_999  # the household number has 8 digits for the index
+MAX_HOUSEHOLDS = 99_999_999  # the household number has 8 digits after the seed
 
 Progress = Callable[[str, int, int], None]
 
@@ -78,8 +80,8 @@ class DemoSummary:
     def describe(self) -> str:
         """A short report for the terminal, with the table of demo logins."""
         lines = [
-            f"演示城市已生成 Demo city generated: {self.households:,} 户 households, "
-            f"{self.persons:,} 人 persons in {self.seconds:.1f} s.",
+            f"演示城市已生成 Demo city: {self.households:,} 户 households, {self.persons:,} 人 persons, "
+            f"{self.seconds:.1f} s",
         ]
         if self.users:
             lines.append("演示账号 Demo logins:")
@@ -105,7 +107,7 @@ def household_prefix(seed: int) -> str:
 def _demo_exists(conn: Connection | Session, seed: int) -> bool:
     prefix = household_prefix(seed)
     # A range on the unique index (not LIKE, which SQLite would not index) and the exact length,
-    # so that seed 201's numbers are not mistaken for seed 2012's.
+    # so that seed 12345's numbers (D12345…) are not mistaken for seed 1234's (D1234…).
     found = conn.execute(
         select(Household.id).where(
             Household.household_no >= prefix + "00000000",
@@ -145,8 +147,8 @@ def generate_demo(engine: Engine, *, households: int, seed: int, progress: Progr
         if not communities:
             raise ValidationError("没有社区数据，请先运行 minxin init (no communities: run minxin init first)")
         if _demo_exists(conn, seed):
-            raise ValidationError(f"种子 {seed} 的演示数据已存在 (the demo for seed {seed} already exists)",
-                                  field="seed")
+            raise ValidationError(f"种子 {seed} 的演示数据已存在，可换一个种子 "
+                                  f"(the demo for seed {seed} already exists; use another seed)", field="seed")
         postgres = conn.dialect.name == "postgresql"
         if postgres:
             # Nobody else may add households while we hand out ids past the current maximum.
@@ -178,6 +180,9 @@ def generate_demo(engine: Engine, *, households: int, seed: int, progress: Progr
             conn.execute(text(
                 "SELECT setval(pg_get_serial_sequence('households', 'id'), (SELECT max(id) FROM households))"
             ))
+            # Fresh statistics now (a sample, a second or two), so the first pages after the load
+            # are not planned as if the tables were still empty.
+            conn.execute(text("ANALYZE households, persons, income_declarations"))
         if progress:
             progress("账号", households, households)
         with Session(bind=conn) as session:

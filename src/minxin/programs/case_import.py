@@ -182,7 +182,7 @@ def import_cases(session: Session, *, actor: User, program: str, data: bytes, fi
     if result.errors or dry_run:
         return result
     for k in range(0, len(rows), 20000):
-        session.execute(insert(Case), rows[k:k + 20000])
+        session.execute(Case.__table__.insert(), rows[k:k + 20000])
     ids = [r["person_id"] for r in rows]
     detail = json.dumps({"file": filename})
     for k in range(0, len(ids), 500):
