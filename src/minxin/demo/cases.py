@@ -18,7 +18,7 @@ from minxin.programs.service import standard_in_force
 
 DEMO_START = "2012-01"
 # One household in this many eligible ones is still in the workflow instead of already active.
-IN_WORKFLOW_EVERY = 97
+IN_WORKFLOW_EVERY = 23
 STAGES = ("applied", "investigated", "reviewed", "noticed")
 STAGE_ACTORS = {"applied": "dongfeng", "investigated": "dongfeng", "reviewed": "xinhai", "noticed": "xinhai"}
 STAGE_ACTIONS = {"applied": "apply", "investigated": "investigate", "reviewed": "review", "noticed": "notice"}
