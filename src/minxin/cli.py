@@ -95,7 +95,7 @@ def demo(households: int = typer.Option(20_000, "--households", min=1, max=5_000
          as_user: str = AS_OPTION) -> None:
     """Generate a reproducible synthetic city: households, persons, 低保 cases and demo users."""
     from minxin.db import get_engine
-    from minxin.demo.cases import seed_dibao_cases, seed_wubao
+    from minxin.demo.cases import seed_dibao_cases, seed_income_history, seed_wubao
     from minxin.demo.generator import DEMO_PASSWORD, demo_exists, generate_demo
 
     engine = get_engine()
@@ -107,11 +107,13 @@ def demo(households: int = typer.Option(20_000, "--households", min=1, max=5_000
     with progress_bar("demo") as update:
         try:
             summary = generate_demo(engine, households=households, seed=seed, progress=update, actor=actor_name)
-            update("低保", 0, 2)
+            update("低保", 0, 3)
             cases = seed_dibao_cases(engine, actor=actor_name)
-            update("五保", 1, 2)
+            update("五保", 1, 3)
             wubao, centralized = seed_wubao(engine, actor=actor_name)
-            update("五保", 2, 2)
+            update("收入", 2, 3)
+            seed_income_history(engine)
+            update("收入", 3, 3)
         except MinxinError as exc:
             fail(exc.message)
     console.print(summary.describe())

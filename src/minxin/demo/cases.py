@@ -6,7 +6,7 @@ income below the standard of the household's 户籍类别), so a million-househo
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -104,8 +104,6 @@ def seed_wubao(engine: Engine, *, actor: str = "system") -> tuple[int, int]:
 
 
 def _seed_wubao(session: Session, *, actor: str) -> tuple[int, int]:
-    from datetime import date
-
     from minxin.assistance.wubao import derive_standards
     from minxin.auth.service import get_user
     from minxin.registry.models import Institution
@@ -174,3 +172,22 @@ WHERE program_code = 'wubao' AND NOT EXISTS (SELECT 1 FROM case_events e WHERE e
     audit.record(session, actor=actor, action="demo.wubao_cases", entity="program", entity_id="wubao",
                  detail={"recipients": len(rows), "centralized": centralized, "institutions": len(homes)})
     return len(rows), centralized
+
+
+def seed_income_history(engine: Engine) -> int:
+    """Income declarations of the demo's households at the end of 2011 and of 2012 (P1 tracking needs a
+    history): 2012 at today's declared income, 2011 between 80% and 100% of it. Set-based, once."""
+    with write_lock(), Session(engine) as session:
+        if session.execute(text("SELECT 1 FROM income_declarations WHERE source = 'demo-history'")).first():
+            return 0
+        now = utcnow().replace(tzinfo=None)
+        for declared_on, share in (("2011-12-20", "(80 + h.id % 21)"), ("2012-12-20", "100")):
+            session.execute(text(f"""
+INSERT INTO income_declarations (household_id, declared_on, monthly_income_fen, assets_fen, source, note, created_at)
+SELECT h.id, :d, h.monthly_income_fen * {share} / 100, NULL, 'demo-history', '演示数据：年度收入核查', :now
+FROM households h
+"""), {"d": date.fromisoformat(declared_on), "now": now})
+        n = session.execute(text("SELECT COUNT(*) FROM income_declarations WHERE source = 'demo-history'")
+                            ).scalar_one()
+        session.commit()
+    return int(n)
