@@ -211,22 +211,25 @@ def _xml_attr(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
 
 
-_XML_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-_XML_INVALID = {c: None for c in range(32) if c not in (9, 10, 13)}
+# One pass per string: escape XML's specials and drop the control characters XML cannot hold.
+_XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;",
+                           **{chr(c): None for c in range(32) if c not in (9, 10, 13)}})
 
 
 def _xml_row(n: int, values: Sequence[Any], *, style: str = "") -> str:
     cells = []
     for v in values:
-        if v is None:
+        kind = type(v)
+        if kind is str:
+            cells.append(f'<c t="inlineStr"{style}><is><t xml:space="preserve">{v.translate(_XML_TEXT)}</t></is></c>')
+        elif v is None:
             cells.append("<c/>")
-        elif isinstance(v, bool):
+        elif kind is bool:
             cells.append(f'<c t="b"{style}><v>{int(v)}</v></c>')
         elif isinstance(v, int | float):
             cells.append(f"<c{style}><v>{v}</v></c>")
         else:
-            text = str(v.isoformat() if isinstance(v, date | datetime) else v)
-            text = text.translate(_XML_INVALID).translate(_XML_ESCAPE)
+            text = str(v.isoformat() if isinstance(v, date | datetime) else v).translate(_XML_TEXT)
             cells.append(f'<c t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>')
     return f'<row r="{n}">{"".join(cells)}</row>'
 
