@@ -12,6 +12,7 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -220,13 +221,13 @@ def _xml_row(n: int, values: Sequence[Any], *, style: str = "") -> str:
     cells = []
     for v in values:
         kind = type(v)
-        if kind is str:
+        if kind is str and v:
             cells.append(f'<c t="inlineStr"{style}><is><t xml:space="preserve">{v.translate(_XML_TEXT)}</t></is></c>')
-        elif v is None:
+        elif v is None or v == "":
             cells.append("<c/>")
         elif kind is bool:
             cells.append(f'<c t="b"{style}><v>{int(v)}</v></c>')
-        elif isinstance(v, int | float):
+        elif isinstance(v, int | float | Decimal):
             cells.append(f"<c{style}><v>{v}</v></c>")
         else:
             text = str(v.isoformat() if isinstance(v, date | datetime) else v).translate(_XML_TEXT)

@@ -24,6 +24,7 @@ class NavItem:
     perm: Perm | None = None  # shown only to roles holding it
     order: int = 100  # position from the left; core sections use 0-20, domains 30 and up
     also: tuple[str, ...] = ()  # other path prefixes that highlight this entry (e.g. "/households")
+    group: str | None = None  # an i18n key: entries of one group share a drop-down in the top bar
 
     def visible_to(self, user: User) -> bool:
         return self.perm is None or has_perm(user, self.perm)
@@ -31,6 +32,18 @@ class NavItem:
     def is_active(self, path: str) -> bool:
         prefixes = (self.path, *self.also)
         return any(path == p or (p != "/" and path.startswith(p.rstrip("/") + "/")) for p in prefixes)
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    """Several sections under one top-bar entry (a drop-down), placed where its first member would be."""
+
+    label: str
+    items: tuple[NavItem, ...]
+    group: str = "group"  # lets templates tell a group from an item
+
+    def is_active(self, path: str) -> bool:
+        return any(item.is_active(path) for item in self.items)
 
 
 class NavRegistry:
@@ -46,10 +59,24 @@ class NavRegistry:
             self._items.append(item)
         self._items.sort(key=lambda i: (i.order, i.path))
 
-    def for_user(self, user: User | None) -> list[NavItem]:
+    def for_user(self, user: User | None) -> list[NavItem | NavGroup]:
+        """The user's top bar: visible entries in order, grouped entries folded into one drop-down
+        (a group with a single visible member shows as that member)."""
         if user is None:
             return []
-        return [item for item in self._items if item.visible_to(user)]
+        visible = [item for item in self._items if item.visible_to(user)]
+        members: dict[str, list[NavItem]] = {}
+        for item in visible:
+            if item.group:
+                members.setdefault(item.group, []).append(item)
+        menu: list[NavItem | NavGroup] = []
+        for item in visible:
+            if not item.group:
+                menu.append(item)
+            elif members[item.group][0] is item:
+                group = members[item.group]
+                menu.append(group[0] if len(group) == 1 else NavGroup(label=item.group, items=tuple(group)))
+        return menu
 
     def __iter__(self) -> Iterator[NavItem]:
         return iter(list(self._items))
