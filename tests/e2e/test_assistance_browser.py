@@ -130,7 +130,8 @@ def no_horizontal_overflow(page: Any) -> None:
 
 def test_the_city_admin_reads_the_rate_and_derives_the_standards(pg: Any, wubao_city: WubaoCity) -> None:
     log_in(pg, ADMIN)
-    pg.click("nav.mainnav >> text=五保")
+    pg.hover("nav.mainnav .navgroup-label")  # social assistance is a drop-down
+    pg.click("nav.mainnav .navmenu >> text=五保")
     pg.wait_for_selector("#wubao-chart canvas")  # drawn by the external script
     assert pg.inner_text("#no-standards") == "辖区内尚未设定五保供养标准。"
     assert "75.0%" in pg.inner_text("#rates tr[data-county='320706']")
@@ -168,7 +169,8 @@ def test_a_county_officer_downloads_the_premium_roster(pg: Any, wubao_city: Wuba
     from openpyxl import load_workbook
 
     log_in(pg, OFFICER)
-    pg.click("nav.mainnav >> text=参保代缴")
+    pg.hover("nav.mainnav .navgroup-label")  # social assistance is a drop-down
+    pg.click("nav.mainnav .navmenu >> text=参保代缴")
     pg.fill("#year-form input[name=year]", "2012")
     pg.click("#year-form button[type=submit]")
     pg.wait_for_selector("#by-scheme")
@@ -185,7 +187,8 @@ def test_a_county_officer_downloads_the_premium_roster(pg: Any, wubao_city: Wuba
 
 def test_a_county_officer_adds_an_institution(pg: Any, wubao_city: WubaoCity) -> None:
     log_in(pg, OFFICER)
-    pg.click("nav.mainnav >> text=供养机构")
+    pg.hover("nav.mainnav .navgroup-label")  # social assistance is a drop-down
+    pg.click("nav.mainnav .navmenu >> text=供养机构")
     row = pg.inner_text("#institutions tbody tr >> nth=0")
     assert "新海街道敬老院" in row and "青口镇敬老院" not in pg.inner_text("#institutions")
     pg.fill("#add-form input[name=name]", "锦屏镇敬老院")
