@@ -14,8 +14,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
+import sqlalchemy as sa
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,7 @@ from minxin.registry.models import Household, Institution, Person
 from minxin.tabular import RowError, Table, cell_text, read_table, require_headers
 
 REQUIRED = ["身份证号", "开始月份", "账号"]
+CASES = cast(sa.Table, Case.__table__)
 
 
 @dataclass
@@ -182,7 +184,7 @@ def import_cases(session: Session, *, actor: User, program: str, data: bytes, fi
     if result.errors or dry_run:
         return result
     for k in range(0, len(rows), 20000):
-        session.execute(Case.__table__.insert(), rows[k:k + 20000])
+        session.execute(CASES.insert(), rows[k:k + 20000])  # Core: the ORM splits batches on None values
     ids = [r["person_id"] for r in rows]
     detail = json.dumps({"file": filename})
     for k in range(0, len(ids), 500):
