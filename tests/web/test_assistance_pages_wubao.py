@@ -328,3 +328,21 @@ def test_the_pages_render_in_english_and_need_a_login(client: TestClient, city_a
         r = client.get(path)
         assert r.status_code == 200 and text in r.text, path
         assert not re.search(r">\s*(wubao|premiums|institutions)\.[a-z_.]+\s*<", r.text), path  # no raw keys
+
+
+def test_the_rate_and_the_institutions_export_to_xlsx(client, session, county_officer):  # type: ignore[no-untyped-def]
+    import io as _io
+
+    from openpyxl import load_workbook as _load
+    from tests.web.conftest import logged_in as _logged_in
+
+    from minxin.registry.service import add_institution
+
+    add_institution(session, actor=county_officer, name="锦屏镇敬老院", region_code="320706100", beds=80)
+    _logged_in(client, county_officer)
+    rate = client.get("/wubao/rate.xlsx")
+    assert rate.status_code == 200
+    assert [c.value for c in _load(_io.BytesIO(rate.content)).active[1]][:3] == ["县区代码", "县区", "五保对象"]
+    inst = client.get("/institutions.xlsx")
+    rows = list(_load(_io.BytesIO(inst.content)).active.iter_rows(values_only=True))
+    assert rows[0][0] == "机构名称" and rows[1][0] == "锦屏镇敬老院" and rows[1][3] == 80

@@ -143,6 +143,7 @@ _ZH: dict[str, str] = {
     "premiums.download_title": "代缴名册",
     "premiums.download_note": "名册含完整身份证号，供医保经办机构使用；每次下载都记入审计日志。",
     "premiums.xlsx": "下载 Excel",
+    "wubao.export_xlsx": "导出 Excel",
     "premiums.csv": "下载 CSV（UTF-8）",
     "premiums.no_pii": "代缴名册含完整身份证号，当前角色无权下载。",
     "premiums.empty": "{year} 年没有需要代缴的人员。",
@@ -263,6 +264,7 @@ _EN: dict[str, str] = {
     "premiums.download_title": "Roster",
     "premiums.download_note": "The roster has full ID numbers, for the insurance agency; every download is audited.",
     "premiums.xlsx": "Download Excel",
+    "wubao.export_xlsx": "Export Excel",
     "premiums.csv": "Download CSV (UTF-8)",
     "premiums.no_pii": "The roster has full ID numbers; your role may not download it.",
     "premiums.empty": "Nobody to pay for in {year}.",
@@ -638,3 +640,36 @@ def institution_add(request: Request, name: str = Form("", max_length=200), regi
                                   status_code=status)
     session.commit()
     return _redirect("/institutions", added=inst.name)
+
+
+# ---- xlsx exports ---------------------------------------------------------------------------------
+
+@router.get("/wubao/rate.xlsx", name="wubao_rate_xlsx")
+def wubao_rate_xlsx(user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
+    """The centralized support rate per county (P6) as xlsx."""
+    from minxin.tabular import write_xlsx
+
+    rows = [[r["county"], r["name"], r["recipients"], r["centralized"], r["dispersed"],
+             f"{r['rate_permille'] / 10:.1f}%", f"{r['target_permille'] / 10:g}%",
+             "达标" if r["meets_target"] else "未达标"] for r in centralized_rate(session, user=user)]
+    buffer = io.BytesIO()
+    write_xlsx(buffer, ["县区代码", "县区", "五保对象", "集中供养", "分散供养", "集中供养率", "目标", "是否达标"], rows,
+               sheet="五保集中供养率")
+    return Response(buffer.getvalue(), media_type=XLSX,
+                    headers=_attachment(f"五保集中供养率-{local_today():%Y%m%d}.xlsx", "wubao-rate.xlsx"))
+
+
+@router.get("/institutions.xlsx", name="institutions_xlsx")
+def institutions_xlsx(user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
+    """The care institutions in scope with their beds and 集中 五保 residents, as xlsx."""
+    from minxin.tabular import write_xlsx
+
+    institutions = list_institutions(session, user=user)
+    residents = _residents(session, [i.id for i in institutions])
+    rows = [[i.name, i.kind, region_path(session, i.region_code), i.beds, residents.get(i.id, 0),
+             i.opened_on.isoformat() if i.opened_on else None] for i in institutions]
+    buffer = io.BytesIO()
+    write_xlsx(buffer, ["机构名称", "类型", "所在区域", "床位", "集中供养五保对象", "启用日期"], rows, sheet="供养机构",
+               widths={"机构名称": 24, "所在区域": 28})
+    return Response(buffer.getvalue(), media_type=XLSX,
+                    headers=_attachment(f"供养机构-{local_today():%Y%m%d}.xlsx", "institutions.xlsx"))
