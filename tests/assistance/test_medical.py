@@ -145,6 +145,37 @@ def test_a_mid_year_import_continues_from_the_years_totals(session, county_offic
     assert got["J2"].used_before_fen == 50000 and got["J2"].assistance_fen == 10000
 
 
+def test_a_category_without_a_rule_in_force_is_not_eligible(session, county_officer, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from minxin.programs.policy import _load
+    from minxin.settings import get_settings
+
+    src = Path("policies/lianyungang-2012.toml").read_text(encoding="utf-8")
+    later = 'category = "五保"\nkind = "门诊"\neffective = "2012-07-01"'
+    policy = tmp_path / "p.toml"
+    policy.write_text(src.replace('category = "五保"\nkind = "门诊"\neffective = "2012-01-01"', later),
+                      encoding="utf-8")
+    monkeypatch.setenv("MINXIN_POLICY_FILE", str(policy))
+    get_settings.cache_clear()
+    _load.cache_clear()
+    try:
+        hh = household(session, county_officer, members=1, hukou="农村", community=RURAL)
+        person = hh.members[0]
+        session.add(Case(program_code="wubao", household_id=hh.id, person_id=person.id, region_code=hh.region_code,
+                         category="分散", status="active", start_period="2012-01", bank_account="6228481000000000010"))
+        session.flush()
+        res = run(session, county_officer, [visit("U1", person.id_number, "2012-03-01"),
+                                            visit("U2", person.id_number, "2012-07-01")])
+        assert [(n.record_id, n.reason) for n in res.not_eligible] == [
+            ("U1", "2012-03-01 没有适用于五保门诊的医疗救助规则 (no rule in force)")]
+        assert records(session)["U2"].assistance_fen == 70000
+    finally:
+        monkeypatch.delenv("MINXIN_POLICY_FILE")
+        get_settings.cache_clear()
+        _load.cache_clear()
+
+
 # ---- the same file twice, and who is not eligible ------------------------------------------------
 
 def test_the_same_file_twice_changes_nothing(session, county_officer, dibao_member):

@@ -135,7 +135,7 @@ JOIN households h ON h.id = p.household_id
 JOIN (SELECT household_id, COUNT(*) AS members FROM persons GROUP BY household_id) m ON m.household_id = h.id
 WHERE h.hukou_type = '农村' AND p.birth_date <= :cutoff AND m.members <= 2
   AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.person_id = p.id AND c.program_code = 'wubao')
-ORDER BY (p.id * 7919) % 100003, p.id
+ORDER BY (CAST(p.id AS BIGINT) * 7919) % 100003, p.id
 LIMIT :n
 """).bindparams(), {"cutoff": cutoff, "n": wanted}).all()
     n_central = round(len(candidates) * WUBAO_CENTRALIZED_2012 / WUBAO_RECIPIENTS_2012)

@@ -118,6 +118,8 @@ def explain(*, rule: str, standard_fen: int, income_fen: int, members: int, addo
         core = f"标准 {y(standard_fen)}"
     elif rule == "wubao":
         core = f"年标准 {y(standard_fen)} ÷ 12"
+    elif rule == "medical":
+        core = f"医疗救助 {m} 笔就诊记录"
     else:
         core = f"({y(standard_fen)}−{y(per_capita_income(income_fen, m))})×{m}"
     if addon_fen:

@@ -47,6 +47,7 @@ from minxin.programs.models import OPEN_STATUSES
 from minxin.programs.policy import load_policy
 from minxin.programs.service import get_program
 from minxin.registry.models import Household, Person
+from minxin.settings import get_settings
 from minxin.tabular import RowError, Table, cell_text, read_table, require_headers, write_xlsx
 
 PROGRAM = "medical"
@@ -58,11 +59,12 @@ EXPORT_HEADERS = ["记录号", "身份证号", "姓名", "就诊日期", "类别
 STATUS_NAMES = {"assisted": "已救助", "not_eligible": "不符合条件"}
 # A month's settlement file of a large city; bigger files are split (the byte limit still applies).
 MAX_SETTLEMENT_ROWS = 1_000_000
+# Settlement files come from the insurance system, a city-month at a time: larger than a clerk's sheet.
+MAX_SETTLEMENT_BYTES = 256 * 1024 * 1024
 MAX_RECORD_ID = 40
 # Case statuses under which a 低保 household or 五保 person was covered in the months of the case.
 COVERING_STATUSES = ("active", "suspended", "terminated")
 INSERT_CHUNK = 20_000
-LOOKUP_CHUNK = 5_000  # bound parameters per IN list: below SQLite's 32,766
 # PostgreSQL: one import at a time, since each reads the year's totals that the next one adds to.
 _IMPORT_LOCK = 7307004
 
@@ -302,18 +304,14 @@ class _RowReader:
 # Scratch tables (temporary, per connection) holding the keys a file involves; each look-up is one
 # join against them, rather than thousands of parameters in IN lists that planners may answer with a
 # full scan (PostgreSQL did, for cases by household: 13 s for 170,000 households).
-_KEY_TABLES = {"mx_med_numbers": "VARCHAR(18)", "mx_med_persons": "BIGINT", "mx_med_households": "BIGINT"}
+_KEY_TABLES = {"mx_med_numbers": "VARCHAR(18)", "mx_med_records": "VARCHAR(40)", "mx_med_persons": "BIGINT",
+               "mx_med_households": "BIGINT"}
 
 
 def _load_keys(session: Session, table: str, keys: Iterable[Any]) -> None:
     session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} (k {_KEY_TABLES[table]} PRIMARY KEY)"))
     session.execute(text(f"DELETE FROM {table}"))
     _bulk_insert(session, table, ("k",), [(k,) for k in keys])
-
-
-def _chunks(values: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterator[Sequence[Any]]:
-    for k in range(0, len(values), size):
-        yield values[k:k + size]
 
 
 def _persons(session: Session, numbers: Iterable[str]) -> dict[str, _Person]:
@@ -325,15 +323,13 @@ def _persons(session: Session, numbers: Iterable[str]) -> dict[str, _Person]:
         "LEFT JOIN households h ON h.id = p.household_id"))}
 
 
-def _stored_record_ids(session: Session, record_ids: Sequence[str]) -> set[str]:
-    """The file's record ids already stored (chunks of a unique index's look-ups)."""
-    stored: set[str] = set()
+def _stored_record_ids(session: Session, record_ids: Iterable[str]) -> set[str]:
+    """The file's record ids that are stored already."""
     if session.execute(select(MedicalRecord.id).limit(1)).first() is None:
-        return stored
-    for chunk in _chunks(record_ids):
-        stored.update(session.execute(select(MedicalRecord.record_id).where(MedicalRecord.record_id.in_(chunk)))
-                      .scalars())
-    return stored
+        return set()
+    _load_keys(session, "mx_med_records", record_ids)
+    return set(session.execute(text(
+        "SELECT k.k FROM mx_med_records k JOIN medical_records r ON r.record_id = k.k")).scalars())
 
 
 # (start period, end period, bank account, institution) of a covering 低保 or 五保 case.
@@ -423,7 +419,7 @@ def _open_medical_cases(session: Session, *, actor: User, payees: dict[int, tupl
     now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
     _bulk_insert(session, "cases", _CASE_COLUMNS, [
         (PROGRAM, p.household_id, pid, p.region_code, "", "active", start, cover[2], cover[3], False, False, False,
-         False, "A", now, now) for pid, (p, cover, start) in payees.items()])
+         False, "A", now, now) for pid, (p, cover, start) in sorted(payees.items())])
     created = {pid: cid for pid, cid in _open_cases(session).items() if pid in payees}
     reason = "直接救助：低保、五保对象医疗救助，无需申请（社会救助暂行办法第三十条）"
     detail = json.dumps({"file": filename}, ensure_ascii=False)
@@ -489,7 +485,8 @@ def _import(session: Session, *, actor: User, data: bytes, filename: str, book: 
     tick("读取", 0, 1)
     result = SettlementImport(table=None, batch=hashlib.sha256(data).hexdigest()[:16])
     try:
-        table = read_table(data, filename, max_rows=MAX_SETTLEMENT_ROWS)
+        table = read_table(data, filename, max_rows=MAX_SETTLEMENT_ROWS,
+                           max_bytes=max(get_settings().max_upload_bytes, MAX_SETTLEMENT_BYTES))
         reader = _RowReader(table, book, result.errors)
     except ValidationError as exc:
         result.errors.append(RowError(1, "文件", exc.message))
@@ -520,7 +517,7 @@ def _import(session: Session, *, actor: User, data: bytes, filename: str, book: 
         return result
     result.table = None  # every row is clean: no error sheet, and the file's rows need not stay in memory
     del table
-    stored = _stored_record_ids(session, [r[1] for r in parsed])
+    stored = _stored_record_ids(session, (r[1] for r in parsed))
     new = [r for r in parsed if r[1] not in stored] if stored else parsed
     new.sort(key=itemgetter(3, 1))  # visit date, then record id
     result.skipped = len(parsed) - len(new)
@@ -570,15 +567,16 @@ def _assess_and_store(session: Session, *, actor: User, new: list[tuple[Any, ...
                 cover = _covering(dibao.get(p.household_id), period) if p.household_id is not None else None
             coverage[key_month] = (category, cover)
         rule = None
-        if cover is None:
-            reason = f"就诊月份 {period} 不是低保家庭成员或五保对象 (not covered on the visit date)"
-        else:
+        if cover is not None:
             key = (category, kind, day)
             rule = rules.get(key)
             if rule is None:
                 rule = rules[key] = book.rule_for(category, kind, day)
-            reason = f"{day} 没有适用于{category}{kind}的医疗救助规则 (no rule in force)"
         if rule is None or cover is None:
+            if cover is None:
+                reason = f"就诊月份 {period} 不是低保家庭成员或五保对象 (not covered on the visit date)"
+            else:
+                reason = f"{day} 没有适用于{category}{kind}的医疗救助规则 (no rule in force)"
             masked = masks.get(number)
             if masked is None:
                 masked = masks[number] = mask_id(number)
@@ -604,6 +602,7 @@ def _assess_and_store(session: Session, *, actor: User, new: list[tuple[Any, ...
         if i % 100_000 == 0:
             tick("核算", i, len(new))
     result.assisted, result.assisted_fen = assisted, assisted_fen
+    new.clear()  # assessed: the parsed rows are not needed any more (a million tuples)
     tick("建档", 0, 1)
     if payees:
         created = _open_medical_cases(session, actor=actor, payees=payees, filename=filename)
