@@ -1,5 +1,10 @@
 """The natural growth mechanism: a back-dated raise pays arrears (补发) for exactly the periods and
-cases it reaches, in the next cycle, each row explained — and never twice."""
+cases it reaches, in the next cycle, each explained — and never twice.
+
+Arrears ride on the case's payment line of the cycle that pays them: months that share their facts,
+standard and amount already paid are one part (the months as a bit mask); months with other facts
+get a line of their own.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,11 @@ from sqlalchemy import select
 
 from factories import active_case, household
 from minxin.core.period import Period
-from minxin.programs.cycles import approve_cycle, explain_payment, run_cycle
-from minxin.programs.models import Payment
+from minxin.programs.cycles import approve_cycle, case_payment_items, explain_payment, run_cycle
+from minxin.programs.models import Case, Payment
+from minxin.programs.rules import describe_months
 from minxin.programs.service import set_standard
+from minxin.registry.service import declare_income
 
 
 def _run_and_approve(session, runner, approver, period):
@@ -20,10 +27,23 @@ def _run_and_approve(session, runner, approver, period):
     return s
 
 
-def _rows(session, cycle_id, kind):
-    q = select(Payment).where(Payment.cycle_id == cycle_id, Payment.kind == kind).order_by(Payment.case_id,
-                                                                                         Payment.for_period)
-    return list(session.execute(q).scalars())
+def _lines(session, cycle_id):
+    return list(session.execute(select(Payment).where(Payment.cycle_id == cycle_id)
+                                .order_by(Payment.case_id, Payment.seq)).scalars())
+
+
+def _arrears_by_month(lines):
+    """{(case, month): per-month arrears} from the lines' masks."""
+    got = {}
+    for p in lines:
+        if p.arrears_fen:
+            months = describe_months(p.arrears_from, p.arrears_mask).replace("～", "、").split("、")
+            if len(months) == 2 and p.arrears_months > 2:  # a range: expand it
+                first = Period.parse(months[0])
+                months = [str(first.add(k)) for k in range(p.arrears_months)]
+            for m in months:
+                got[(p.case_id, m)] = p.arrears_fen // p.arrears_months
+    return got
 
 
 def test_a_back_dated_raise_pays_arrears_case_by_case(session, county_officer, other_county_officer, city_admin):
@@ -39,19 +59,25 @@ def test_a_back_dated_raise_pays_arrears_case_by_case(session, county_officer, o
                  effective=date(2012, 7, 1), category="城镇")
     sep = run_cycle(session, actor=county_officer, program="dibao", period=Period(2012, 9))
 
-    arrears = _rows(session, sep.cycle_id, "arrears")
-    got = {(p.case_id, p.for_period): p.amount_fen for p in arrears}
-    assert got == {
-        (a.id, "2012-07"): 122_00 + 0, (a.id, "2012-08"): 12200,  # (500−100)×3 + 25 − 1103 = 122
-        (d.id, "2012-07"): 8000, (d.id, "2012-08"): 8000,         # 500×2 − 920
-        (late.id, "2012-08"): 4000,                               # (500−0)×1 − 460, August only
+    lines = _lines(session, sep.cycle_id)
+    assert _arrears_by_month(lines) == {
+        (a.id, "2012-07"): 12200, (a.id, "2012-08"): 12200,  # (500−100)×3 + 25 − 1103 = 122
+        (d.id, "2012-07"): 8000, (d.id, "2012-08"): 8000,    # 500×2 − 920
+        (late.id, "2012-08"): 4000,                          # (500−0)×1 − 460, August only
     }
-    assert b.id not in {p.case_id for p in arrears}  # Ganyu's standard did not change
-    row = next(p for p in arrears if p.case_id == a.id and p.for_period == "2012-07")
-    assert explain_payment(row) == "补发 2012-07：(500−100)×3 + 分类施保 25（1人次） = 1225，已发 1103，补 122"
+    assert b.id not in {p.case_id for p in lines if p.arrears_fen}  # Ganyu's standard did not change
+    # One line per case: its September amount and both months of arrears together.
+    assert [p.seq for p in lines] == [0, 0, 0, 0]
+    line = next(p for p in lines if p.case_id == a.id)
+    assert (line.regular_fen, line.arrears_fen, line.amount_fen) == (122500, 24400, 146900)
+    assert (line.arrears_from, line.arrears_mask, line.arrears_months) == ("2012-07", 0b11, 2)
+    assert explain_payment(line) == ("(500−100)×3 + 分类施保 25（1人次） = 1225；补发 2012-07～2012-08：(500−100)×3 "
+                                     "+ 分类施保 25（1人次） = 1225，已发 1103，每月补 122，共补 244（2个月）")
+    one = next(p for p in lines if p.case_id == late.id)
+    assert explain_payment(one) == "(500−0)×1 = 500；补发 2012-08：(500−0)×1 = 500，已发 460，补 40"
     assert sep.arrears_fen == 12200 * 2 + 8000 * 2 + 4000
-    regular = {p.case_id: p.amount_fen for p in _rows(session, sep.cycle_id, "regular")}
-    assert regular[a.id] == 122500 and regular[b.id] == 50000
+    assert sep.total_fen == sum(p.amount_fen for p in lines)
+    assert sep.cases == 4
 
     again = run_cycle(session, actor=county_officer, program="dibao", period=Period(2012, 9))
     assert again.arrears_fen == sep.arrears_fen  # a recomputed draft, not a second payment
@@ -65,12 +91,67 @@ def test_a_second_raise_pays_only_the_difference_not_yet_paid(session, county_of
     _run_and_approve(session, county_officer, city_admin, Period(2012, 7))        # 360
     set_standard(session, actor=county_officer, program="dibao", region_code="320706", amount_fen=50000,
                  effective=date(2012, 7, 1), category="城镇")
-    _run_and_approve(session, county_officer, city_admin, Period(2012, 8))        # July arrears 40
+    _run_and_approve(session, county_officer, city_admin, Period(2012, 8))        # 400 + July arrears 40
     set_standard(session, actor=county_officer, program="dibao", region_code="320706", amount_fen=52000,
                  effective=date(2012, 7, 15), category="城镇")
     sep = run_cycle(session, actor=county_officer, program="dibao", period=Period(2012, 9))
-    got = {(p.for_period): p.amount_fen for p in _rows(session, sep.cycle_id, "arrears") if p.case_id == a.id}
-    assert got == {"2012-07": 2000, "2012-08": 2000}
+    lines = [p for p in _lines(session, sep.cycle_id) if p.case_id == a.id]
+    assert {k[1]: v for k, v in _arrears_by_month(lines).items()} == {"2012-07": 2000, "2012-08": 2000}
+    assert len(lines) == 1 and lines[0].arrears_paid_fen == 40000  # July: 360 + 40; August: 400
+
+
+def test_months_with_different_facts_get_their_own_line(session, county_officer, city_admin):
+    hh = household(session, county_officer, members=2, income_yuan=200)
+    a = active_case(session, hh)
+    _run_and_approve(session, county_officer, city_admin, Period(2012, 7))        # (460−100)×2 = 720
+    declare_income(session, actor=county_officer, household_id=hh.id, monthly_income_fen=40000)
+    _run_and_approve(session, county_officer, city_admin, Period(2012, 8))        # (460−200)×2 = 520
+    set_standard(session, actor=county_officer, program="dibao", region_code="320706", amount_fen=50000,
+                 effective=date(2012, 7, 1), category="城镇")
+    sep = run_cycle(session, actor=county_officer, program="dibao", period=Period(2012, 9))
+    lines = [p for p in _lines(session, sep.cycle_id) if p.case_id == a.id]
+    assert [(p.seq, p.regular_fen, p.arrears_from, p.arrears_fen) for p in lines] == [
+        (0, 60000, "2012-07", 8000),   # September (500−200)×2, and July's (500−100)×2 − 720
+        (1, 0, "2012-08", 8000),       # August's own facts: (500−200)×2 − 520
+    ]
+    assert explain_payment(lines[1]) == "补发 2012-08：(500−200)×2 = 600，已发 520，补 80"
+    assert sep.cases == 1 and sep.arrears_fen == 16000
+    items = [(i.kind, i.for_period, i.amount_fen) for i, _, c in case_payment_items(session, a.id)
+             if c.period == "2012-09"]
+    assert items == [("regular", "2012-09", 60000), ("arrears", "2012-07", 8000), ("arrears", "2012-08", 8000)]
+
+
+def test_a_month_not_paid_is_not_paid_arrears_and_the_mask_skips_it(session, county_officer, city_admin):
+    a = active_case(session, household(session, county_officer, members=1, income_yuan=100))
+    _run_and_approve(session, county_officer, city_admin, Period(2012, 7))
+    case = session.get(Case, a.id)
+    case.status = "suspended"
+    session.flush()
+    _run_and_approve(session, county_officer, city_admin, Period(2012, 8))        # not paid in August
+    case.status = "active"
+    session.flush()
+    _run_and_approve(session, county_officer, city_admin, Period(2012, 9))
+    set_standard(session, actor=county_officer, program="dibao", region_code="320706", amount_fen=50000,
+                 effective=date(2012, 7, 1), category="城镇")
+    october = run_cycle(session, actor=county_officer, program="dibao", period=Period(2012, 10))
+    line = next(p for p in _lines(session, october.cycle_id) if p.case_id == a.id)
+    assert (line.arrears_from, line.arrears_mask, line.arrears_months, line.arrears_fen) == ("2012-07", 0b101, 2, 8000)
+    assert "补发 2012-07、2012-09：" in explain_payment(line)
+
+
+def test_arrears_for_a_case_not_paid_this_month_get_a_line_of_their_own(session, county_officer, city_admin):
+    a = active_case(session, household(session, county_officer, members=1, income_yuan=100))
+    _run_and_approve(session, county_officer, city_admin, Period(2012, 7))
+    case = session.get(Case, a.id)
+    case.status, case.end_period = "terminated", "2012-07"
+    session.flush()
+    set_standard(session, actor=county_officer, program="dibao", region_code="320706", amount_fen=50000,
+                 effective=date(2012, 7, 1), category="城镇")
+    aug = run_cycle(session, actor=county_officer, program="dibao", period=Period(2012, 8))
+    lines = _lines(session, aug.cycle_id)
+    assert [(p.case_id, p.seq, p.regular_fen, p.arrears_fen, p.rule) for p in lines] == [(a.id, 0, 0, 4000, None)]
+    assert aug.cases == 1 and aug.total_fen == 4000
+    assert explain_payment(lines[0]) == "补发 2012-07：(500−100)×1 = 400，已发 360，补 40"
 
 
 def test_a_cut_never_claws_back(session, county_officer, city_admin):

@@ -19,6 +19,7 @@ from minxin.programs.cycles import (
     explain_payment,
     export_cycle,
     get_cycle,
+    items_of_lines,
     reconcile_cycle,
     run_cycle,
 )
@@ -166,12 +167,20 @@ def test_reconciling_marks_payments_and_failed_ones_carry_into_the_next_cycle(
     assert get_cycle(session, s.cycle_id).status == "reconciled"
     nxt = run_cycle(session, actor=county_officer, program="dibao", period=AUG)
     assert nxt.carryover_fen == 50000
-    pays = session.execute(select(Payment).where(Payment.cycle_id == nxt.cycle_id, Payment.kind == "carryover"))
+    pays = session.execute(select(Payment).where(Payment.cycle_id == nxt.cycle_id, Payment.carryover_fen > 0))
     carry = list(pays.scalars())
-    assert len(carry) == 1 and carry[0].case_id == city["b"].id and carry[0].for_period == "2012-07"
-    assert explain_payment(carry[0]) == "重发 2012-07 未成功发放的款项 500"
+    assert len(carry) == 1 and carry[0].case_id == city["b"].id and carry[0].seq == 0
+    assert (carry[0].regular_fen, carry[0].carryover_fen, carry[0].amount_fen) == (50000, 50000, 100000)
+    failed = session.get(Payment, (s.cycle_id, city["b"].id, 0))
+    assert (failed.status, failed.bank_note, failed.carried_into) == ("failed", "账户已销户", nxt.cycle_id)
+    items = [(i.kind, i.for_period, i.amount_fen, i.explanation)
+             for i, _ in items_of_lines(session, [(carry[0], "2012-08")])]
+    assert items == [("regular", "2012-08", 50000, "(330−80)×2 = 500"),
+                     ("carryover", "2012-07", 50000, "重发 2012-07 未成功发放的款项 500")]
     again = run_cycle(session, actor=county_officer, program="dibao", period=AUG)
     assert again.carryover_fen == 50000  # recomputing the draft does not carry twice
+    approve_cycle(session, actor=city_admin, cycle_id=nxt.cycle_id)
+    assert run_cycle(session, actor=county_officer, program="dibao", period=Period(2012, 9)).carryover_fen == 0
 
 
 @pytest.mark.parametrize("mutate", ["other_cycle", "amount", "total", "missing", "result"])
@@ -201,7 +210,7 @@ def test_the_sql_cycle_agrees_with_the_python_rule_on_a_random_population(sessio
     policy = load_policy().program("dibao")
     cases = {}
     for _ in range(40):
-        hh = household(session, county_officer, members=rng.randint(1, 6), income_yuan=rng.choice([0, 50, 300, 900]),
+        hh = household(session, county_officer, members=rng.randint(1, 8), income_yuan=rng.choice([0, 50, 300, 900]),
                        hukou=rng.choice(["城镇", "农村"]))
         for i, m in enumerate(hh.members):
             m.birth_date = date(rng.choice([1930, 1940, 1960, 1980, 2000, 2008]), 1 + i % 12, 1)

@@ -6,7 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minxin.programs.rules import Addon, DibaoParams, HouseholdFacts, dibao_entitlement, explain
+from minxin.programs.rules import (
+    Addon,
+    DibaoParams,
+    HouseholdFacts,
+    describe_months,
+    dibao_entitlement,
+    explain_arrears,
+    explain_carryover,
+    mask_offsets,
+)
 
 STD = 46000  # 460 yuan
 
@@ -49,11 +58,22 @@ def test_addons_are_paid_per_qualifying_member_to_recipients_only():
 
 
 def test_arrears_and_carryover_explanations():
-    assert explain(rule="gap", standard_fen=50000, income_fen=30000, members=3, amount_fen=12000, kind="arrears",
-                   for_period="2012-07", paid_before_fen=108000) == \
+    one = {"rule": "gap", "standard_fen": 50000, "income_fen": 30000, "members": 3, "addon_fen": 0,
+           "addon_persons": 0, "paid_fen": 108000}
+    assert explain_arrears(first="2012-07", mask=1, months=1, amount_fen=12000, **one) == \
         "补发 2012-07：(500−100)×3 = 1200，已发 1080，补 120"
-    assert explain(rule="gap", standard_fen=46000, income_fen=30000, members=3, amount_fen=108000,
-                   kind="carryover", for_period="2012-07") == "重发 2012-07 未成功发放的款项 1080"
+    assert explain_arrears(first="2012-11", mask=0b111, months=3, amount_fen=36000, **one) == \
+        "补发 2012-11～2013-01：(500−100)×3 = 1200，已发 1080，每月补 120，共补 360（3个月）"
+    assert explain_carryover(periods=["2012-07"], amount_fen=108000) == "重发 2012-07 未成功发放的款项 1080"
+
+
+@pytest.mark.parametrize(("first", "mask", "text"), [
+    ("2012-07", 0b1, "2012-07"), ("2012-12", 0b11, "2012-12～2013-01"), ("2012-07", 0b101, "2012-07、2012-09"),
+    ("2012-01", (1 << 60) - 1, "2012-01～2016-12"),
+])
+def test_arrears_months_read_from_the_mask(first, mask, text):
+    assert describe_months(first, mask) == text
+    assert len(mask_offsets(mask)) == bin(mask).count("1")
 
 
 facts_st = st.builds(

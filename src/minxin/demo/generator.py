@@ -47,6 +47,7 @@ from minxin.core.idnumber import CHECK_CHARS, WEIGHTS
 from minxin.db import utcnow, write_lock
 from minxin.demo import data
 from minxin.demo.bulk import date_text, deferred_postgres_checks, fast_load, insert_rows, timestamp_text
+from minxin.registry.facts import bulk_facts
 from minxin.registry.models import Household, IncomeDeclaration, Person, Region
 
 __all__ = ["DEMO_PASSWORD", "REFERENCE_DATE", "DemoSummary", "demo_exists", "generate_demo", "household_prefix"]
@@ -160,7 +161,8 @@ def generate_demo(engine: Engine, *, households: int, seed: int, progress: Progr
         empty = first_id == 1 and not taken and not conn.execute(select(IncomeDeclaration.id).limit(1)).first()
         city = _City(Random(seed), communities, taken)
         prefix = household_prefix(seed)
-        with deferred_postgres_checks(conn, TABLES) if empty else nullcontext():
+        with bulk_facts(conn, first_id=first_id, last_id=first_id + households - 1), \
+                deferred_postgres_checks(conn, TABLES) if empty else nullcontext():
             for start in range(0, households, CHUNK_HOUSEHOLDS):
                 count = min(CHUNK_HOUSEHOLDS, households - start)
                 hh_rows, person_rows, decl_rows = city.households(

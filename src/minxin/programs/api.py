@@ -56,10 +56,10 @@ def _case_out(session: Session, user: User, case: Case, *, full: bool = False) -
     if full:
         out.events = [CaseEventOut(action=e.action, from_status=e.from_status, to_status=e.to_status, actor=e.actor,
                                    at=e.at, reason=e.reason) for e in case.events]
-        out.payments = [PaymentOut(cycle_id=c.id, period=c.period, kind=p.kind,  # type: ignore[arg-type]
-                                   for_period=p.for_period, amount_fen=p.amount_fen, status=p.status,
-                                   explanation=cycle_ops.explain_payment(p))
-                        for p, c in cycle_ops.payments_of_case(session, case.id)]
+        out.payments = [PaymentOut(cycle_id=c.id, period=c.period, kind=item.kind,  # type: ignore[arg-type]
+                                   for_period=item.for_period, amount_fen=item.amount_fen, status=p.status,
+                                   explanation=item.explanation)
+                        for item, p, c in cycle_ops.case_payment_items(session, case.id)]
     return out
 
 

@@ -323,7 +323,7 @@ def case_import(
 def case_show(case_id: int, as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> None:
     """A case with its events and payments (with explanations)."""
     from minxin.core.masking import mask_id
-    from minxin.programs.cycles import explain_payment, payments_of_case
+    from minxin.programs.cycles import case_payment_items
     from minxin.programs.service import get_case_for
     from minxin.registry.models import Person
 
@@ -357,13 +357,13 @@ def case_show(case_id: int, as_json: bool = JSON_OPTION, as_user: str = AS_OPTIO
                 {
                     "cycle_id": c.id,
                     "period": c.period,
-                    "kind": p.kind,
-                    "for_period": p.for_period,
-                    "amount_fen": p.amount_fen,
+                    "kind": item.kind,
+                    "for_period": item.for_period,
+                    "amount_fen": item.amount_fen,
                     "status": p.status,
-                    "explanation": explain_payment(p),
+                    "explanation": item.explanation,
                 }
-                for p, c in payments_of_case(session, case.id)
+                for item, p, c in case_payment_items(session, case.id)
             ],
         }
     if as_json:

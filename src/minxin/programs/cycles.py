@@ -3,19 +3,26 @@
 A cycle is computed in a handful of SQL statements over all active cases (INSERT … SELECT), never
 a Python loop per case, so a million cases take seconds. Everything a cycle run writes happens in
 the caller's single transaction: a run killed halfway leaves the whole cycle or none of it.
+
+What a cycle writes is one payment line per case (see models.Payment): the period's regular
+amount, the arrears (补发) a back-dated standard adds to earlier months and failed bank payments
+paid again, each part with the facts that explain it. Writing rows is what costs (indexes, WAL,
+reference checks), so a raise reaching back months adds columns to the line it already writes,
+not rows.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, bindparam, func, select, text
+from sqlalchemy import Date, bindparam, func, select, text, tuple_
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
@@ -28,50 +35,90 @@ from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.masking import mask_name
 from minxin.core.money import format_yuan, parse_yuan
 from minxin.core.period import Period
-from minxin.db import is_sqlite, utcnow
+from minxin.db import UTCDateTime, is_sqlite, utcnow
 from minxin.programs.models import Cycle, Payment, Program, Standard
 from minxin.programs.policy import ProgramPolicy
-from minxin.programs.rules import explain
+from minxin.programs.rules import MAX_ARREARS_MONTHS, describe_months, explain, explain_arrears, explain_carryover
 from minxin.programs.service import get_program, program_policy
+from minxin.registry.facts import BIRTH_SLOTS  # households.birth1..birth5, kept by triggers
 from minxin.registry.models import Region
 from minxin.settings import get_settings
 from minxin.tabular import RowError, cell_text, read_table, require_headers, write_xlsx
 
 Progress = Callable[[str, int, int], None]
 
-# A scratch table holding the standard in force for each (community, category) of one period.
-_STD_DDL = """
-CREATE TEMPORARY TABLE IF NOT EXISTS mx_std (
-    region_code VARCHAR(12) NOT NULL,
-    category VARCHAR(16) NOT NULL,
-    standard_fen BIGINT NOT NULL,
-    standard_id INTEGER NOT NULL,
-    min_pp_fen BIGINT NOT NULL,
-    a_elderly BIGINT NOT NULL,
-    a_minor BIGINT NOT NULL,
-    a_disabled BIGINT NOT NULL,
-    a_ill BIGINT NOT NULL,
-    PRIMARY KEY (region_code, category)
+# Scratch tables of one cycle run (temporary: per connection, never written to the WAL).
+# mx_std: the standard in force per (period, region, category) for the periods the run computes; for
+#         the cycle's own period, same_mask bit k says the reached cycle k has that very standard now.
+# mx_per: the earlier cycles a back-dated standard reaches, with their month offset from the first.
+# mx_prev: arrears already paid for those months by later cycles, per case and month.
+# mx_reg: an arrears run's lines before they are written, with whether the case needs the full
+#         month-by-month arrears computation (todo).
+# mx_todo: the cases that do.
+# mx_isl: their arrears, per case in groups of months that share facts, standard and paid.
+# mx_car: failed payments carried into this cycle, per case.
+_SCRATCH_DDL = (
+    """CREATE TEMPORARY TABLE IF NOT EXISTS mx_std (
+    period VARCHAR(7) NOT NULL, region_code VARCHAR(12) NOT NULL, category VARCHAR(16) NOT NULL,
+    standard_fen BIGINT NOT NULL, standard_id INTEGER NOT NULL, min_pp_fen BIGINT NOT NULL,
+    a_elderly BIGINT NOT NULL, a_minor BIGINT NOT NULL, a_disabled BIGINT NOT NULL, a_ill BIGINT NOT NULL,
+    same_mask BIGINT NOT NULL, PRIMARY KEY (period, region_code, category))""",
+    """CREATE TEMPORARY TABLE IF NOT EXISTS mx_per (
+    cycle_id INTEGER NOT NULL PRIMARY KEY, period VARCHAR(7) NOT NULL, idx INTEGER NOT NULL, off INTEGER NOT NULL)""",
+    """CREATE TEMPORARY TABLE IF NOT EXISTS mx_prev (
+    case_id INTEGER NOT NULL, off INTEGER NOT NULL, paid BIGINT NOT NULL, PRIMARY KEY (case_id, off))""",
+    """CREATE TEMPORARY TABLE IF NOT EXISTS mx_reg (
+    case_id INTEGER NOT NULL PRIMARY KEY, region_code VARCHAR(12) NOT NULL, amount_fen BIGINT NOT NULL,
+    regular_fen BIGINT NOT NULL, category VARCHAR(16), rule VARCHAR(16), standard_fen BIGINT, standard_id INTEGER,
+    income_fen BIGINT, members INTEGER, addon_fen BIGINT, n_elderly INTEGER, n_minor INTEGER, n_disabled INTEGER,
+    n_ill INTEGER, arrears_fen BIGINT NOT NULL, arrears_from VARCHAR(7), arrears_mask BIGINT, arrears_months INTEGER,
+    arrears_rule VARCHAR(16), arrears_standard_fen BIGINT, arrears_standard_id INTEGER, arrears_income_fen BIGINT,
+    arrears_members INTEGER, arrears_addon_fen BIGINT, arrears_n_elderly INTEGER, arrears_n_minor INTEGER,
+    arrears_n_disabled INTEGER, arrears_n_ill INTEGER, arrears_paid_fen BIGINT, todo INTEGER NOT NULL)""",
+    """CREATE TEMPORARY TABLE IF NOT EXISTS mx_todo (case_id INTEGER NOT NULL PRIMARY KEY)""",
+    """CREATE TEMPORARY TABLE IF NOT EXISTS mx_isl (
+    case_id INTEGER NOT NULL, rank INTEGER NOT NULL, arrears_fen BIGINT NOT NULL, arrears_from VARCHAR(7) NOT NULL,
+    arrears_mask BIGINT NOT NULL, arrears_months INTEGER NOT NULL, rule VARCHAR(16) NOT NULL,
+    standard_fen BIGINT NOT NULL, standard_id INTEGER NOT NULL, income_fen BIGINT NOT NULL, members INTEGER NOT NULL,
+    addon_fen BIGINT NOT NULL, n_elderly INTEGER NOT NULL, n_minor INTEGER NOT NULL, n_disabled INTEGER NOT NULL,
+    n_ill INTEGER NOT NULL, paid_fen BIGINT NOT NULL, PRIMARY KEY (case_id, rank))""",
+    """CREATE TEMPORARY TABLE IF NOT EXISTS mx_car (case_id INTEGER NOT NULL PRIMARY KEY, fen BIGINT NOT NULL)""",
 )
-"""
+_SCRATCH_TABLES = ("mx_std", "mx_per", "mx_prev", "mx_reg", "mx_todo", "mx_isl", "mx_car")
 
-_PAYMENT_COLUMNS = ("cycle_id, case_id, kind, for_period, region_code, amount_fen, rule, standard_fen, "
-                    "standard_id, income_fen, members, addon_fen, n_elderly, n_minor, n_disabled, n_ill, "
-                    "paid_before_fen, carried_from_id, status")
+# The columns of a payment line, in the order the INSERT … SELECT statements below produce them.
+_PARTS = (
+    "region_code, amount_fen, regular_fen, category, rule, standard_fen, standard_id, income_fen, members, addon_fen, "
+    "n_elderly, n_minor, n_disabled, n_ill, arrears_fen, arrears_from, arrears_mask, arrears_months, arrears_rule, "
+    "arrears_standard_fen, arrears_standard_id, arrears_income_fen, arrears_members, arrears_addon_fen, "
+    "arrears_n_elderly, arrears_n_minor, arrears_n_disabled, arrears_n_ill, arrears_paid_fen")
+LINE_COLUMNS = f"cycle_id, case_id, seq, {_PARTS}, carryover_fen, status"
+_NO_REGULAR = "0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+_NO_ARREARS = "0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+_ISLAND = ("i.arrears_fen, i.arrears_from, i.arrears_mask, i.arrears_months, i.rule, i.standard_fen, i.standard_id, "
+           "i.income_fen, i.members, i.addon_fen, i.n_elderly, i.n_minor, i.n_disabled, i.n_ill, i.paid_fen")
+_ISLAND_OR_NONE = ("COALESCE(i.arrears_fen, 0), i.arrears_from, i.arrears_mask, i.arrears_months, i.rule, "
+                   "i.standard_fen, i.standard_id, i.income_fen, i.members, i.addon_fen, i.n_elderly, i.n_minor, "
+                   "i.n_disabled, i.n_ill, i.paid_fen")
+# An arrears run with up to this many earlier cycles reached checks each case in one pass (see
+# _fast_arrears); more, or a second raise over months that already had arrears, take the general
+# month-by-month computation for every case.
+FAST_ARREARS_CYCLES = 12
 
 
-def _dibao_terms(*, sanwu: str, m: str, inc: str, ne: str, nm: str, nd: str, ni: str) -> tuple[str, str, str]:
+def _dibao_terms(*, sanwu: str, m: str, gap: str, s: str = "s.", ne: str, nm: str, nd: str, ni: str
+                 ) -> tuple[str, str, str]:
     """The 低保 rule (programs.rules.dibao_entitlement) as SQL: (base, rule, add-ons) expressions.
 
-    Integer division of non-negative integers floors on SQLite and PostgreSQL alike, exactly as
-    `per_capita_income` does in Python.
+    `gap` is the standard minus the per-capita income, `s` the prefix of the standard's columns
+    (standard_fen, min_pp_fen, a_elderly …). Integer division of non-negative integers floors on
+    SQLite and PostgreSQL alike, exactly as `per_capita_income` does in Python.
     """
-    gap = f"(s.standard_fen - {inc} / {m})"
-    base = (f"CASE WHEN {sanwu} THEN s.standard_fen * {m} WHEN {gap} <= 0 THEN 0 "
-            f"WHEN {gap} < s.min_pp_fen THEN s.min_pp_fen * {m} ELSE {gap} * {m} END")
+    base = (f"CASE WHEN {sanwu} THEN {s}standard_fen * {m} WHEN {gap} <= 0 THEN 0 "
+            f"WHEN {gap} < {s}min_pp_fen THEN {s}min_pp_fen * {m} ELSE {gap} * {m} END")
     rule = (f"CASE WHEN {sanwu} THEN 'sanwu' WHEN {gap} <= 0 THEN 'ineligible' "
-            f"WHEN {gap} < s.min_pp_fen THEN 'minimum' ELSE 'gap' END")
-    addon = f"({ne} * s.a_elderly + {nm} * s.a_minor + {nd} * s.a_disabled + {ni} * s.a_ill)"
+            f"WHEN {gap} < {s}min_pp_fen THEN 'minimum' ELSE 'gap' END")
+    addon = f"({ne} * {s}a_elderly + {nm} * {s}a_minor + {nd} * {s}a_disabled + {ni} * {s}a_ill)"
     return base, rule, addon
 
 
@@ -100,47 +147,81 @@ class CycleSummary:
                 "carryover_fen": self.carryover_fen, "by_county": self.by_county}
 
 
-# ---- standards resolution ------------------------------------------------------------------------
+# ---- scratch tables and standards ----------------------------------------------------------------
+
+def _scratch(session: Session) -> None:
+    """Create (once per connection) and empty the run's scratch tables.
+
+    On SQLite they are WITHOUT ROWID: a lookup is one search of the key, not two (half the cost of a
+    million standard look-ups)."""
+    suffix = " WITHOUT ROWID" if is_sqlite(session) else ""
+    for ddl in _SCRATCH_DDL:
+        session.execute(text(ddl + suffix))
+    for table in _SCRATCH_TABLES:
+        session.execute(text(f"DELETE FROM {table}"))
+
+
+def _analyze(session: Session, *tables: str) -> None:
+    """PostgreSQL: statistics for a scratch table just filled (autovacuum never sees temporary tables)."""
+    if not is_sqlite(session):
+        for table in tables:
+            session.execute(text(f"ANALYZE {table}"))
+
 
 def _resolve_standards(session: Session, *, program: Program, policy: ProgramPolicy, period: Period,
-                       pairs: list[tuple[str, str]]) -> int:
-    """Fill mx_std with the standard in force for each (community, category) at the period's end.
+                       reached: list[Period]) -> int:
+    """Fill mx_std with the standard in force for every region and category at the end of the cycle's
+    period and of each reached earlier period.
 
-    Lookup per DESIGN: the most specific region along the community's chain of ancestors, then the
-    latest effective date. Python works per community (thousands), never per case.
+    Lookup per DESIGN: the most specific region along the region's chain of ancestors, then the
+    latest effective date. Python works per region (thousands), never per case. The cycle's own rows
+    carry same_mask: bit k set when reached period k has that same standard in force now.
     """
-    session.execute(text(_STD_DDL))
-    session.execute(text("DELETE FROM mx_std"))
-    last_day = period.last_day()
-    standards: dict[tuple[str, str], tuple[int, int]] = {}
-    for sid, region, category, amount in session.execute(
-        select(Standard.id, Standard.region_code, Standard.category, Standard.amount_fen)
-        .where(Standard.program_code == program.code, Standard.effective_from <= last_day)
-        .order_by(Standard.effective_from, Standard.id)
-    ):
-        standards[(region, category)] = (sid, amount)  # later rows win: the latest date in force
     parents = dict(session.execute(select(Region.code, Region.parent_code)).all())
+    categories = [*program.category_list, ""] if program.category_list else [""]
     addons = {a.kind: a.permille for a in policy.addons}
-    rows = []
-    for region_code, category in pairs:
-        code: str | None = region_code
-        found = None
-        while code:
-            found = standards.get((code, category))
-            if found:
-                break
-            code = parents.get(code)
-        if found is None:
-            continue  # no standard in force here: the cycle reports these cases as unpaid
-        sid, amount = found
-        rows.append({"region_code": region_code, "category": category, "standard_fen": amount,
-                     "standard_id": sid, "min_pp_fen": amount * policy.min_payment_permille // 1000,
-                     **{f"a_{k}": amount * addons.get(k, 0) // 1000 for k in ("elderly", "minor", "disabled", "ill")}})
+
+    def in_force(p: Period) -> dict[tuple[str, str], tuple[int, int]]:
+        standards: dict[tuple[str, str], tuple[int, int]] = {}
+        for sid, region, category, amount in session.execute(
+            select(Standard.id, Standard.region_code, Standard.category, Standard.amount_fen)
+            .where(Standard.program_code == program.code, Standard.effective_from <= p.last_day())
+            .order_by(Standard.effective_from, Standard.id)
+        ):
+            standards[(region, category)] = (sid, amount)  # later rows win: the latest date in force
+        resolved: dict[tuple[str, str], tuple[int, int]] = {}
+        for region_code in parents:
+            for category in categories:
+                code: str | None = region_code
+                while code:
+                    found = standards.get((code, category))
+                    if found:
+                        resolved[(region_code, category)] = found
+                        break
+                    code = parents.get(code)
+        return resolved  # a (region, category) without a standard: its cases are reported unpaid
+
+    own = in_force(period)
+    earlier = [in_force(p) for p in reached]
+    rows: list[dict[str, Any]] = []
+    for p, resolved in [(period, own), *zip(reached, earlier, strict=True)]:
+        for (region_code, category), (sid, amount) in resolved.items():
+            same = 0
+            if p == period:
+                for k, other in enumerate(earlier):
+                    if other.get((region_code, category), (None, None))[0] == sid:
+                        same |= 1 << k
+            rows.append({"period": str(p), "region_code": region_code, "category": category,
+                         "standard_fen": amount, "standard_id": sid,
+                         "min_pp_fen": amount * policy.min_payment_permille // 1000, "same_mask": same,
+                         **{f"a_{k}": amount * addons.get(k, 0) // 1000
+                            for k in ("elderly", "minor", "disabled", "ill")}})
     if rows:
         session.execute(text(
-            "INSERT INTO mx_std (region_code, category, standard_fen, standard_id, min_pp_fen, a_elderly, a_minor, "
-            "a_disabled, a_ill) VALUES (:region_code, :category, :standard_fen, :standard_id, :min_pp_fen, "
-            ":a_elderly, :a_minor, :a_disabled, :a_ill)"), rows)
+            "INSERT INTO mx_std (period, region_code, category, standard_fen, standard_id, min_pp_fen, a_elderly, "
+            "a_minor, a_disabled, a_ill, same_mask) VALUES (:period, :region_code, :category, :standard_fen, "
+            ":standard_id, :min_pp_fen, :a_elderly, :a_minor, :a_disabled, :a_ill, :same_mask)"), rows)
+    _analyze(session, "mx_std")
     return len(rows)
 
 
@@ -156,6 +237,12 @@ def _elderly_age(policy: ProgramPolicy) -> int:
         if a.kind == "elderly" and a.min_age:
             return int(a.min_age)
     return 200  # no elderly add-on: nobody qualifies
+
+
+def _tune(session: Session) -> None:
+    """PostgreSQL, for this transaction only: room to hash and sort a million rows in memory."""
+    if not is_sqlite(session):
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
 
 
 # ---- the cycle ------------------------------------------------------------------------------------
@@ -180,13 +267,16 @@ def run_cycle(session: Session, *, actor: User, program: str, period: Period,
     """Compute (or return) the cycle of a program for a period.
 
     1. Take the one cycle row for (program, period); an approved cycle is returned unchanged.
-    2. A draft is recomputed from current data: its payments are deleted first.
-    3. Resolve the standard in force per community and category (a small scratch table).
-    4. Regular payments: one INSERT … SELECT over all active cases.
-    5. Carry-overs: failed payments of reconciled cycles, each carried once.
-    6. Arrears (补发): earlier approved cycles whose standards were raised after they were computed
-       are recomputed from the facts stored on their payments; the difference is paid now.
-    7. Totals, and one audit entry.
+    2. A draft is recomputed from current data: its lines are deleted and the failed payments it
+       had carried are released.
+    3. Resolve the standards in force for the period and for the earlier approved cycles that a
+       standard added since reaches back into (arrears, 补发).
+    4. Regular payments: one INSERT … SELECT over all active cases. When earlier cycles are reached,
+       the same pass compares each case's lines in them with its facts now and, where they agree,
+       adds the arrears to the case's line (_fast_arrears); the other cases' arrears are computed
+       month by month from the facts stored on their lines (_arrears_groups).
+    5. Carry-overs: failed payments of reconciled cycles, each carried once, added to the lines.
+    6. Totals, and one audit entry.
     """
     require(actor, Perm.CYCLES_RUN)
     prog = get_program(session, program)
@@ -201,19 +291,33 @@ def run_cycle(session: Session, *, actor: User, program: str, period: Period,
     cycle = _take_cycle(session, program=program, period=period, actor=actor)
     if cycle.status != "draft":
         return summarize(session, cycle)
+    _tune(session)
     session.execute(text("DELETE FROM payments WHERE cycle_id = :c"), {"c": cycle.id})
+    session.execute(text("UPDATE payments SET carried_into = NULL WHERE carried_into = :c"), {"c": cycle.id})
     cycle.run_by = actor.username
+    _scratch(session)
     tick("标准", 1)
-    pairs = [(str(r[0]), str(r[1])) for r in session.execute(text(
-        "SELECT DISTINCT region_code, category FROM cases WHERE program_code = :p AND status = 'active'"),
-        {"p": program})]
-    _resolve_standards(session, program=prog, policy=policy, period=period, pairs=pairs)
+    past = _cycles_needing_arrears(session, program=prog, period=period)
+    _resolve_standards(session, program=prog, policy=policy, period=period,
+                       reached=[Period.parse(c.period) for c in past])
+    later = _reach(session, cycle=cycle, program=prog, past=past)
     tick("计算", 2)
-    _insert_regular(session, cycle=cycle, program=prog, policy=policy, period=period)
-    tick("重发", 3)
+    if not past:
+        _insert_regular(session, cycle=cycle, program=prog, policy=policy, period=period)
+    elif prog.calculator == "dibao" and not later and len(past) <= FAST_ARREARS_CYCLES:
+        _fast_arrears(session, cycle=cycle, program=prog, policy=policy, period=period, past=past)
+        tick("补发", 3)
+        if _arrears_groups(session, program=prog, later=later, only_todo=True):
+            _fold_arrears(session, cycle=cycle)
+            _insert_unfolded_arrears(session, cycle=cycle)
+    else:
+        tick("补发", 3)
+        found = _arrears_groups(session, program=prog, later=later, only_todo=False)
+        _insert_regular(session, cycle=cycle, program=prog, policy=policy, period=period, arrears=found)
+        if found:
+            _insert_unfolded_arrears(session, cycle=cycle)
+    tick("重发", 4)
     _insert_carryover(session, cycle=cycle, period=period)
-    tick("补发", 4)
-    _insert_arrears(session, cycle=cycle, program=prog, policy=policy, period=period)
     tick("汇总", 5)
     counties = _update_totals(session, cycle)
     cycle.computed_at = utcnow()
@@ -226,69 +330,255 @@ def run_cycle(session: Session, *, actor: User, program: str, period: Period,
     return summarize(session, cycle, counties=counties)
 
 
-def _insert_regular(session: Session, *, cycle: Cycle, program: Program, policy: ProgramPolicy,
-                    period: Period) -> None:
+_ACTIVE = ("c.program_code = :p AND c.status = 'active' AND c.start_period <= :period "
+           "AND (c.end_period IS NULL OR c.end_period >= :period)")
+
+
+def _dibao_facts(*, fence: str, reached: list[tuple[int, int]] | None = None) -> str:
+    """Every active case with its household's facts and the standard in force (layer x).
+
+    Members and their 分类施保 counts come from the household row (kept there by triggers on persons):
+    the elderly are the leading birth-date slots on or before the cut-off, minors the trailing ones
+    after it. Households of more than five members are counted from persons. With `reached`
+    ((cycle id, bit) of the earlier cycles an arrears run reaches), each case's line in each of them
+    comes along: its regular amount p{k}, whether its other facts are the case's now (eq{k}) and its
+    elderly and minors (ne{k}, nm{k}), compared once the case's own counts are known.
+    """
+    joins, cols = [], []
+    for k, (cycle_id, _bit) in enumerate(reached or []):
+        r = f"r{k}"
+        joins.append(f"LEFT JOIN payments {r} ON {r}.cycle_id = {int(cycle_id)} AND {r}.case_id = c.id "
+                     f"AND {r}.seq = 0")
+        cols.append(
+            f"{r}.regular_fen AS p{k}, CASE WHEN {r}.category = c.category AND {r}.region_code = c.region_code "
+            f"AND {r}.income_fen = h.monthly_income_fen AND {r}.members = h.member_count "
+            f"AND {r}.n_disabled = h.severe_disabled AND {r}.n_ill = h.seriously_ill "
+            f"AND (CASE WHEN {r}.rule = 'sanwu' THEN 1 ELSE 0 END) = (CASE WHEN c.sanwu THEN 1 ELSE 0 END) "
+            f"AND (s.same_mask / {1 << k}) % 2 = 1 THEN 1 ELSE 0 END AS eq{k}, "
+            f"{r}.n_elderly AS ne{k}, {r}.n_minor AS nm{k}")
+    extra = "".join(f",\n             {c}" for c in cols)
+    join_sql = "".join(f"\n      {j}" for j in joins)
+    return f"""
+      SELECT c.id AS case_id, c.region_code AS region_code, c.category AS category, c.sanwu AS sanwu,
+             h.monthly_income_fen AS income_fen, h.member_count AS members, h.severe_disabled AS n_disabled,
+             h.seriously_ill AS n_ill,
+             CASE WHEN h.member_count > {BIRTH_SLOTS} THEN b.n_elderly ELSE {_slots_at_most(":eld")} END AS n_elderly,
+             CASE WHEN h.member_count > {BIRTH_SLOTS} THEN b.n_minor
+                  ELSE h.member_count - {_slots_at_most(":minor")} END AS n_minor,
+             s.standard_fen AS standard_fen, s.standard_id AS standard_id, s.min_pp_fen AS min_pp_fen,
+             s.a_elderly AS a_elderly, s.a_minor AS a_minor, s.a_disabled AS a_disabled, s.a_ill AS a_ill,
+             s.standard_fen - h.monthly_income_fen / h.member_count AS gap{extra}
+      FROM cases c
+      JOIN households h ON h.id = c.household_id
+      LEFT JOIN (
+        SELECT pe.household_id AS household_id,
+               SUM(CASE WHEN pe.birth_date <= :eld THEN 1 ELSE 0 END) AS n_elderly,
+               SUM(CASE WHEN pe.birth_date > :minor THEN 1 ELSE 0 END) AS n_minor
+        FROM households hb CROSS JOIN persons pe
+        WHERE hb.member_count > {BIRTH_SLOTS} AND pe.household_id = hb.id
+        GROUP BY pe.household_id
+      ) b ON b.household_id = c.household_id
+      CROSS JOIN mx_std s{join_sql}
+      WHERE {_ACTIVE} AND h.member_count > 0
+        AND s.period = :period AND s.region_code = c.region_code AND s.category = c.category{fence}"""
+
+
+def _dibao_amounts(*, fence: str, facts: str, keep: str = "y.sanwu OR y.gap > 0", carry: str = "") -> str:
+    """Layer z (base, rule and add-ons) over the facts (y): each expression evaluated once."""
+    base, rule, addon = _dibao_terms(sanwu="y.sanwu", m="y.members", gap="y.gap", s="y.", ne="y.n_elderly",
+                                     nm="y.n_minor", nd="y.n_disabled", ni="y.n_ill")
+    return f"""
+  SELECT y.case_id AS case_id, y.region_code AS region_code, y.category AS category,
+         y.standard_fen AS standard_fen, y.standard_id AS standard_id, y.income_fen AS income_fen,
+         y.members AS members, y.n_elderly AS n_elderly, y.n_minor AS n_minor, y.n_disabled AS n_disabled,
+         y.n_ill AS n_ill, {base} AS base, {rule} AS rule, {addon} AS addon{carry}
+  FROM ({facts}
+  ) y
+  WHERE {keep}{fence}"""
+
+
+def _dibao_regular_select(fence: str) -> str:
+    """The regular 低保 amount of every active case: case_id, region_code, amount and its facts."""
+    return f"""
+SELECT z.case_id AS case_id, z.region_code AS region_code,
+       z.base + CASE WHEN z.base > 0 THEN z.addon ELSE 0 END AS amount, z.category AS category, z.rule AS rule,
+       z.standard_fen AS standard_fen, z.standard_id AS standard_id, z.income_fen AS income_fen, z.members AS members,
+       CASE WHEN z.base > 0 THEN z.addon ELSE 0 END AS addon_fen, z.n_elderly AS n_elderly, z.n_minor AS n_minor,
+       z.n_disabled AS n_disabled, z.n_ill AS n_ill
+FROM ({_dibao_amounts(fence=fence, facts=_dibao_facts(fence=fence))}
+) z
+WHERE z.base > 0
+"""
+
+
+def _simple_regular_select(calculator: str) -> str:
+    """A per-case amount from the standard alone (五保: the annual standard ÷ 12)."""
+    amount, rule = _SIMPLE_CALCULATORS[calculator]
+    return f"""
+SELECT c.id AS case_id, c.region_code AS region_code, {amount} AS amount, c.category AS category, '{rule}' AS rule,
+       s.standard_fen AS standard_fen, s.standard_id AS standard_id, 0 AS income_fen, 1 AS members, 0 AS addon_fen,
+       0 AS n_elderly, 0 AS n_minor, 0 AS n_disabled, 0 AS n_ill
+FROM cases c CROSS JOIN mx_std s
+WHERE {_ACTIVE} AND s.period = :period AND s.region_code = c.region_code AND s.category = c.category
+  AND {amount} > 0
+"""
+
+
+def _regular_params(*, cycle: Cycle, program: Program, policy: ProgramPolicy, period: Period) -> dict[str, Any]:
     first = period.first_day()
-    params = {"c": cycle.id, "p": program.code, "period": str(period),
-              "eld": _years_before(first, _elderly_age(policy)), "minor": _years_before(first, 18)}
-    active = ("c.program_code = :p AND c.status = 'active' AND c.start_period <= :period "
-              "AND (c.end_period IS NULL OR c.end_period >= :period)")
+    return {"c": cycle.id, "p": program.code, "period": str(period),
+            "eld": _years_before(first, _elderly_age(policy)), "minor": _years_before(first, 18)}
+
+
+def _dated(stmt: Any) -> Any:
+    return stmt.bindparams(bindparam("eld", type_=Date), bindparam("minor", type_=Date))
+
+
+def _insert_regular(session: Session, *, cycle: Cycle, program: Program, policy: ProgramPolicy,
+                    period: Period, arrears: bool = False) -> None:
+    """One line per active case with a regular amount, carrying the case's first arrears group along."""
     if program.calculator not in ("dibao", *_SIMPLE_CALCULATORS):
         _plugin_calculator(policy, program.calculator)(session, cycle=cycle, period=period)
         return
+    params = _regular_params(cycle=cycle, program=program, policy=policy, period=period)
     if program.calculator == "dibao":
-        base, rule, addon = _dibao_terms(sanwu="c.sanwu", m="m.members", inc="h.monthly_income_fen",
-                                         ne="m.n_elderly", nm="m.n_minor", nd="m.n_disabled", ni="m.n_ill")
-        sql = f"""
-INSERT INTO payments ({_PAYMENT_COLUMNS})
-SELECT :c, x.case_id, 'regular', CAST(:period AS VARCHAR(7)), x.region_code,
-       x.base + CASE WHEN x.base > 0 THEN x.addon ELSE 0 END, x.rule, x.standard_fen, x.standard_id, x.income,
-       x.members, CASE WHEN x.base > 0 THEN x.addon ELSE 0 END, x.n_elderly, x.n_minor, x.n_disabled, x.n_ill,
-       0, 0, 'pending'
-FROM (
-  SELECT c.id AS case_id, c.region_code AS region_code, s.standard_fen AS standard_fen,
-         s.standard_id AS standard_id, h.monthly_income_fen AS income, m.members AS members,
-         m.n_elderly AS n_elderly, m.n_minor AS n_minor, m.n_disabled AS n_disabled, m.n_ill AS n_ill,
-         {base} AS base, {rule} AS rule, {addon} AS addon
-  FROM cases c
-  JOIN households h ON h.id = c.household_id
-  JOIN mx_std s ON s.region_code = c.region_code AND s.category = c.category
-  JOIN (
-    SELECT pe.household_id AS household_id, COUNT(*) AS members,
-           SUM(CASE WHEN pe.birth_date <= :eld THEN 1 ELSE 0 END) AS n_elderly,
-           SUM(CASE WHEN pe.birth_date > :minor THEN 1 ELSE 0 END) AS n_minor,
-           SUM(CASE WHEN pe.disability_grade IN (1, 2) THEN 1 ELSE 0 END) AS n_disabled,
-           SUM(CASE WHEN pe.health_status = '重病' THEN 1 ELSE 0 END) AS n_ill
-    FROM persons pe
-    WHERE pe.household_id IN (SELECT c.household_id FROM cases c WHERE {active})
-    GROUP BY pe.household_id
-  ) m ON m.household_id = c.household_id
-  WHERE {active}
-) x
-WHERE x.base > 0
-"""
-    else:  # a per-case amount from the standard alone (五保: the annual standard ÷ 12)
-        amount, rule = _SIMPLE_CALCULATORS[program.calculator]
-        sql = f"""
-INSERT INTO payments ({_PAYMENT_COLUMNS})
-SELECT :c, c.id, 'regular', CAST(:period AS VARCHAR(7)), c.region_code, {amount}, '{rule}', s.standard_fen,
-       s.standard_id, 0, 1, 0, 0, 0, 0, 0, 0, 0, 'pending'
-FROM cases c JOIN mx_std s ON s.region_code = c.region_code AND s.category = c.category
-WHERE {active} AND {amount} > 0
-"""
-    stmt = text(sql)
-    if program.calculator == "dibao":
-        stmt = stmt.bindparams(bindparam("eld", type_=Date), bindparam("minor", type_=Date))
+        select_sql = _dibao_regular_select(_fence(session))
     else:
+        select_sql = _simple_regular_select(program.calculator)
         params = {k: v for k, v in params.items() if k not in ("eld", "minor")}
-    session.execute(stmt, params)
+    fold, join = (_ISLAND_OR_NONE, "LEFT JOIN mx_isl i ON i.case_id = r.case_id AND i.rank = 0") if arrears \
+        else (_NO_ARREARS, "")
+    amount = "r.amount + COALESCE(i.arrears_fen, 0)" if arrears else "r.amount"
+    stmt = text(f"""
+INSERT INTO payments ({LINE_COLUMNS})
+SELECT :c, r.case_id, 0, r.region_code, {amount}, r.amount, r.category, r.rule, r.standard_fen, r.standard_id,
+       r.income_fen, r.members, r.addon_fen, r.n_elderly, r.n_minor, r.n_disabled, r.n_ill, {fold}, 0, 'pending'
+FROM ({select_sql}) r {join}
+""")
+    session.execute(_dated(stmt) if program.calculator == "dibao" else stmt, params)
+
+
+def _fast_arrears(session: Session, *, cycle: Cycle, program: Program, policy: ProgramPolicy, period: Period,
+                  past: list[Cycle]) -> None:
+    """The regular lines of an arrears run, with the arrears of every case whose months agree, in one pass.
+
+    1. Each active case is read with its line in each reached cycle (a primary-key look-up per
+       cycle, no grouping). Where every such month had the case's facts of now (members, counts,
+       income, category, region, 三无) and the standard now in force for it is the period's own, the
+       month is owed today's regular amount: the arrears are (amount − paid) for each of those
+       months, provided they were all paid alike — one part, the months as a bit mask.
+    2. Cases where a month disagrees are marked todo, together with the program's cases not active
+       now whose status changed after the first reached cycle was computed; _arrears_groups works
+       out their arrears month by month.
+    3. The lines are written from the scratch table in one statement.
+    """
+    first = Period.parse(past[0].period)
+    reached = [(c.id, first.months_until(Period.parse(c.period))) for c in past]
+    fence = _fence(session)
+    carry = "".join(f", y.p{k} AS p{k}, y.eq{k} AS eq{k}, y.ne{k} AS ne{k}, y.nm{k} AS nm{k}"
+                    for k in range(len(reached)))
+    keep = "y.sanwu OR y.gap > 0" + "".join(f" OR y.p{k} > 0" for k in range(len(reached)))
+    amounts = _dibao_amounts(fence=fence, facts=_dibao_facts(fence=fence, reached=reached), keep=keep, carry=carry)
+    present = [f"COALESCE(z.p{k}, 0) > 0" for k in range(len(reached))]
+    paid = "COALESCE(" + ", ".join(f"NULLIF(z.p{k}, 0)" for k in range(len(reached))) + ", NULL)"
+    agree = " AND ".join(f"(NOT ({pr}) OR (z.eq{k} = 1 AND z.ne{k} = z.n_elderly AND z.nm{k} = z.n_minor "
+                         f"AND z.p{k} = {paid}))" for k, pr in enumerate(present))
+    months = " + ".join(f"CASE WHEN {pr} THEN 1 ELSE 0 END" for pr in present)
+    bits = " + ".join(f"CASE WHEN {pr} THEN {1 << off} ELSE 0 END" for pr, (_, off) in zip(present, reached,
+                                                                                         strict=True))
+    lo = "CASE " + " ".join(f"WHEN {pr} THEN {off}" for pr, (_, off) in zip(present, reached, strict=True)) + " END"
+    lo_period = "CASE " + " ".join(f"WHEN {pr} THEN '{first.add(off)}'"
+                                   for pr, (_, off) in zip(present, reached, strict=True)) + " END"
+    amount = "(z.base + CASE WHEN z.base > 0 THEN z.addon ELSE 0 END)"
+    due = f"({agree}) AND {paid} IS NOT NULL AND {amount} > {paid}"
+
+    def when_due(col: str) -> str:
+        return f"CASE WHEN w.due = 1 THEN {col} END"
+
+    arrears = "CASE WHEN w.due = 1 THEN (w.amount - w.paid) * w.months ELSE 0 END"
+    params = _regular_params(cycle=cycle, program=program, policy=policy, period=period)
+    session.execute(_dated(text(f"""
+INSERT INTO mx_reg (case_id, {_PARTS}, todo)
+SELECT w.case_id, w.region_code, w.amount + {arrears}, w.amount, w.category, w.rule, w.standard_fen, w.standard_id,
+       w.income_fen, w.members, w.addon_fen, w.n_elderly, w.n_minor, w.n_disabled, w.n_ill, {arrears},
+       {when_due("w.lo_period")}, {when_due("w.bits / w.lo_bit")}, {when_due("w.months")}, {when_due("w.rule")},
+       {when_due("w.standard_fen")}, {when_due("w.standard_id")}, {when_due("w.income_fen")},
+       {when_due("w.members")}, {when_due("w.addon_fen")}, {when_due("w.n_elderly")}, {when_due("w.n_minor")},
+       {when_due("w.n_disabled")}, {when_due("w.n_ill")}, {when_due("w.paid")}, 1 - w.agree
+FROM (
+  SELECT z.case_id AS case_id, z.region_code AS region_code, z.category AS category, z.rule AS rule,
+         {amount} AS amount, z.standard_fen AS standard_fen,
+         z.standard_id AS standard_id, z.income_fen AS income_fen, z.members AS members,
+         CASE WHEN z.base > 0 THEN z.addon ELSE 0 END AS addon_fen, z.n_elderly AS n_elderly,
+         z.n_minor AS n_minor, z.n_disabled AS n_disabled, z.n_ill AS n_ill, {paid} AS paid,
+         {months} AS months, {bits} AS bits, {lo_period} AS lo_period, CAST(1 AS BIGINT) << ({lo}) AS lo_bit,
+         CASE WHEN {agree} THEN 1 ELSE 0 END AS agree, CASE WHEN {due} THEN 1 ELSE 0 END AS due
+  FROM ({amounts}
+  ) z{fence}
+) w
+WHERE w.amount > 0 OR w.paid IS NOT NULL
+""")), params)
+    session.execute(text(f"""
+INSERT INTO payments ({LINE_COLUMNS})
+SELECT :c, case_id, 0, {_PARTS}, 0, 'pending' FROM mx_reg WHERE amount_fen > 0
+"""), {"c": cycle.id})
+    session.execute(text("INSERT INTO mx_todo (case_id) SELECT case_id FROM mx_reg WHERE todo = 1"))
+    since = min(c.computed_at for c in past if c.computed_at is not None)
+    session.execute(text("""
+INSERT INTO mx_todo (case_id)
+SELECT c.id FROM cases c
+WHERE c.program_code = :p AND NOT (c.status = 'active' AND c.start_period <= :period
+                                    AND (c.end_period IS NULL OR c.end_period >= :period))
+  AND (c.updated_at >= :since OR c.end_period >= :first)
+""").bindparams(bindparam("since", type_=UTCDateTime())),
+        {"p": program.code, "period": str(period), "since": since, "first": str(first)})
+    _analyze(session, "mx_todo")
+
+
+def _fold_arrears(session: Session, *, cycle: Cycle) -> None:
+    """The first arrears group of a todo case rides on its regular line, where it has one."""
+    session.execute(text("""
+UPDATE payments SET amount_fen = amount_fen + i.arrears_fen, arrears_fen = i.arrears_fen,
+       arrears_from = i.arrears_from, arrears_mask = i.arrears_mask, arrears_months = i.arrears_months,
+       arrears_rule = i.rule, arrears_standard_fen = i.standard_fen, arrears_standard_id = i.standard_id,
+       arrears_income_fen = i.income_fen, arrears_members = i.members, arrears_addon_fen = i.addon_fen,
+       arrears_n_elderly = i.n_elderly, arrears_n_minor = i.n_minor, arrears_n_disabled = i.n_disabled,
+       arrears_n_ill = i.n_ill, arrears_paid_fen = i.paid_fen
+FROM mx_isl i
+WHERE payments.cycle_id = :c AND payments.seq = 0 AND payments.case_id = i.case_id AND i.rank = 0
+"""), {"c": cycle.id})
+
+
+def _insert_unfolded_arrears(session: Session, *, cycle: Cycle) -> None:
+    """Arrears groups no regular line took along: further groups of a case, and cases not paid this month."""
+    session.execute(text(f"""
+INSERT INTO payments ({LINE_COLUMNS})
+SELECT :c, i.case_id, i.rank, c.region_code, i.arrears_fen, {_NO_REGULAR}, {_ISLAND}, 0, 'pending'
+FROM mx_isl i JOIN cases c ON c.id = i.case_id
+WHERE i.rank > 0 OR NOT EXISTS (SELECT 1 FROM payments p WHERE p.cycle_id = :c AND p.case_id = i.case_id
+                                AND p.seq = 0)
+"""), {"c": cycle.id})
+
+
+def _slots_at_most(cut: str) -> str:
+    """How many of a household's birth-date slots (ascending) are on or before `cut`."""
+    cases = " ".join(f"WHEN h.birth{i} IS NULL OR h.birth{i} > {cut} THEN {i - 1}" for i in range(1, BIRTH_SLOTS + 1))
+    return f"CASE {cases} ELSE {BIRTH_SLOTS} END"
+
+
+def _fence(session: Session) -> str:
+    """Keeps the database from merging a subquery into the query around it (which would evaluate the
+    subquery's expressions again at every use): SQLite does not flatten a subquery with a LIMIT,
+    PostgreSQL does not pull up one with an OFFSET."""
+    return " LIMIT -1 OFFSET 0" if is_sqlite(session) else " OFFSET 0"
 
 
 def _plugin_calculator(policy: ProgramPolicy, calculator: str) -> Callable[..., None]:
     """A calculator provided by a domain module named in the policy file (`calculator_module`).
 
     The engine knows nothing of the domain: the module's `insert_<calculator>_payments(session, *,
-    cycle, period)` inserts the cycle's regular payments set-based, like the built-in calculators.
+    cycle, period)` inserts the cycle's regular lines set-based (columns: LINE_COLUMNS), like the
+    built-in calculators.
     """
     import importlib
 
@@ -301,83 +591,157 @@ def _plugin_calculator(policy: ProgramPolicy, calculator: str) -> Callable[..., 
 
 
 def _insert_carryover(session: Session, *, cycle: Cycle, period: Period) -> None:
-    session.execute(text(f"""
-INSERT INTO payments ({_PAYMENT_COLUMNS})
-SELECT :c, f.case_id, 'carryover', f.for_period, f.region_code, f.amount_fen, f.rule, f.standard_fen,
-       f.standard_id, f.income_fen, f.members, f.addon_fen, f.n_elderly, f.n_minor, f.n_disabled, f.n_ill,
-       f.paid_before_fen, f.id, 'pending'
-FROM payments f JOIN cycles y ON y.id = f.cycle_id
-WHERE y.program_code = :p AND y.status = 'reconciled' AND y.period < :period AND f.status = 'failed'
-  AND NOT EXISTS (SELECT 1 FROM payments x WHERE x.carried_from_id = f.id)
+    """Failed payments of reconciled cycles, paid again here, once.
+
+    1. Every failed line of an earlier reconciled cycle that no cycle has carried is marked as
+       carried into this one (a partial index keeps the not-yet-carried failures at hand).
+    2. Per case, their sum is added to the case's line, or a line of its own is written.
+    """
+    marked = session.execute(text("""
+UPDATE payments SET carried_into = :c
+WHERE status = 'failed' AND carried_into IS NULL
+  AND cycle_id IN (SELECT id FROM cycles WHERE program_code = :p AND status = 'reconciled' AND period < :period)
 """), {"c": cycle.id, "p": cycle.program_code, "period": str(period)})
+    if not marked.rowcount:  # type: ignore[attr-defined]
+        return
+    session.execute(text(
+        "INSERT INTO mx_car (case_id, fen) SELECT case_id, SUM(amount_fen) FROM payments WHERE carried_into = :c "
+        "GROUP BY case_id"), {"c": cycle.id})
+    session.execute(text("""
+UPDATE payments SET carryover_fen = (SELECT k.fen FROM mx_car k WHERE k.case_id = payments.case_id),
+                    amount_fen = amount_fen + (SELECT k.fen FROM mx_car k WHERE k.case_id = payments.case_id)
+WHERE cycle_id = :c AND seq = 0 AND case_id IN (SELECT case_id FROM mx_car)
+"""), {"c": cycle.id})
+    session.execute(text(f"""
+INSERT INTO payments ({LINE_COLUMNS})
+SELECT :c, k.case_id, 0, c.region_code, k.fen, {_NO_REGULAR}, {_NO_ARREARS}, k.fen, 'pending'
+FROM mx_car k JOIN cases c ON c.id = k.case_id
+WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.cycle_id = :c AND p.case_id = k.case_id AND p.seq = 0)
+"""), {"c": cycle.id})
 
 
-def _cycles_needing_arrears(session: Session, *, program: str, period: Period) -> list[Cycle]:
+# ---- arrears (补发) ---------------------------------------------------------------------------------
+
+def _cycles_needing_arrears(session: Session, *, program: Program, period: Period) -> list[Cycle]:
     """Earlier paid cycles that a standard added since the last paid run reaches back into."""
+    if program.calculator not in ("dibao", *_SIMPLE_CALCULATORS):
+        return []  # plug-in calculators pay assessed amounts; a standard cannot raise them afterwards
     baseline = session.execute(select(func.max(Cycle.computed_at)).where(
-        Cycle.program_code == program, Cycle.status != "draft", Cycle.period < str(period))).scalar()
+        Cycle.program_code == program.code, Cycle.status != "draft", Cycle.period < str(period))).scalar()
     if baseline is None:
         return []
     new_standards = select(Standard.effective_from).where(
-        Standard.program_code == program, Standard.created_at > baseline)
+        Standard.program_code == program.code, Standard.created_at > baseline)
     earliest = session.execute(select(func.min(new_standards.subquery().c.effective_from))).scalar()
     if earliest is None:
         return []
     return list(session.execute(select(Cycle).where(
-        Cycle.program_code == program, Cycle.status.in_(("approved", "exported")), Cycle.period < str(period),
+        Cycle.program_code == program.code, Cycle.status.in_(("approved", "exported")), Cycle.period < str(period),
         Cycle.period >= str(Period.of(earliest))).order_by(Cycle.period)).scalars())
 
 
-def _insert_arrears(session: Session, *, cycle: Cycle, program: Program, policy: ProgramPolicy,
-                    period: Period) -> None:
-    if program.calculator not in ("dibao", *_SIMPLE_CALCULATORS):
-        return  # plug-in calculators pay assessed amounts; a standard cannot raise them afterwards
-    for past in _cycles_needing_arrears(session, program=program.code, period=period):
-        past_period = Period.parse(past.period)
-        pairs = [(str(r[0]), str(r[1])) for r in session.execute(text(
-            "SELECT DISTINCT p.region_code, c.category FROM payments p JOIN cases c ON c.id = p.case_id "
-            "WHERE p.cycle_id = :y AND p.kind = 'regular'"), {"y": past.id})]
-        _resolve_standards(session, program=program, policy=policy, period=past_period, pairs=pairs)
-        if program.calculator == "dibao":
-            base, rule, addon = _dibao_terms(sanwu="r.rule = 'sanwu'", m="r.members", inc="r.income_fen",
-                                             ne="r.n_elderly", nm="r.n_minor", nd="r.n_disabled", ni="r.n_ill")
-        else:
-            amount, name = _SIMPLE_CALCULATORS[program.calculator]
-            base, rule, addon = amount, f"'{name}'", "0"
-        session.execute(text(f"""
-INSERT INTO payments ({_PAYMENT_COLUMNS})
-SELECT :c, x.case_id, 'arrears', CAST(:pp AS VARCHAR(7)), x.region_code, x.entitled - x.paid, x.rule,
-       x.standard_fen, x.standard_id, x.income_fen, x.members, x.addon_fen, x.n_elderly, x.n_minor,
-       x.n_disabled, x.n_ill, x.paid, 0, 'pending'
-FROM (
-  SELECT y.case_id, y.region_code, y.standard_fen, y.standard_id, y.income_fen, y.members, y.n_elderly, y.n_minor,
-         y.n_disabled, y.n_ill, y.rule, y.paid,
-         y.base + CASE WHEN y.base > 0 THEN y.addon ELSE 0 END AS entitled,
-         CASE WHEN y.base > 0 THEN y.addon ELSE 0 END AS addon_fen
-  FROM (
-    SELECT r.case_id AS case_id, r.region_code AS region_code, s.standard_fen AS standard_fen,
-           s.standard_id AS standard_id, r.income_fen AS income_fen, r.members AS members,
-           r.n_elderly AS n_elderly, r.n_minor AS n_minor, r.n_disabled AS n_disabled, r.n_ill AS n_ill,
-           {base} AS base, {rule} AS rule, {addon} AS addon, q.paid AS paid
-    FROM payments r
-    JOIN cases c ON c.id = r.case_id
-    JOIN mx_std s ON s.region_code = r.region_code AND s.category = c.category
-    JOIN (
-      SELECT p.case_id AS case_id, SUM(p.amount_fen) AS paid
-      FROM payments p JOIN cycles cy ON cy.id = p.cycle_id
-      WHERE cy.program_code = :prog AND cy.status <> 'draft' AND p.for_period = :pp
-        AND p.kind IN ('regular', 'arrears')
-      GROUP BY p.case_id
-    ) q ON q.case_id = r.case_id
-    WHERE r.cycle_id = :y AND r.kind = 'regular'
-  ) y
-) x
-WHERE x.entitled > x.paid
-"""), {"c": cycle.id, "pp": past.period, "y": past.id, "prog": program.code})
+_MONTH_INDEX = "(CAST(substr({p}, 1, 4) AS INTEGER) * 12 + CAST(substr({p}, 6, 2) AS INTEGER) - 1)"
 
+
+def _reach(session: Session, *, cycle: Cycle, program: Program, past: list[Cycle]) -> bool:
+    """Fill mx_per with the reached cycles and mx_prev with arrears later cycles already paid for their
+    months; True when there are such (a second raise over the same months)."""
+    if not past:
+        return False
+    first = Period.parse(past[0].period)
+    session.execute(text("INSERT INTO mx_per (cycle_id, period, idx, off) VALUES (:c, :p, :i, :o)"),
+                    [{"c": c.id, "p": c.period, "i": Period.parse(c.period).index,
+                      "o": first.months_until(Period.parse(c.period))} for c in past])
+    _analyze(session, "mx_per")
+    later = [int(r[0]) for r in session.execute(text(
+        "SELECT id FROM cycles WHERE program_code = :p AND status <> 'draft' AND arrears_fen > 0 AND period > :first "
+        "AND id <> :c"), {"p": program.code, "first": str(first), "c": cycle.id})]
+    if not later:
+        return False
+    k = f"(x.idx - {_MONTH_INDEX.format(p='a.arrears_from')})"
+    session.execute(text(f"""
+INSERT INTO mx_prev (case_id, off, paid)
+SELECT a.case_id, x.off, SUM(a.arrears_fen / a.arrears_months)
+FROM payments a JOIN mx_per x ON {k} >= 0 AND {k} < 63 AND (a.arrears_mask >> {k}) & 1 = 1
+WHERE a.cycle_id IN :later AND a.arrears_fen > 0
+GROUP BY a.case_id, x.off
+""").bindparams(bindparam("later", expanding=True)), {"later": later})
+    _analyze(session, "mx_prev")
+    return True
+
+
+def _arrears_groups(session: Session, *, program: Program, later: bool, only_todo: bool) -> bool:
+    """Fill mx_isl with the arrears due now, month by month; False when there are none.
+
+    1. For each regular line of a reached cycle (of the todo cases only, with only_todo): the
+       amount due under the standard now in force, from the facts stored on the line; minus what was
+       paid for that month (the line's regular amount and any arrears since).
+    2. Months of a case with the same facts, standard and amount paid form one group: its months as
+       a bit mask, its amount the per-month difference times the months (groups never span more than
+       MAX_ARREARS_MONTHS, so the mask fits 63 bits).
+    3. A case's groups are ranked by their first month: rank 0 rides on the case's regular line.
+    """
+    prev_join = "LEFT JOIN mx_prev q ON q.case_id = r.case_id AND q.off = x.off" if later else ""
+    prev_paid = "COALESCE(q.paid, 0)" if later else "0"
+    if program.calculator == "dibao":
+        base, rule, addon = _dibao_terms(sanwu="r.rule = 'sanwu'", m="r.members",
+                                         gap="(s.standard_fen - r.income_fen / r.members)",
+                                         ne="r.n_elderly", nm="r.n_minor", nd="r.n_disabled", ni="r.n_ill")
+    else:
+        amount, name = _SIMPLE_CALCULATORS[program.calculator]
+        base, rule, addon = amount, f"'{name}'", "0"
+    chunk, fence = MAX_ARREARS_MONTHS, _fence(session)
+    # The todo cases drive the look-ups (a few), or every line of the reached cycles is read.
+    source = ("FROM mx_todo t CROSS JOIN mx_per x CROSS JOIN payments r" if only_todo
+              else "FROM mx_per x CROSS JOIN payments r")
+    match = "r.cycle_id = x.cycle_id AND r.case_id = t.case_id AND r.seq = 0" if only_todo \
+        else "r.cycle_id = x.cycle_id"
+    # SUM of distinct powers of two is their OR; shifted down so bit 0 is the group's first month.
+    session.execute(text(f"""
+INSERT INTO mx_isl (case_id, rank, arrears_fen, arrears_from, arrears_mask, arrears_months, rule, standard_fen,
+                    standard_id, income_fen, members, addon_fen, n_elderly, n_minor, n_disabled, n_ill, paid_fen)
+SELECT z.case_id, ROW_NUMBER() OVER (PARTITION BY z.case_id ORDER BY z.lo) - 1, (z.entitled - z.paid) * z.months,
+       f.period, z.bits / (CAST(1 AS BIGINT) << (z.lo % {chunk})), z.months, z.rule, z.standard_fen, z.standard_id,
+       z.income_fen, z.members, z.addon_fen, z.n_elderly, z.n_minor, z.n_disabled, z.n_ill, z.paid
+FROM (
+  SELECT g.case_id AS case_id, MIN(g.off) AS lo, CAST(SUM(CAST(1 AS BIGINT) << (g.off % {chunk})) AS BIGINT) AS bits,
+         COUNT(*) AS months, g.rule AS rule, g.standard_fen AS standard_fen, g.standard_id AS standard_id,
+         g.income_fen AS income_fen, g.members AS members, g.addon_fen AS addon_fen, g.n_elderly AS n_elderly,
+         g.n_minor AS n_minor, g.n_disabled AS n_disabled, g.n_ill AS n_ill, g.paid AS paid, g.entitled AS entitled
+  FROM (
+    SELECT y.case_id AS case_id, y.off AS off, y.rule AS rule, y.standard_fen AS standard_fen,
+           y.standard_id AS standard_id, y.income_fen AS income_fen, y.members AS members,
+           CASE WHEN y.base > 0 THEN y.addon ELSE 0 END AS addon_fen, y.n_elderly AS n_elderly, y.n_minor AS n_minor,
+           y.n_disabled AS n_disabled, y.n_ill AS n_ill, y.paid AS paid,
+           y.base + CASE WHEN y.base > 0 THEN y.addon ELSE 0 END AS entitled
+    FROM (
+      SELECT r.case_id AS case_id, x.off AS off, s.standard_fen AS standard_fen, s.standard_id AS standard_id,
+             r.income_fen AS income_fen, r.members AS members, r.n_elderly AS n_elderly, r.n_minor AS n_minor,
+             r.n_disabled AS n_disabled, r.n_ill AS n_ill, {base} AS base, {rule} AS rule, {addon} AS addon,
+             r.regular_fen + {prev_paid} AS paid
+      {source}
+      CROSS JOIN mx_std s
+      {prev_join}
+      WHERE {match} AND r.regular_fen > 0
+        AND s.period = x.period AND s.region_code = r.region_code AND s.category = r.category{fence}
+    ) y{fence}
+  ) g
+  WHERE g.entitled > g.paid
+  GROUP BY g.case_id, g.off / {chunk}, g.rule, g.standard_fen, g.standard_id, g.income_fen, g.members, g.addon_fen,
+           g.n_elderly, g.n_minor, g.n_disabled, g.n_ill, g.paid, g.entitled
+) z
+JOIN mx_per f ON f.off = z.lo
+"""))
+    found = session.execute(text("SELECT 1 FROM mx_isl LIMIT 1")).first() is not None
+    if found:
+        _analyze(session, "mx_isl")
+    return found
+
+
+# ---- totals --------------------------------------------------------------------------------------
 
 def _update_totals(session: Session, cycle: Cycle) -> list[dict[str, Any]]:
-    """Cycle totals as the sum of its county totals (one pass over the cycle's payments)."""
+    """Cycle totals as the sum of its county totals (one pass over the cycle's lines)."""
     counties = county_totals(session, cycle.id)
     cycle.cases = sum(c["cases"] for c in counties)
     cycle.total_fen = sum(c["total_fen"] for c in counties)
@@ -389,10 +753,9 @@ def _update_totals(session: Session, cycle: Cycle) -> list[dict[str, Any]]:
 def county_totals(session: Session, cycle_id: int) -> list[dict[str, Any]]:
     """Per county: cases, regular, arrears, carry-over and total fen (they add up to the cycle's)."""
     rows = session.execute(text(
-        "SELECT substr(region_code, 1, 6) AS county, COUNT(DISTINCT case_id), COALESCE(SUM(amount_fen), 0), "
-        "COALESCE(SUM(CASE WHEN kind = 'regular' THEN amount_fen ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN kind = 'arrears' THEN amount_fen ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN kind = 'carryover' THEN amount_fen ELSE 0 END), 0), "
+        "SELECT substr(region_code, 1, 6) AS county, SUM(CASE WHEN seq = 0 THEN 1 ELSE 0 END), "
+        "COALESCE(SUM(amount_fen), 0), COALESCE(SUM(regular_fen), 0), COALESCE(SUM(arrears_fen), 0), "
+        "COALESCE(SUM(carryover_fen), 0), "
         "COALESCE(SUM(CASE WHEN status = 'paid' THEN amount_fen ELSE 0 END), 0), "
         "COALESCE(SUM(CASE WHEN status = 'failed' THEN amount_fen ELSE 0 END), 0) "
         "FROM payments WHERE cycle_id = :c GROUP BY substr(region_code, 1, 6) ORDER BY 1"), {"c": cycle_id}).all()
@@ -456,7 +819,7 @@ def _bank_rows(session: Session, cycle: Cycle, short: str) -> Iterator[list[Any]
     with the person's ID number and masked name in the memo, so every fen still names its recipient."""
     rows = session.execute(text(
         "SELECT p.case_id, pe.name, pe.id_number, c.bank_account, SUM(p.amount_fen), "
-        "SUM(CASE WHEN p.kind = 'arrears' THEN 1 ELSE 0 END), SUM(CASE WHEN p.kind = 'carryover' THEN 1 ELSE 0 END), "
+        "SUM(COALESCE(p.arrears_months, 0)), SUM(CASE WHEN p.carryover_fen > 0 THEN 1 ELSE 0 END), "
         "i.name, c.category "
         "FROM payments p JOIN cases c ON c.id = p.case_id JOIN persons pe ON pe.id = c.person_id "
         "LEFT JOIN institutions i ON i.id = c.institution_id "
@@ -637,13 +1000,75 @@ def reconcile_cycle(session: Session, *, actor: User, cycle_id: int, data: bytes
 def payments_of_case(session: Session, case_id: int) -> list[tuple[Payment, Cycle]]:
     return list(session.execute(
         select(Payment, Cycle).join(Cycle, Cycle.id == Payment.cycle_id).where(Payment.case_id == case_id)
-        .order_by(Cycle.period.desc(), Payment.id)).all())
+        .order_by(Cycle.period.desc(), Payment.seq)).all())
 
 
-def explain_payment(p: Payment) -> str:
-    """The payment's one-line explanation, from the facts stored on it."""
-    return explain(rule=p.rule, standard_fen=p.standard_fen, income_fen=p.income_fen, members=p.members,
-                   addon_fen=p.addon_fen, addon_persons=p.n_elderly + p.n_minor + p.n_disabled + p.n_ill
-                   if p.addon_fen else 0, amount_fen=p.amount_fen, kind=p.kind, for_period=p.for_period,
-                   paid_before_fen=p.paid_before_fen)
+@dataclass(frozen=True)
+class PaymentItem:
+    """One part of a payment line as people read it: regular, arrears (补发) or carry-over (重发)."""
 
+    kind: str
+    for_period: str
+    amount_fen: int
+    explanation: str
+
+
+def carried_sources(session: Session, lines: Iterable[Payment]) -> dict[tuple[int, int], list[str]]:
+    """For lines with a carry-over part: the periods of the failed payments they pay again."""
+    keys = {(p.cycle_id, p.case_id) for p in lines if p.carryover_fen}
+    out: dict[tuple[int, int], list[str]] = defaultdict(list)
+    if not keys:
+        return out
+    rows = session.execute(
+        select(Payment.carried_into, Payment.case_id, Cycle.period).join(Cycle, Cycle.id == Payment.cycle_id)
+        .where(tuple_(Payment.carried_into, Payment.case_id).in_(sorted(keys)))
+        .order_by(Cycle.period).distinct())
+    for into, case_id, period in rows:
+        if into is not None:
+            out[(int(into), int(case_id))].append(str(period))
+    return out
+
+
+def payment_items(p: Payment, *, period: str, carried_from: list[str] | None = None) -> list[PaymentItem]:
+    """The parts of a line (period = its cycle's), each with its explanation from the facts stored on it."""
+    items: list[PaymentItem] = []
+    if p.regular_fen and p.rule is not None:
+        persons = (p.n_elderly or 0) + (p.n_minor or 0) + (p.n_disabled or 0) + (p.n_ill or 0)
+        items.append(PaymentItem("regular", period, p.regular_fen, explain(
+            rule=p.rule, standard_fen=p.standard_fen or 0, income_fen=p.income_fen or 0, members=p.members or 1,
+            addon_fen=p.addon_fen or 0, addon_persons=persons if p.addon_fen else 0, amount_fen=p.regular_fen)))
+    if p.arrears_fen and p.arrears_from and p.arrears_mask:
+        persons = ((p.arrears_n_elderly or 0) + (p.arrears_n_minor or 0) + (p.arrears_n_disabled or 0)
+                   + (p.arrears_n_ill or 0))
+        items.append(PaymentItem("arrears", describe_months(p.arrears_from, p.arrears_mask), p.arrears_fen,
+                                 explain_arrears(
+            first=p.arrears_from, mask=p.arrears_mask, months=p.arrears_months or 1, rule=p.arrears_rule or "gap",
+            standard_fen=p.arrears_standard_fen or 0, income_fen=p.arrears_income_fen or 0,
+            members=p.arrears_members or 1, addon_fen=p.arrears_addon_fen or 0,
+            addon_persons=persons if p.arrears_addon_fen else 0, paid_fen=p.arrears_paid_fen or 0,
+            amount_fen=p.arrears_fen)))
+    if p.carryover_fen:
+        sources = carried_from or []
+        items.append(PaymentItem("carryover", "、".join(sources) or period, p.carryover_fen,
+                                 explain_carryover(periods=sources, amount_fen=p.carryover_fen)))
+    return items
+
+
+def explain_payment(p: Payment, *, carried_from: list[str] | None = None) -> str:
+    """A line's explanation: its parts' explanations, joined ("(460−100)×3 = 1080；补发 …")."""
+    return "；".join(i.explanation for i in payment_items(p, period="", carried_from=carried_from))
+
+
+def items_of_lines(session: Session, rows: list[tuple[Payment, str]]) -> list[tuple[PaymentItem, Payment]]:
+    """(line, its cycle's period) pairs as display rows: one per part, each with its line (status, note)."""
+    sources = carried_sources(session, [p for p, _ in rows])
+    return [(item, p) for p, period in rows
+            for item in payment_items(p, period=period, carried_from=sources.get((p.cycle_id, p.case_id)))]
+
+
+def case_payment_items(session: Session, case_id: int) -> list[tuple[PaymentItem, Payment, Cycle]]:
+    """A case's payment history, newest first: one row per part of each line, with its line and cycle."""
+    lines = payments_of_case(session, case_id)
+    cycles = {p.cycle_id: c for p, c in lines}
+    rows = items_of_lines(session, [(p, c.period) for p, c in lines])
+    return [(item, p, cycles[p.cycle_id]) for item, p in rows]

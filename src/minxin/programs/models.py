@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -26,7 +27,7 @@ CASE_STATUSES = ("applied", "investigated", "reviewed", "noticed", "approved", "
                  "terminated", "rejected")
 OPEN_STATUSES = ("applied", "investigated", "reviewed", "noticed", "approved", "active", "suspended")
 CYCLE_STATUSES = ("draft", "approved", "exported", "reconciled")
-PAYMENT_KINDS = ("regular", "arrears", "carryover")
+PAYMENT_KINDS = ("regular", "arrears", "carryover")  # the parts a payment line may hold
 
 
 class Program(Base):
@@ -180,46 +181,82 @@ class Cycle(Base):
 
 
 class Payment(Base):
-    """One amount owed to one case in one cycle, with the facts that explain it.
+    """One line of what a cycle pays one case, with the facts that prove every fen of it.
 
-    kind: regular (this period), arrears (补发 for an earlier period after a back-dated raise),
-    carryover (a failed bank payment paid again).
+    A case has one line per cycle (seq 0), holding up to three parts that add up to its amount:
+
+    * regular: the period's own amount and the facts it was computed from (rule, standard, income,
+      members, 分类施保 counts);
+    * arrears (补发): what a back-dated standard adds to earlier months already paid, for a set of
+      months that share the same facts, standard and amount already paid — stored once with the
+      months as a bit mask (bit i = arrears_from + i months), so a raise reaching back three months
+      costs no extra rows;
+    * carry-over: failed bank payments of reconciled cycles paid again (the failed lines name this
+      cycle in ``carried_into``).
+
+    Further lines (seq 1, 2 …) exist only for arrears months whose facts differ from the first group
+    (an income change between the months a raise reaches). Bank files, totals and reconciliation
+    treat a case's lines as one payment.
     """
 
     __tablename__ = "payments"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))  # indexed with for_period below
-    kind: Mapped[str] = mapped_column(String(16))
-    for_period: Mapped[str] = mapped_column(String(7))
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
+    seq: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0)
     region_code: Mapped[str] = mapped_column(String(12))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
-    # Facts behind the amount (the explanation is rendered from them by programs.rules.explain).
-    rule: Mapped[str] = mapped_column(String(16))
-    standard_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The regular part: this period's amount and its facts (NULL facts when the line has none).
+    regular_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    category: Mapped[str | None] = mapped_column(String(16))  # the case's category the standard was for
+    rule: Mapped[str | None] = mapped_column(String(16))
+    standard_fen: Mapped[int | None] = mapped_column(BigInteger)
     standard_id: Mapped[int | None] = mapped_column(Integer)
-    income_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    members: Mapped[int] = mapped_column(Integer, default=0)
-    addon_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    income_fen: Mapped[int | None] = mapped_column(BigInteger)
+    members: Mapped[int | None] = mapped_column(Integer)
+    addon_fen: Mapped[int | None] = mapped_column(BigInteger)
     # Members qualifying for each 分类施保 add-on (elderly, minor, severely disabled, seriously ill).
-    n_elderly: Mapped[int] = mapped_column(Integer, default=0)
-    n_minor: Mapped[int] = mapped_column(Integer, default=0)
-    n_disabled: Mapped[int] = mapped_column(Integer, default=0)
-    n_ill: Mapped[int] = mapped_column(Integer, default=0)
-    paid_before_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # arrears: what was paid already
-    carried_from_id: Mapped[int] = mapped_column(BigInteger, default=0)  # carryover: the failed payment
+    n_elderly: Mapped[int | None] = mapped_column(Integer)
+    n_minor: Mapped[int | None] = mapped_column(Integer)
+    n_disabled: Mapped[int | None] = mapped_column(Integer)
+    n_ill: Mapped[int | None] = mapped_column(Integer)
+    # The arrears part: months × (entitled now − paid before), per month alike.
+    arrears_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    arrears_from: Mapped[str | None] = mapped_column(String(7))
+    arrears_mask: Mapped[int | None] = mapped_column(BigInteger)
+    arrears_months: Mapped[int | None] = mapped_column(Integer)
+    arrears_rule: Mapped[str | None] = mapped_column(String(16))
+    arrears_standard_fen: Mapped[int | None] = mapped_column(BigInteger)
+    arrears_standard_id: Mapped[int | None] = mapped_column(Integer)
+    arrears_income_fen: Mapped[int | None] = mapped_column(BigInteger)
+    arrears_members: Mapped[int | None] = mapped_column(Integer)
+    arrears_addon_fen: Mapped[int | None] = mapped_column(BigInteger)  # per month, at the new standard
+    arrears_n_elderly: Mapped[int | None] = mapped_column(Integer)
+    arrears_n_minor: Mapped[int | None] = mapped_column(Integer)
+    arrears_n_disabled: Mapped[int | None] = mapped_column(Integer)
+    arrears_n_ill: Mapped[int | None] = mapped_column(Integer)
+    arrears_paid_fen: Mapped[int | None] = mapped_column(BigInteger)  # per month, paid before
+    # The carry-over part, and on a failed line: the cycle that paid it again.
+    carryover_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    carried_into: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     bank_note: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
-        UniqueConstraint("cycle_id", "case_id", "kind", "for_period", "carried_from_id"),
-        CheckConstraint("amount_fen >= 0", name="amount_nonnegative"),
-        CheckConstraint("kind in ('regular','arrears','carryover')", name="kind"),
+        CheckConstraint("amount_fen >= 0 AND regular_fen >= 0 AND arrears_fen >= 0 AND carryover_fen >= 0",
+                        name="amounts_nonnegative"),
+        CheckConstraint("amount_fen = regular_fen + arrears_fen + carryover_fen", name="parts_add_up"),
+        CheckConstraint("regular_fen = 0 OR rule IS NOT NULL", name="regular_explained"),
+        CheckConstraint("arrears_fen = 0 OR (arrears_from IS NOT NULL AND arrears_months > 0 AND arrears_mask > 0 "
+                        "AND arrears_paid_fen IS NOT NULL)", name="arrears_explained"),
         CheckConstraint("status in ('pending','paid','failed')", name="status"),
-        Index("ix_payments_case_period", "case_id", "for_period"),
-        # A failed payment is carried into a later cycle once.
-        Index("uq_payments_carried_from", "carried_from_id", unique=True,
-              sqlite_where=text("carried_from_id <> 0"),
-              postgresql_where=text("carried_from_id <> 0")),
+        # Failed payments not yet paid again: what the next cycle's carry-over picks up.
+        Index("ix_payments_uncarried", "cycle_id",
+              sqlite_where=text("status = 'failed' AND carried_into IS NULL"),
+              postgresql_where=text("status = 'failed' AND carried_into IS NULL")),
+        Index("ix_payments_carried_into", "carried_into",
+              sqlite_where=text("carried_into IS NOT NULL"), postgresql_where=text("carried_into IS NOT NULL")),
+        # SQLite: the lines are stored in their primary key's order (a cycle's lines side by side), one
+        # B-tree fewer to write and one search per look-up.
+        {"sqlite_with_rowid": False},
     )

@@ -103,17 +103,21 @@ def dibao_entitlement(facts: HouseholdFacts, params: DibaoParams) -> Entitlement
 
 
 def explain(*, rule: str, standard_fen: int, income_fen: int, members: int, addon_fen: int = 0,
-            addon_persons: int = 0, amount_fen: int, kind: str = "regular", for_period: str = "",
-            paid_before_fen: int = 0) -> str:
-    """A one-line explanation a caseworker can check by hand, e.g. "(460−100)×3 = 1080"."""
-    if kind == "carryover":
-        return f"重发 {for_period} 未成功发放的款项 {y(amount_fen)}"
+            addon_persons: int = 0, amount_fen: int) -> str:
+    """A one-line explanation of a regular amount a caseworker can check by hand: "(460−100)×3 = 1080"."""
+    if rule == "ineligible":
+        m = max(members, 1)
+        return f"({y(standard_fen)}−{y(per_capita_income(income_fen, m))})×{m} ≤ 0，不予发放"
+    return f"{_core(rule, standard_fen, income_fen, members, addon_fen, addon_persons, amount_fen)} = {y(amount_fen)}"
+
+
+def _core(rule: str, standard_fen: int, income_fen: int, members: int, addon_fen: int, addon_persons: int,
+          entitled_fen: int) -> str:
     m = max(members, 1)
-    entitled = amount_fen + paid_before_fen if kind == "arrears" else amount_fen
     if rule == "sanwu":
         core = f"三无人员全额 {y(standard_fen)}×{m}"
     elif rule == "minimum":
-        core = f"差额不足保底，按保底 {y((entitled - addon_fen) // m)}×{m}"
+        core = f"差额不足保底，按保底 {y((entitled_fen - addon_fen) // m)}×{m}"
     elif rule == "flat":
         core = f"标准 {y(standard_fen)}"
     elif rule == "wubao":
@@ -124,8 +128,44 @@ def explain(*, rule: str, standard_fen: int, income_fen: int, members: int, addo
         core = f"({y(standard_fen)}−{y(per_capita_income(income_fen, m))})×{m}"
     if addon_fen:
         core += f" + 分类施保 {y(addon_fen)}（{addon_persons}人次）"
-    if kind == "arrears":
-        return f"补发 {for_period}：{core} = {y(entitled)}，已发 {y(paid_before_fen)}，补 {y(amount_fen)}"
-    if rule == "ineligible":
-        return f"({y(standard_fen)}−{y(per_capita_income(income_fen, m))})×{m} ≤ 0，不予发放"
-    return f"{core} = {y(amount_fen)}"
+    return core
+
+
+# A back-dated raise may reach at most this many months back: arrears months are a 63-bit mask.
+MAX_ARREARS_MONTHS = 60
+
+
+def mask_offsets(mask: int) -> list[int]:
+    """The month offsets (0 = the first arrears month) whose bits are set."""
+    return [i for i in range(mask.bit_length()) if mask >> i & 1]
+
+
+def describe_months(first: str, mask: int) -> str:
+    """The arrears months as text: "2012-07", "2012-07～2012-09" when consecutive, else "2012-07、2012-09"."""
+    year, month = int(first[:4]), int(first[5:7])
+    base = year * 12 + month - 1
+    periods = [f"{(base + k) // 12:04d}-{(base + k) % 12 + 1:02d}" for k in mask_offsets(mask)]
+    if len(periods) == 1:
+        return periods[0]
+    if mask + 1 == 1 << mask.bit_length():  # no gaps
+        return f"{periods[0]}～{periods[-1]}"
+    return "、".join(periods)
+
+
+def explain_arrears(*, first: str, mask: int, months: int, rule: str, standard_fen: int, income_fen: int,
+                    members: int, addon_fen: int, addon_persons: int, paid_fen: int, amount_fen: int) -> str:
+    """补发: "补发 2012-07：(500−100)×3 = 1200，已发 1080，补 120"; over several months the per-month
+    difference and the total ("… 已发 1080，每月补 120，共补 240（2个月）")."""
+    per_month = amount_fen // max(months, 1)
+    entitled = paid_fen + per_month
+    core = _core(rule, standard_fen, income_fen, members, addon_fen, addon_persons, entitled)
+    head = f"补发 {describe_months(first, mask)}：{core} = {y(entitled)}，已发 {y(paid_fen)}"
+    if months == 1:
+        return f"{head}，补 {y(amount_fen)}"
+    return f"{head}，每月补 {y(per_month)}，共补 {y(amount_fen)}（{months}个月）"
+
+
+def explain_carryover(*, periods: list[str], amount_fen: int) -> str:
+    """重发: a failed bank payment paid again."""
+    when = f" {'、'.join(periods)}" if periods else ""
+    return f"重发{when} 未成功发放的款项 {y(amount_fen)}"

@@ -40,6 +40,9 @@ class CaseEventOut(BaseModel):
 
 
 class PaymentOut(BaseModel):
+    """One part of a payment: the period's regular amount, arrears (补发) for earlier months, or a failed
+    payment paid again (重发). for_period names the month(s) it is for ("2012-07～2012-08")."""
+
     cycle_id: int
     period: str
     kind: Literal["regular", "arrears", "carryover"]

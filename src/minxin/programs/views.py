@@ -900,7 +900,7 @@ def _case_page(request: Request, session: Session, user: User, case: Case, *, er
     steps = allowed_steps(user, case)
     objections = list(session.execute(select(Objection).where(Objection.case_id == case.id)
                                       .order_by(Objection.id)).scalars())
-    payments = cycle_service.payments_of_case(session, case.id)
+    payments = cycle_service.case_payment_items(session, case.id)
     events = list(case.events)
     names = _display_names(session, {e.actor for e in events} | {o.resolved_by for o in objections if o.resolved_by})
     lang = request_lang(request)
@@ -930,7 +930,7 @@ def _case_page(request: Request, session: Session, user: User, case: Case, *, er
         "can_see_cycles": _reads_cycles(user),
         "reason_required": REASON_REQUIRED, "month_steps": MONTH_STEPS,
         "objections": objections, "events": events, "names": names,
-        "payments": [(p, c, cycle_service.explain_payment(p)) for p, c in payments],
+        "payments": payments,
         "proposed": proposed_amount(session, case) if active_like else None,
         "spot_needed": case.spot_check_required or case.staff_relative,
         "can_resolve": has_perm(user, Perm.CASES_REVIEW),
@@ -1173,8 +1173,15 @@ def _cycle_payments(session: Session, user: User, cycle: Cycle, *, county: str |
         stmt = stmt.where(Payment.region_code.like(county + "%"))
     if status:
         stmt = stmt.where(Payment.status == status)
-    stmt = stmt.order_by(Payment.region_code, Payment.case_id, Payment.id)
+    stmt = stmt.order_by(Payment.region_code, Payment.case_id, Payment.seq)
     return paginate(session, stmt, page=page, page_size=get_settings().page_size, scalars=False)
+
+
+def _cycle_payment_rows(session: Session, cycle: Cycle, rows: list[Any]) -> list[tuple[Any, Payment, str]]:
+    """A page of lines as display rows: one per part, with its line and the head's name."""
+    names = {(p.case_id, p.seq): name for p, name in rows}
+    items = cycle_service.items_of_lines(session, [(p, cycle.period) for p, _ in rows])
+    return [(item, p, names[(p.case_id, p.seq)]) for item, p in items]
 
 
 _CYCLE_DONE = {"run", "approved", "reconciled"}
@@ -1201,7 +1208,7 @@ def _cycle_page(request: Request, session: Session, user: User, cycle: Cycle, *,
                         failed=yuan(cycle.failed_fen))
     return render(request, "programs/cycle.html", {
         "cycle": cycle, "program": program, "counties": counties, "totals": totals,
-        "payments": [(p, name, cycle_service.explain_payment(p)) for p, name in payments.items],
+        "payments": _cycle_payment_rows(session, cycle, payments.items),
         "page": payments, "county": county, "pay_status": pay_status, "pay_statuses": PAY_STATUSES,
         "users": _display_names(session, {u for u in (cycle.run_by, cycle.approved_by) if u}),
         "can_run": has_perm(user, Perm.CYCLES_RUN), "can_approve": has_perm(user, Perm.CYCLES_APPROVE),

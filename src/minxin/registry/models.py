@@ -61,6 +61,18 @@ class Household(Base):
     monthly_income_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     assets_fen: Mapped[int | None] = mapped_column(BigInteger)
     income_declared_on: Mapped[date | None] = mapped_column(Date)
+    # Facts of the members that benefit cycles read, kept by database triggers on persons (revision
+    # 20261201_household_facts; never written by the application): the number of members, those
+    # severely disabled (grade 1–2) or seriously ill (重病), and the five earliest birth dates in order,
+    # from which a cycle counts the elderly and minors of any month.
+    member_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    severe_disabled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    seriously_ill: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    birth1: Mapped[date | None] = mapped_column(Date)
+    birth2: Mapped[date | None] = mapped_column(Date)
+    birth3: Mapped[date | None] = mapped_column(Date)
+    birth4: Mapped[date | None] = mapped_column(Date)
+    birth5: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -73,6 +85,9 @@ class Household(Base):
         CheckConstraint("hukou_type in ('城镇','农村')", name="hukou_type"),
         CheckConstraint("monthly_income_fen >= 0", name="income_nonnegative"),
         CheckConstraint("assets_fen is null or assets_fen >= 0", name="assets_nonnegative"),
+        # The few households whose elderly and minors are counted from persons (more than five members).
+        Index("ix_households_large", "id", sqlite_where=text("member_count > 5"),
+              postgresql_where=text("member_count > 5")),
     )
 
 
@@ -86,7 +101,7 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(64), index=True)
     sex: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
-    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
     relation: Mapped[str | None] = mapped_column(String(8))
     is_head: Mapped[bool] = mapped_column(Boolean, default=False)
     region_code: Mapped[str | None] = mapped_column(String(12), index=True)
@@ -103,6 +118,8 @@ class Person(Base):
         CheckConstraint("sex in ('M','F')", name="sex"),
         CheckConstraint("disability_grade is null or disability_grade between 1 and 4", name="disability"),
         CheckConstraint("monthly_income_fen >= 0", name="income_nonnegative"),
+        # A household's members, oldest first: how the facts triggers read them.
+        Index("ix_persons_household_birth", "household_id", "birth_date"),
         # One head per household, enforced by the database too.
         Index(
             "uq_persons_household_head",

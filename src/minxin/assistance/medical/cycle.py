@@ -15,10 +15,10 @@ from minxin.programs.models import Cycle
 
 # The unpaid assisted records of an active 医疗救助 case, visited up to the cycle's month, per case.
 _INSERT = """
-INSERT INTO payments (cycle_id, case_id, kind, for_period, region_code, amount_fen, rule, standard_fen, standard_id,
-                      income_fen, members, addon_fen, n_elderly, n_minor, n_disabled, n_ill, paid_before_fen,
-                      carried_from_id, status)
-SELECT :c, r.case_id, 'regular', CAST(:period AS VARCHAR(7)), c.region_code, SUM(r.assistance_fen), 'medical', 0,
+INSERT INTO payments (cycle_id, case_id, seq, region_code, amount_fen, regular_fen, rule, standard_fen, standard_id,
+                      income_fen, members, addon_fen, n_elderly, n_minor, n_disabled, n_ill, arrears_fen,
+                      carryover_fen, status)
+SELECT :c, r.case_id, 0, c.region_code, SUM(r.assistance_fen), SUM(r.assistance_fen), 'medical', 0,
        NULL, 0, COUNT(*), 0, 0, 0, 0, 0, 0, 0, 'pending'
 FROM medical_records r JOIN cases c ON c.id = r.case_id
 WHERE r.status = 'assisted' AND r.cycle_id IS NULL AND r.visit_period <= :period
