@@ -101,15 +101,18 @@ def test_old_payment_rows_become_lines_fen_for_fen_and_back(fresh_engine):
     with fresh_engine.connect() as conn:
         lines = conn.execute(text(
             "SELECT cycle_id, case_id, seq, amount_fen, regular_fen, arrears_fen, arrears_from, arrears_mask, "
-            "arrears_months, arrears_paid_fen, carryover_fen, carried_into, status, bank_note "
+            "arrears_months, arrears_paid_fen, carryover_fen, status, bank_note "
             "FROM payments ORDER BY cycle_id, case_id, seq")).all()
+        failures = conn.execute(text("SELECT cycle_id, case_id, seq, amount_fen, carried_into FROM failed_payments"
+                                     )).all()
+    assert [tuple(r) for r in failures] == [(1, 2, 0, 50000, 2)]  # July's failed 500, carried into August
     assert [tuple(r) for r in lines] == [
-        (1, 1, 0, 110300, 110300, 0, None, None, None, None, 0, None, "paid", None),
-        (1, 2, 0, 50000, 50000, 0, None, None, None, None, 0, 2, "failed", "已销户"),
-        (2, 1, 0, 122500, 122500, 0, None, None, None, None, 0, None, "pending", None),
-        (2, 1, 1, 12200, 0, 12200, "2012-07", 1, 1, 110300, 0, None, "pending", None),
-        (2, 2, 0, 50000, 50000, 0, None, None, None, None, 0, None, "pending", None),
-        (2, 2, 1, 50000, 0, 0, None, None, None, None, 50000, None, "pending", None),
+        (1, 1, 0, 110300, 110300, 0, None, None, None, None, 0, "paid", None),
+        (1, 2, 0, 50000, 50000, 0, None, None, None, None, 0, "failed", "已销户"),
+        (2, 1, 0, 122500, 122500, 0, None, None, None, None, 0, "pending", None),
+        (2, 1, 1, 12200, 0, 12200, "2012-07", 1, 1, 110300, 0, "pending", None),
+        (2, 2, 0, 50000, 50000, 0, None, None, None, None, 0, "pending", None),
+        (2, 2, 1, 50000, 0, 0, None, None, None, None, 50000, "pending", None),
     ]
     _alembic(fresh_engine, command.downgrade, "20261128_medical")
     with fresh_engine.connect() as conn:

@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, bindparam, func, select, text, tuple_
+from sqlalchemy import Date, and_, bindparam, func, select, text, tuple_
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
@@ -36,7 +36,7 @@ from minxin.core.masking import mask_name
 from minxin.core.money import format_yuan, parse_yuan
 from minxin.core.period import Period
 from minxin.db import UTCDateTime, is_sqlite, utcnow
-from minxin.programs.models import Cycle, Payment, Program, Standard
+from minxin.programs.models import Case, Cycle, FailedPayment, Payment, Program, Standard
 from minxin.programs.policy import ProgramPolicy
 from minxin.programs.rules import MAX_ARREARS_MONTHS, describe_months, explain, explain_arrears, explain_carryover
 from minxin.programs.service import get_program, program_policy
@@ -52,9 +52,7 @@ Progress = Callable[[str, int, int], None]
 #         the cycle's own period, same_mask bit k says the reached cycle k has that very standard now.
 # mx_per: the earlier cycles a back-dated standard reaches, with their month offset from the first.
 # mx_prev: arrears already paid for those months by later cycles, per case and month.
-# mx_reg: an arrears run's lines before they are written, with whether the case needs the full
-#         month-by-month arrears computation (todo).
-# mx_todo: the cases that do.
+# mx_todo: the cases of an arrears run whose months need the month-by-month computation.
 # mx_isl: their arrears, per case in groups of months that share facts, standard and paid.
 # mx_car: failed payments carried into this cycle, per case.
 _SCRATCH_DDL = (
@@ -67,14 +65,6 @@ _SCRATCH_DDL = (
     cycle_id INTEGER NOT NULL PRIMARY KEY, period VARCHAR(7) NOT NULL, idx INTEGER NOT NULL, off INTEGER NOT NULL)""",
     """CREATE TEMPORARY TABLE IF NOT EXISTS mx_prev (
     case_id INTEGER NOT NULL, off INTEGER NOT NULL, paid BIGINT NOT NULL, PRIMARY KEY (case_id, off))""",
-    """CREATE TEMPORARY TABLE IF NOT EXISTS mx_reg (
-    case_id INTEGER NOT NULL PRIMARY KEY, region_code VARCHAR(12) NOT NULL, amount_fen BIGINT NOT NULL,
-    regular_fen BIGINT NOT NULL, category VARCHAR(16), rule VARCHAR(16), standard_fen BIGINT, standard_id INTEGER,
-    income_fen BIGINT, members INTEGER, addon_fen BIGINT, n_elderly INTEGER, n_minor INTEGER, n_disabled INTEGER,
-    n_ill INTEGER, arrears_fen BIGINT NOT NULL, arrears_from VARCHAR(7), arrears_mask BIGINT, arrears_months INTEGER,
-    arrears_rule VARCHAR(16), arrears_standard_fen BIGINT, arrears_standard_id INTEGER, arrears_income_fen BIGINT,
-    arrears_members INTEGER, arrears_addon_fen BIGINT, arrears_n_elderly INTEGER, arrears_n_minor INTEGER,
-    arrears_n_disabled INTEGER, arrears_n_ill INTEGER, arrears_paid_fen BIGINT, todo INTEGER NOT NULL)""",
     """CREATE TEMPORARY TABLE IF NOT EXISTS mx_todo (case_id INTEGER NOT NULL PRIMARY KEY)""",
     """CREATE TEMPORARY TABLE IF NOT EXISTS mx_isl (
     case_id INTEGER NOT NULL, rank INTEGER NOT NULL, arrears_fen BIGINT NOT NULL, arrears_from VARCHAR(7) NOT NULL,
@@ -84,7 +74,7 @@ _SCRATCH_DDL = (
     n_ill INTEGER NOT NULL, paid_fen BIGINT NOT NULL, PRIMARY KEY (case_id, rank))""",
     """CREATE TEMPORARY TABLE IF NOT EXISTS mx_car (case_id INTEGER NOT NULL PRIMARY KEY, fen BIGINT NOT NULL)""",
 )
-_SCRATCH_TABLES = ("mx_std", "mx_per", "mx_prev", "mx_reg", "mx_todo", "mx_isl", "mx_car")
+_SCRATCH_TABLES = ("mx_std", "mx_per", "mx_prev", "mx_todo", "mx_isl", "mx_car")
 
 # The columns of a payment line, in the order the INSERT … SELECT statements below produce them.
 _PARTS = (
@@ -293,7 +283,7 @@ def run_cycle(session: Session, *, actor: User, program: str, period: Period,
         return summarize(session, cycle)
     _tune(session)
     session.execute(text("DELETE FROM payments WHERE cycle_id = :c"), {"c": cycle.id})
-    session.execute(text("UPDATE payments SET carried_into = NULL WHERE carried_into = :c"), {"c": cycle.id})
+    session.execute(text("UPDATE failed_payments SET carried_into = NULL WHERE carried_into = :c"), {"c": cycle.id})
     cycle.run_by = actor.username
     _scratch(session)
     tick("标准", 1)
@@ -310,6 +300,7 @@ def run_cycle(session: Session, *, actor: User, program: str, period: Period,
         if _arrears_groups(session, program=prog, later=later, only_todo=True):
             _fold_arrears(session, cycle=cycle)
             _insert_unfolded_arrears(session, cycle=cycle)
+        _finish_arrears(session, cycle=cycle)
     else:
         tick("补发", 3)
         found = _arrears_groups(session, program=prog, later=later, only_todo=False)
@@ -334,20 +325,22 @@ _ACTIVE = ("c.program_code = :p AND c.status = 'active' AND c.start_period <= :p
            "AND (c.end_period IS NULL OR c.end_period >= :period)")
 
 
-def _dibao_facts(*, fence: str, reached: list[tuple[int, int]] | None = None) -> str:
+def _dibao_facts(*, fence: str, reached: list[tuple[int, int, Period]] | None = None, by_pk: str = "") -> str:
     """Every active case with its household's facts and the standard in force (layer x).
 
     Members and their 分类施保 counts come from the household row (kept there by triggers on persons):
     the elderly are the leading birth-date slots on or before the cut-off, minors the trailing ones
     after it. Households of more than five members are counted from persons. With `reached`
-    ((cycle id, bit) of the earlier cycles an arrears run reaches), each case's line in each of them
-    comes along: its regular amount p{k}, whether its other facts are the case's now (eq{k}) and its
-    elderly and minors (ne{k}, nm{k}), compared once the case's own counts are known.
+    ((cycle id, month offset, first reached month) of the earlier cycles an arrears run reaches), each
+    case's line in each of them comes along: its regular amount p{k}, whether its other facts are the
+    case's now (eq{k}) and its elderly and minors (ne{k}, nm{k}), compared once the case's own counts
+    are known; and the months it was paid (months, bits, the first as lo_period and lo_bit) and what
+    (paid: the first paid month's amount).
     """
     joins, cols = [], []
-    for k, (cycle_id, _bit) in enumerate(reached or []):
+    for k, (cycle_id, _off, _first) in enumerate(reached or []):
         r = f"r{k}"
-        joins.append(f"LEFT JOIN payments {r} ON {r}.cycle_id = {int(cycle_id)} AND {r}.case_id = c.id "
+        joins.append(f"LEFT JOIN payments {r}{by_pk} ON {r}.cycle_id = {int(cycle_id)} AND {r}.case_id = c.id "
                      f"AND {r}.seq = 0")
         cols.append(
             f"{r}.regular_fen AS p{k}, CASE WHEN {r}.category = c.category AND {r}.region_code = c.region_code "
@@ -356,6 +349,18 @@ def _dibao_facts(*, fence: str, reached: list[tuple[int, int]] | None = None) ->
             f"AND (CASE WHEN {r}.rule = 'sanwu' THEN 1 ELSE 0 END) = (CASE WHEN c.sanwu THEN 1 ELSE 0 END) "
             f"AND (s.same_mask / {1 << k}) % 2 = 1 THEN 1 ELSE 0 END AS eq{k}, "
             f"{r}.n_elderly AS ne{k}, {r}.n_minor AS nm{k}")
+    if reached:
+        present = [f"COALESCE(r{k}.regular_fen, 0) > 0" for k in range(len(reached))]
+        first = reached[0][2]
+        cols.append("COALESCE(" + ", ".join(f"NULLIF(r{k}.regular_fen, 0)" for k in range(len(reached)))
+                    + ", NULL) AS paid")
+        cols.append(" + ".join(f"CASE WHEN {pr} THEN 1 ELSE 0 END" for pr in present) + " AS months")
+        cols.append(" + ".join(f"CASE WHEN {pr} THEN {1 << off} ELSE 0 END"
+                               for pr, (_, off, _) in zip(present, reached, strict=True)) + " AS bits")
+        cols.append("CASE " + " ".join(f"WHEN {pr} THEN '{first.add(off)}'" for pr, (_, off, _) in
+                                       zip(present, reached, strict=True)) + " END AS lo_period")
+        cols.append("CAST(1 AS BIGINT) << (CASE " + " ".join(
+            f"WHEN {pr} THEN {off}" for pr, (_, off, _) in zip(present, reached, strict=True)) + " END) AS lo_bit")
     extra = "".join(f",\n             {c}" for c in cols)
     join_sql = "".join(f"\n      {j}" for j in joins)
     return f"""
@@ -466,63 +471,59 @@ def _fast_arrears(session: Session, *, cycle: Cycle, program: Program, policy: P
        cycle, no grouping). Where every such month had the case's facts of now (members, counts,
        income, category, region, 三无) and the standard now in force for it is the period's own, the
        month is owed today's regular amount: the arrears are (amount − paid) for each of those
-       months, provided they were all paid alike — one part, the months as a bit mask.
-    2. Cases where a month disagrees are marked todo, together with the program's cases not active
-       now whose status changed after the first reached cycle was computed; _arrears_groups works
-       out their arrears month by month.
-    3. The lines are written from the scratch table in one statement.
+       months, provided they were all paid alike — one part, the months as a bit mask, resting on
+       the line's own regular facts (its arrears facts columns stay empty).
+    2. Cases where a month disagrees are marked todo (their line carries arrears_months = 0 until
+       _finish_arrears), together with the program's cases not active now whose status changed after
+       the first reached cycle was computed; _arrears_groups works out their arrears month by month.
     """
     first = Period.parse(past[0].period)
-    reached = [(c.id, first.months_until(Period.parse(c.period))) for c in past]
+    reached = [(c.id, first.months_until(Period.parse(c.period)), first) for c in past]
     fence = _fence(session)
-    carry = "".join(f", y.p{k} AS p{k}, y.eq{k} AS eq{k}, y.ne{k} AS ne{k}, y.nm{k} AS nm{k}"
-                    for k in range(len(reached)))
-    keep = "y.sanwu OR y.gap > 0" + "".join(f" OR y.p{k} > 0" for k in range(len(reached)))
-    amounts = _dibao_amounts(fence=fence, facts=_dibao_facts(fence=fence, reached=reached), keep=keep, carry=carry)
-    present = [f"COALESCE(z.p{k}, 0) > 0" for k in range(len(reached))]
-    paid = "COALESCE(" + ", ".join(f"NULLIF(z.p{k}, 0)" for k in range(len(reached))) + ", NULL)"
-    agree = " AND ".join(f"(NOT ({pr}) OR (z.eq{k} = 1 AND z.ne{k} = z.n_elderly AND z.nm{k} = z.n_minor "
-                         f"AND z.p{k} = {paid}))" for k, pr in enumerate(present))
-    months = " + ".join(f"CASE WHEN {pr} THEN 1 ELSE 0 END" for pr in present)
-    bits = " + ".join(f"CASE WHEN {pr} THEN {1 << off} ELSE 0 END" for pr, (_, off) in zip(present, reached,
-                                                                                         strict=True))
-    lo = "CASE " + " ".join(f"WHEN {pr} THEN {off}" for pr, (_, off) in zip(present, reached, strict=True)) + " END"
-    lo_period = "CASE " + " ".join(f"WHEN {pr} THEN '{first.add(off)}'"
-                                   for pr, (_, off) in zip(present, reached, strict=True)) + " END"
-    amount = "(z.base + CASE WHEN z.base > 0 THEN z.addon ELSE 0 END)"
-    due = f"({agree}) AND {paid} IS NOT NULL AND {amount} > {paid}"
+    n = len(reached)
+    carry = "".join(f", y.p{k} AS p{k}, y.eq{k} AS eq{k}, y.ne{k} AS ne{k}, y.nm{k} AS nm{k}" for k in range(n))
+    carry += ", y.paid AS paid, y.months AS months, y.bits AS bits, y.lo_period AS lo_period, y.lo_bit AS lo_bit"
+    agree = " AND ".join(f"(COALESCE(y.p{k}, 0) = 0 OR (y.eq{k} = 1 AND y.ne{k} = y.n_elderly "
+                         f"AND y.nm{k} = y.n_minor AND y.p{k} = y.paid))" for k in range(n))
+    carry += f", CASE WHEN {agree} THEN 1 ELSE 0 END AS agree"
+    keep = "y.sanwu OR y.gap > 0 OR y.paid IS NOT NULL"
+    # SQLite would look a line up through the case index and then the table; the key is one search.
+    by_pk = " INDEXED BY sqlite_autoindex_payments_1" if is_sqlite(session) else ""
+    facts = _dibao_facts(fence=fence, reached=reached, by_pk=by_pk)
+    amounts = _dibao_amounts(fence=fence, facts=facts, keep=keep, carry=carry)
 
     def when_due(col: str) -> str:
         return f"CASE WHEN w.due = 1 THEN {col} END"
 
     arrears = "CASE WHEN w.due = 1 THEN (w.amount - w.paid) * w.months ELSE 0 END"
     params = _regular_params(cycle=cycle, program=program, policy=policy, period=period)
+    # A case whose months disagree is written with the mark arrears_months = 0 (and no arrears),
+    # even with nothing to pay now: _arrears_groups takes it up, and _finish_arrears clears the mark.
     session.execute(_dated(text(f"""
-INSERT INTO mx_reg (case_id, {_PARTS}, todo)
-SELECT w.case_id, w.region_code, w.amount + {arrears}, w.amount, w.category, w.rule, w.standard_fen, w.standard_id,
-       w.income_fen, w.members, w.addon_fen, w.n_elderly, w.n_minor, w.n_disabled, w.n_ill, {arrears},
-       {when_due("w.lo_period")}, {when_due("w.bits / w.lo_bit")}, {when_due("w.months")}, {when_due("w.rule")},
-       {when_due("w.standard_fen")}, {when_due("w.standard_id")}, {when_due("w.income_fen")},
-       {when_due("w.members")}, {when_due("w.addon_fen")}, {when_due("w.n_elderly")}, {when_due("w.n_minor")},
-       {when_due("w.n_disabled")}, {when_due("w.n_ill")}, {when_due("w.paid")}, 1 - w.agree
-FROM (
-  SELECT z.case_id AS case_id, z.region_code AS region_code, z.category AS category, z.rule AS rule,
-         {amount} AS amount, z.standard_fen AS standard_fen,
-         z.standard_id AS standard_id, z.income_fen AS income_fen, z.members AS members,
-         CASE WHEN z.base > 0 THEN z.addon ELSE 0 END AS addon_fen, z.n_elderly AS n_elderly,
-         z.n_minor AS n_minor, z.n_disabled AS n_disabled, z.n_ill AS n_ill, {paid} AS paid,
-         {months} AS months, {bits} AS bits, {lo_period} AS lo_period, CAST(1 AS BIGINT) << ({lo}) AS lo_bit,
-         CASE WHEN {agree} THEN 1 ELSE 0 END AS agree, CASE WHEN {due} THEN 1 ELSE 0 END AS due
-  FROM ({amounts}
-  ) z{fence}
-) w
-WHERE w.amount > 0 OR w.paid IS NOT NULL
-""")), params)
-    session.execute(text(f"""
 INSERT INTO payments ({LINE_COLUMNS})
-SELECT :c, case_id, 0, {_PARTS}, 0, 'pending' FROM mx_reg WHERE amount_fen > 0
-"""), {"c": cycle.id})
-    session.execute(text("INSERT INTO mx_todo (case_id) SELECT case_id FROM mx_reg WHERE todo = 1"))
+SELECT :c, w.case_id, 0, w.region_code, w.amount + {arrears}, w.amount, w.category, w.rule, w.standard_fen,
+       w.standard_id, w.income_fen, w.members, w.addon_fen, w.n_elderly, w.n_minor, w.n_disabled, w.n_ill, {arrears},
+       {when_due("w.lo_period")}, {when_due("w.bits / w.lo_bit")},
+       CASE WHEN w.due = 1 THEN w.months WHEN w.agree = 0 THEN 0 END,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {when_due("w.paid")}, 0, 'pending'
+FROM (
+  SELECT v.*, CASE WHEN v.agree = 1 AND v.paid IS NOT NULL AND v.amount > v.paid THEN 1 ELSE 0 END AS due
+  FROM (
+    SELECT z.case_id AS case_id, z.region_code AS region_code, z.category AS category, z.rule AS rule,
+           z.base + CASE WHEN z.base > 0 THEN z.addon ELSE 0 END AS amount, z.standard_fen AS standard_fen,
+           z.standard_id AS standard_id, z.income_fen AS income_fen, z.members AS members,
+           CASE WHEN z.base > 0 THEN z.addon ELSE 0 END AS addon_fen, z.n_elderly AS n_elderly,
+           z.n_minor AS n_minor, z.n_disabled AS n_disabled, z.n_ill AS n_ill, z.paid AS paid, z.months AS months,
+           z.bits AS bits, z.lo_period AS lo_period, z.lo_bit AS lo_bit, z.agree AS agree
+    FROM ({amounts}
+    ) z{fence}
+  ) v{fence}
+) w
+WHERE w.amount > 0 OR (w.agree = 0 AND w.paid IS NOT NULL)
+""")), params)
+    session.execute(text(
+        "INSERT INTO mx_todo (case_id) SELECT case_id FROM payments WHERE cycle_id = :c AND seq = 0 "
+        "AND arrears_months = 0"), {"c": cycle.id})
     since = min(c.computed_at for c in past if c.computed_at is not None)
     session.execute(text("""
 INSERT INTO mx_todo (case_id)
@@ -533,6 +534,17 @@ WHERE c.program_code = :p AND NOT (c.status = 'active' AND c.start_period <= :pe
 """).bindparams(bindparam("since", type_=UTCDateTime())),
         {"p": program.code, "period": str(period), "since": since, "first": str(first)})
     _analyze(session, "mx_todo")
+
+
+def _finish_arrears(session: Session, *, cycle: Cycle) -> None:
+    """Clear the marks _fast_arrears left on the lines of the cases it could not settle: a line that got
+    no arrears loses the mark, one with nothing to pay at all goes."""
+    session.execute(text(
+        "DELETE FROM payments WHERE cycle_id = :c AND seq = 0 AND amount_fen = 0 "
+        "AND case_id IN (SELECT case_id FROM mx_todo)"), {"c": cycle.id})
+    session.execute(text(
+        "UPDATE payments SET arrears_months = NULL WHERE cycle_id = :c AND seq = 0 AND arrears_months = 0 "
+        "AND case_id IN (SELECT case_id FROM mx_todo)"), {"c": cycle.id})
 
 
 def _fold_arrears(session: Session, *, cycle: Cycle) -> None:
@@ -594,19 +606,19 @@ def _insert_carryover(session: Session, *, cycle: Cycle, period: Period) -> None
     """Failed payments of reconciled cycles, paid again here, once.
 
     1. Every failed line of an earlier reconciled cycle that no cycle has carried is marked as
-       carried into this one (a partial index keeps the not-yet-carried failures at hand).
+       carried into this one (failed_payments: the few failures, apart from the lines).
     2. Per case, their sum is added to the case's line, or a line of its own is written.
     """
     marked = session.execute(text("""
-UPDATE payments SET carried_into = :c
-WHERE status = 'failed' AND carried_into IS NULL
+UPDATE failed_payments SET carried_into = :c
+WHERE carried_into IS NULL
   AND cycle_id IN (SELECT id FROM cycles WHERE program_code = :p AND status = 'reconciled' AND period < :period)
 """), {"c": cycle.id, "p": cycle.program_code, "period": str(period)})
     if not marked.rowcount:  # type: ignore[attr-defined]
         return
     session.execute(text(
-        "INSERT INTO mx_car (case_id, fen) SELECT case_id, SUM(amount_fen) FROM payments WHERE carried_into = :c "
-        "GROUP BY case_id"), {"c": cycle.id})
+        "INSERT INTO mx_car (case_id, fen) SELECT case_id, SUM(amount_fen) FROM failed_payments "
+        "WHERE carried_into = :c GROUP BY case_id"), {"c": cycle.id})
     session.execute(text("""
 UPDATE payments SET carryover_fen = (SELECT k.fen FROM mx_car k WHERE k.case_id = payments.case_id),
                     amount_fen = amount_fen + (SELECT k.fen FROM mx_car k WHERE k.case_id = payments.case_id)
@@ -742,7 +754,7 @@ JOIN mx_per f ON f.off = z.lo
 
 def _update_totals(session: Session, cycle: Cycle) -> list[dict[str, Any]]:
     """Cycle totals as the sum of its county totals (one pass over the cycle's lines)."""
-    counties = county_totals(session, cycle.id)
+    counties = county_totals(session, cycle.id, with_status=False)
     cycle.cases = sum(c["cases"] for c in counties)
     cycle.total_fen = sum(c["total_fen"] for c in counties)
     cycle.arrears_fen = sum(c["arrears_fen"] for c in counties)
@@ -750,19 +762,28 @@ def _update_totals(session: Session, cycle: Cycle) -> list[dict[str, Any]]:
     return counties
 
 
-def county_totals(session: Session, cycle_id: int) -> list[dict[str, Any]]:
-    """Per county: cases, regular, arrears, carry-over and total fen (they add up to the cycle's)."""
+def county_totals(session: Session, cycle_id: int, *, with_status: bool = True) -> list[dict[str, Any]]:
+    """Per county: cases, regular, arrears, carry-over and total fen (they add up to the cycle's), and
+    what the bank paid and failed (skipped with with_status=False: a cycle just computed is all pending).
+
+    Summed per community in the database (a few thousand groups, no string work per line), per
+    county here."""
+    status = ("COALESCE(SUM(CASE WHEN status = 'paid' THEN amount_fen ELSE 0 END), 0), "
+              "COALESCE(SUM(CASE WHEN status = 'failed' THEN amount_fen ELSE 0 END), 0)") if with_status else "0, 0"
     rows = session.execute(text(
-        "SELECT substr(region_code, 1, 6) AS county, SUM(CASE WHEN seq = 0 THEN 1 ELSE 0 END), "
-        "COALESCE(SUM(amount_fen), 0), COALESCE(SUM(regular_fen), 0), COALESCE(SUM(arrears_fen), 0), "
-        "COALESCE(SUM(carryover_fen), 0), "
-        "COALESCE(SUM(CASE WHEN status = 'paid' THEN amount_fen ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN status = 'failed' THEN amount_fen ELSE 0 END), 0) "
-        "FROM payments WHERE cycle_id = :c GROUP BY substr(region_code, 1, 6) ORDER BY 1"), {"c": cycle_id}).all()
+        "SELECT region_code, SUM(CASE WHEN seq = 0 THEN 1 ELSE 0 END), COALESCE(SUM(amount_fen), 0), "
+        "COALESCE(SUM(regular_fen), 0), COALESCE(SUM(arrears_fen), 0), COALESCE(SUM(carryover_fen), 0), "
+        f"{status} FROM payments WHERE cycle_id = :c GROUP BY region_code"), {"c": cycle_id}).all()
     names = dict(session.execute(select(Region.code, Region.name).where(Region.level == "county")).all())
-    return [{"county": r[0], "name": names.get(r[0], r[0]), "cases": int(r[1]), "total_fen": int(r[2]),
-             "regular_fen": int(r[3]), "arrears_fen": int(r[4]), "carryover_fen": int(r[5]),
-             "paid_fen": int(r[6]), "failed_fen": int(r[7])} for r in rows]
+    keys = ("cases", "total_fen", "regular_fen", "arrears_fen", "carryover_fen", "paid_fen", "failed_fen")
+    counties: dict[str, dict[str, Any]] = {}
+    for region, *sums in rows:
+        county = str(region)[:6]
+        row = counties.setdefault(county, {"county": county, "name": names.get(county, county),
+                                           **dict.fromkeys(keys, 0)})
+        for key, value in zip(keys, sums, strict=True):
+            row[key] += int(value)
+    return [counties[k] for k in sorted(counties)]
 
 
 def summarize(session: Session, cycle: Cycle, *, counties: list[dict[str, Any]] | None = None) -> CycleSummary:
@@ -980,6 +1001,10 @@ def reconcile_cycle(session: Session, *, actor: User, cycle_id: int, data: bytes
         chunk = failed[k:k + 500]
         session.execute(text("UPDATE payments SET status = 'failed' WHERE cycle_id = :c AND case_id IN :ids")
                         .bindparams(bindparam("ids", expanding=True)), {"c": cycle.id, "ids": chunk})
+    if failed:
+        session.execute(text(
+            "INSERT INTO failed_payments (cycle_id, case_id, seq, amount_fen) SELECT cycle_id, case_id, seq, "
+            "amount_fen FROM payments WHERE cycle_id = :c AND status = 'failed' AND amount_fen > 0"), {"c": cycle.id})
     reasons = [(c, r) for c, (ok, r) in outcome.items() if not ok and r]
     for case_id, reason in reasons:
         session.execute(text("UPDATE payments SET bank_note = :r WHERE cycle_id = :c AND case_id = :k"),
@@ -998,8 +1023,12 @@ def reconcile_cycle(session: Session, *, actor: User, cycle_id: int, data: bytes
 
 
 def payments_of_case(session: Session, case_id: int) -> list[tuple[Payment, Cycle]]:
+    """A case's lines, newest first: one key look-up per cycle of its program."""
+    program = select(Case.program_code).where(Case.id == case_id).scalar_subquery()
     return list(session.execute(
-        select(Payment, Cycle).join(Cycle, Cycle.id == Payment.cycle_id).where(Payment.case_id == case_id)
+        select(Payment, Cycle).select_from(Cycle)
+        .join(Payment, and_(Payment.cycle_id == Cycle.id, Payment.case_id == case_id))
+        .where(Cycle.program_code == program)
         .order_by(Cycle.period.desc(), Payment.seq)).all())
 
 
@@ -1020,8 +1049,9 @@ def carried_sources(session: Session, lines: Iterable[Payment]) -> dict[tuple[in
     if not keys:
         return out
     rows = session.execute(
-        select(Payment.carried_into, Payment.case_id, Cycle.period).join(Cycle, Cycle.id == Payment.cycle_id)
-        .where(tuple_(Payment.carried_into, Payment.case_id).in_(sorted(keys)))
+        select(FailedPayment.carried_into, FailedPayment.case_id, Cycle.period)
+        .join(Cycle, Cycle.id == FailedPayment.cycle_id)
+        .where(tuple_(FailedPayment.carried_into, FailedPayment.case_id).in_(sorted(keys)))
         .order_by(Cycle.period).distinct())
     for into, case_id, period in rows:
         if into is not None:
@@ -1038,15 +1068,19 @@ def payment_items(p: Payment, *, period: str, carried_from: list[str] | None = N
             rule=p.rule, standard_fen=p.standard_fen or 0, income_fen=p.income_fen or 0, members=p.members or 1,
             addon_fen=p.addon_fen or 0, addon_persons=persons if p.addon_fen else 0, amount_fen=p.regular_fen)))
     if p.arrears_fen and p.arrears_from and p.arrears_mask:
-        persons = ((p.arrears_n_elderly or 0) + (p.arrears_n_minor or 0) + (p.arrears_n_disabled or 0)
-                   + (p.arrears_n_ill or 0))
+        if p.arrears_rule is None:  # the arrears rest on the line's regular facts
+            rule, std, income, members, addon = p.rule, p.standard_fen, p.income_fen, p.members, p.addon_fen
+            counts = (p.n_elderly, p.n_minor, p.n_disabled, p.n_ill)
+        else:
+            rule, std, income, members = p.arrears_rule, p.arrears_standard_fen, p.arrears_income_fen, p.arrears_members
+            addon = p.arrears_addon_fen
+            counts = (p.arrears_n_elderly, p.arrears_n_minor, p.arrears_n_disabled, p.arrears_n_ill)
+        persons = sum(c or 0 for c in counts)
         items.append(PaymentItem("arrears", describe_months(p.arrears_from, p.arrears_mask), p.arrears_fen,
                                  explain_arrears(
-            first=p.arrears_from, mask=p.arrears_mask, months=p.arrears_months or 1, rule=p.arrears_rule or "gap",
-            standard_fen=p.arrears_standard_fen or 0, income_fen=p.arrears_income_fen or 0,
-            members=p.arrears_members or 1, addon_fen=p.arrears_addon_fen or 0,
-            addon_persons=persons if p.arrears_addon_fen else 0, paid_fen=p.arrears_paid_fen or 0,
-            amount_fen=p.arrears_fen)))
+            first=p.arrears_from, mask=p.arrears_mask, months=p.arrears_months or 1, rule=rule or "gap",
+            standard_fen=std or 0, income_fen=income or 0, members=members or 1, addon_fen=addon or 0,
+            addon_persons=persons if addon else 0, paid_fen=p.arrears_paid_fen or 0, amount_fen=p.arrears_fen)))
     if p.carryover_fen:
         sources = carried_from or []
         items.append(PaymentItem("carryover", "、".join(sources) or period, p.carryover_fen,

@@ -191,8 +191,8 @@ class Payment(Base):
       months that share the same facts, standard and amount already paid — stored once with the
       months as a bit mask (bit i = arrears_from + i months), so a raise reaching back three months
       costs no extra rows;
-    * carry-over: failed bank payments of reconciled cycles paid again (the failed lines name this
-      cycle in ``carried_into``).
+    * carry-over: failed bank payments of reconciled cycles paid again (FailedPayment names the
+      cycle that carried each).
 
     Further lines (seq 1, 2 …) exist only for arrears months whose facts differ from the first group
     (an income change between the months a raise reaches). Bank files, totals and reconciliation
@@ -202,7 +202,9 @@ class Payment(Base):
     __tablename__ = "payments"
 
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
+    # No index of its own: a case's history is a key look-up per cycle of its program (a few hundred
+    # over years), and every cycle is spared writing one more index entry per line.
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0)
     region_code: Mapped[str] = mapped_column(String(12))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
@@ -220,7 +222,9 @@ class Payment(Base):
     n_minor: Mapped[int | None] = mapped_column(Integer)
     n_disabled: Mapped[int | None] = mapped_column(Integer)
     n_ill: Mapped[int | None] = mapped_column(Integer)
-    # The arrears part: months × (entitled now − paid before), per month alike.
+    # The arrears part: months × (entitled now − paid before), per month alike. Its facts (rule,
+    # standard, income, members, counts) are the regular part's when arrears_rule is NULL — the
+    # common case of months with today's facts — and its own otherwise.
     arrears_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     arrears_from: Mapped[str | None] = mapped_column(String(7))
     arrears_mask: Mapped[int | None] = mapped_column(BigInteger)
@@ -236,9 +240,8 @@ class Payment(Base):
     arrears_n_disabled: Mapped[int | None] = mapped_column(Integer)
     arrears_n_ill: Mapped[int | None] = mapped_column(Integer)
     arrears_paid_fen: Mapped[int | None] = mapped_column(BigInteger)  # per month, paid before
-    # The carry-over part, and on a failed line: the cycle that paid it again.
+    # The carry-over part: failed payments of earlier cycles paid again (see FailedPayment).
     carryover_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    carried_into: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     bank_note: Mapped[str | None] = mapped_column(String(200))
 
@@ -249,14 +252,27 @@ class Payment(Base):
         CheckConstraint("regular_fen = 0 OR rule IS NOT NULL", name="regular_explained"),
         CheckConstraint("arrears_fen = 0 OR (arrears_from IS NOT NULL AND arrears_months > 0 AND arrears_mask > 0 "
                         "AND arrears_paid_fen IS NOT NULL)", name="arrears_explained"),
+        CheckConstraint("arrears_fen = 0 OR arrears_rule IS NOT NULL OR regular_fen > 0", name="arrears_facts"),
         CheckConstraint("status in ('pending','paid','failed')", name="status"),
-        # Failed payments not yet paid again: what the next cycle's carry-over picks up.
-        Index("ix_payments_uncarried", "cycle_id",
-              sqlite_where=text("status = 'failed' AND carried_into IS NULL"),
-              postgresql_where=text("status = 'failed' AND carried_into IS NULL")),
-        Index("ix_payments_carried_into", "carried_into",
-              sqlite_where=text("carried_into IS NOT NULL"), postgresql_where=text("carried_into IS NOT NULL")),
         # SQLite: the lines are stored in their primary key's order (a cycle's lines side by side), one
         # B-tree fewer to write and one search per look-up.
         {"sqlite_with_rowid": False},
     )
+
+
+class FailedPayment(Base):
+    """A payment line the bank could not pay (from its result file), and the cycle that paid it again.
+
+    Kept apart from the lines, which are millions: the few failures are found without an index over
+    every line, and each is carried into exactly one later cycle (carried_into, set once).
+    """
+
+    __tablename__ = "failed_payments"
+
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    carried_into: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"), index=True)
+
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)

@@ -128,7 +128,6 @@ def _new_table(sqlite: bool) -> None:
         sa.Column('arrears_n_ill', sa.Integer(), nullable=True),
         sa.Column('arrears_paid_fen', sa.BigInteger(), nullable=True),
         sa.Column('carryover_fen', sa.BigInteger(), nullable=False),
-        sa.Column('carried_into', sa.Integer(), nullable=True),
         sa.Column('status', sa.String(length=16), nullable=False),
         sa.Column('bank_note', sa.String(length=200), nullable=True),
         sa.CheckConstraint('amount_fen >= 0 AND regular_fen >= 0 AND arrears_fen >= 0 AND carryover_fen >= 0',
@@ -138,19 +137,28 @@ def _new_table(sqlite: bool) -> None:
         sa.CheckConstraint('regular_fen = 0 OR rule IS NOT NULL', name=op.f('ck_payments_regular_explained')),
         sa.CheckConstraint('arrears_fen = 0 OR (arrears_from IS NOT NULL AND arrears_months > 0 AND arrears_mask > 0 '
                            'AND arrears_paid_fen IS NOT NULL)', name=op.f('ck_payments_arrears_explained')),
+        sa.CheckConstraint('arrears_fen = 0 OR arrears_rule IS NOT NULL OR regular_fen > 0',
+                           name=op.f('ck_payments_arrears_facts')),
         sa.CheckConstraint("status in ('pending','paid','failed')", name=op.f('ck_payments_status')),
         *fks,
         sa.PrimaryKeyConstraint('cycle_id', 'case_id', 'seq', name=op.f('pk_payments')),
         sqlite_with_rowid=False,
     )
-    with op.batch_alter_table('payments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_payments_case_id'), ['case_id'], unique=False)
-        batch_op.create_index('ix_payments_uncarried', ['cycle_id'], unique=False,
-                              sqlite_where=sa.text("status = 'failed' AND carried_into IS NULL"),
-                              postgresql_where=sa.text("status = 'failed' AND carried_into IS NULL"))
-        batch_op.create_index('ix_payments_carried_into', ['carried_into'], unique=False,
-                              sqlite_where=sa.text('carried_into IS NOT NULL'),
-                              postgresql_where=sa.text('carried_into IS NOT NULL'))
+    op.create_table(
+        'failed_payments',
+        sa.Column('cycle_id', sa.Integer(), nullable=False),
+        sa.Column('case_id', sa.Integer(), nullable=False),
+        sa.Column('seq', sa.SmallInteger(), nullable=False),
+        sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+        sa.Column('carried_into', sa.Integer(), nullable=True),
+        sa.CheckConstraint('amount_fen > 0', name=op.f('ck_failed_payments_amount_positive')),
+        sa.ForeignKeyConstraint(['carried_into'], ['cycles.id'], name=op.f('fk_failed_payments_carried_into_cycles')),
+        sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_failed_payments_case_id_cases')),
+        sa.ForeignKeyConstraint(['cycle_id'], ['cycles.id'], name=op.f('fk_failed_payments_cycle_id_cycles')),
+        sa.PrimaryKeyConstraint('cycle_id', 'case_id', 'seq', name=op.f('pk_failed_payments')),
+    )
+    with op.batch_alter_table('failed_payments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_failed_payments_carried_into'), ['carried_into'], unique=False)
 
 
 _NUMBERED = """
@@ -177,7 +185,7 @@ INSERT INTO payments (cycle_id, case_id, seq, region_code, amount_fen, regular_f
     standard_id, income_fen, members, addon_fen, n_elderly, n_minor, n_disabled, n_ill, arrears_fen, arrears_from, arrears_mask,
     arrears_months, arrears_rule, arrears_standard_fen, arrears_standard_id, arrears_income_fen, arrears_members,
     arrears_addon_fen, arrears_n_elderly, arrears_n_minor, arrears_n_disabled, arrears_n_ill, arrears_paid_fen,
-    carryover_fen, carried_into, status, bank_note)
+    carryover_fen, status, bank_note)
 SELECT n.cycle_id, n.case_id, n.seq, n.region_code, n.amount_fen,
     CASE WHEN n.kind = 'regular' THEN n.amount_fen ELSE 0 END,
     (SELECT c.category FROM cases c WHERE c.id = n.case_id AND n.kind = 'regular'),
@@ -195,9 +203,15 @@ SELECT n.cycle_id, n.case_id, n.seq, n.region_code, n.amount_fen,
     CASE WHEN n.kind = 'arrears' THEN n.n_minor END, CASE WHEN n.kind = 'arrears' THEN n.n_disabled END,
     CASE WHEN n.kind = 'arrears' THEN n.n_ill END, CASE WHEN n.kind = 'arrears' THEN n.paid_before_fen END,
     CASE WHEN n.kind = 'carryover' THEN n.amount_fen ELSE 0 END,
-    (SELECT co.cycle_id FROM payments_old co WHERE co.carried_from_id = n.id AND n.id <> 0),
     n.status, n.bank_note
 FROM ({_NUMBERED}) n
+""")
+    op.execute(f"""
+INSERT INTO failed_payments (cycle_id, case_id, seq, amount_fen, carried_into)
+SELECT n.cycle_id, n.case_id, n.seq, n.amount_fen,
+       (SELECT co.cycle_id FROM payments_old co WHERE co.carried_from_id = n.id)
+FROM ({_NUMBERED}) n
+WHERE n.status = 'failed' AND n.amount_fen > 0
 """)
     op.drop_table('payments_old')
     if not sqlite:
@@ -209,12 +223,9 @@ def downgrade() -> None:
     sqlite = bind.dialect.name == 'sqlite'
     if not sqlite:
         op.execute(PG_DROP_TRIGGERS)
-    with op.batch_alter_table('payments', schema=None) as batch_op:
-        batch_op.drop_index('ix_payments_carried_into', sqlite_where=sa.text('carried_into IS NOT NULL'),
-                            postgresql_where=sa.text('carried_into IS NOT NULL'))
-        batch_op.drop_index('ix_payments_uncarried', sqlite_where=sa.text("status = 'failed' AND carried_into IS NULL"),
-                            postgresql_where=sa.text("status = 'failed' AND carried_into IS NULL"))
-        batch_op.drop_index(batch_op.f('ix_payments_case_id'))
+    with op.batch_alter_table('failed_payments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_failed_payments_carried_into'))
+    op.drop_table('failed_payments')
     op.rename_table('payments', 'payments_new')
     if not sqlite:
         op.execute('ALTER TABLE payments_new RENAME CONSTRAINT pk_payments TO pk_payments_new')
