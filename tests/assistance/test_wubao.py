@@ -121,3 +121,27 @@ def test_the_centralized_rate_per_county_against_the_target(session, county_offi
     haizhou = next(r for r in report if r["county"] == "320706")
     assert (haizhou["recipients"], haizhou["centralized"], haizhou["rate_permille"]) == (4, 3, 750)
     assert haizhou["meets_target"] and report[-1]["name"] == "合计"
+
+
+def test_a_back_dated_wubao_standard_pays_a_twelfth_of_the_raise_for_each_month_paid(session, county_officer,
+                                                                                      city_admin):
+    from minxin.programs.service import set_standard
+
+    derive_standards(session, actor=city_admin, year=2012, ratio_permille=550)
+    add_institution(session, actor=county_officer, name="锦屏镇敬老院", region_code="320706100", beds=80,
+                    bank_account="320706100000000001")
+    old = _elderly_rural(session, county_officer)
+    import_cases(session, actor=county_officer, program="wubao",
+                 data=_csv([[old.id_number, "2012-01", "", "集中", "锦屏镇敬老院"]]), filename="wb.csv")
+    for month in (7, 8):
+        s = run_cycle(session, actor=county_officer, program="wubao", period=Period(2012, month))
+        approve_cycle(session, actor=city_admin, cycle_id=s.cycle_id)
+    set_standard(session, actor=county_officer, program="wubao", region_code="320706", amount_fen=540000,
+                 effective=date(2012, 7, 1), category="集中")
+    sep = run_cycle(session, actor=county_officer, program="wubao", period=Period(2012, 9))
+    pay = session.execute(select(Payment).where(Payment.cycle_id == sep.cycle_id)).scalar_one()
+    # 540000 // 12 = 45000 a month now; 500500 // 12 = 41708 was paid for July and August.
+    assert (pay.regular_fen, pay.arrears_fen, pay.arrears_months) == (45000, 2 * 3292, 2)
+    assert sep.arrears_fen == 6584 and sep.total_fen == 45000 + 6584
+    assert explain_payment(pay) == ("年标准 5400 ÷ 12 = 450；补发 2012-07～2012-08：年标准 5400 ÷ 12 = 450，"
+                                    "已发 417.08，每月补 32.92，共补 65.84（2个月）")
