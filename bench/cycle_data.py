@@ -143,16 +143,15 @@ def engine_city(session: Session) -> str:
 
 def load(engine: Engine, n: int, *, seed: int = SEED, progress: bool = True) -> Population:
     """Generate and bulk-load the population into a prepared, empty database."""
-    from minxin.registry.facts import _facts_triggers, refresh_facts
+    from minxin.registry.facts import lift_facts_triggers, refresh_facts, restore_facts_triggers
 
     with Session(engine) as s:
         comms = communities(s)
     # The persons triggers that keep household facts are lifted for the load, and the facts
-    # refreshed in one statement after it (as `minxin demo` does).
+    # refreshed in one statement after it (as `minxin demo` does, there in one transaction; this
+    # loader commits per chunk on its own driver connections).
     with engine.begin() as conn:
-        triggers = _facts_triggers(conn)
-        for name, _ in triggers:
-            conn.execute(text(f"DROP TRIGGER {name}" + ("" if engine.dialect.name == "sqlite" else " ON persons")))
+        triggers = lift_facts_triggers(conn)
     started = time.perf_counter()
     counts = [0, 0, 0]
     if engine.dialect.name == "sqlite":
@@ -196,8 +195,7 @@ def load(engine: Engine, n: int, *, seed: int = SEED, progress: bool = True) -> 
             raw.close()
     with engine.begin() as conn:
         refresh_facts(conn, first_id=1, last_id=counts[0])
-        for _, definition in triggers:
-            conn.execute(text(definition))
+        restore_facts_triggers(conn, triggers)
     return Population(counts[0], counts[1], counts[2], time.perf_counter() - started)
 
 

@@ -90,14 +90,20 @@ def test_import_checks_category_institution_and_eligibility(session, county_offi
     assert case.category == "集中" and case.bank_account == "320706100000000001" and case.institution_id
 
 
-def test_a_wubao_cycle_pays_a_twelfth_of_the_annual_standard_to_the_institution(session, county_officer,
-                                                                                 city_admin):
+def _centralized_case(session, county_officer, city_admin):
+    """An elderly villager in 锦屏镇敬老院 (集中供养) from 2012-01, under the derived 2012 standards."""
     derive_standards(session, actor=city_admin, year=2012, ratio_permille=550)
     add_institution(session, actor=county_officer, name="锦屏镇敬老院", region_code="320706100", beds=80,
                     bank_account="320706100000000001")
     old = _elderly_rural(session, county_officer)
     import_cases(session, actor=county_officer, program="wubao",
                  data=_csv([[old.id_number, "2012-01", "", "集中", "锦屏镇敬老院"]]), filename="wb.csv")
+    return old
+
+
+def test_a_wubao_cycle_pays_a_twelfth_of_the_annual_standard_to_the_institution(session, county_officer,
+                                                                                 city_admin):
+    old = _centralized_case(session, county_officer, city_admin)
     s = run_cycle(session, actor=county_officer, program="wubao", period=Period(2012, 7))
     pay = session.execute(select(Payment).where(Payment.cycle_id == s.cycle_id)).scalar_one()
     assert pay.amount_fen == 500500 // 12
@@ -127,12 +133,7 @@ def test_a_back_dated_wubao_standard_pays_a_twelfth_of_the_raise_for_each_month_
                                                                                       city_admin):
     from minxin.programs.service import set_standard
 
-    derive_standards(session, actor=city_admin, year=2012, ratio_permille=550)
-    add_institution(session, actor=county_officer, name="锦屏镇敬老院", region_code="320706100", beds=80,
-                    bank_account="320706100000000001")
-    old = _elderly_rural(session, county_officer)
-    import_cases(session, actor=county_officer, program="wubao",
-                 data=_csv([[old.id_number, "2012-01", "", "集中", "锦屏镇敬老院"]]), filename="wb.csv")
+    _centralized_case(session, county_officer, city_admin)
     for month in (7, 8):
         s = run_cycle(session, actor=county_officer, program="wubao", period=Period(2012, month))
         approve_cycle(session, actor=city_admin, cycle_id=s.cycle_id)

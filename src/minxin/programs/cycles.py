@@ -478,7 +478,7 @@ def _fast_arrears(session: Session, *, cycle: Cycle, program: Program, policy: P
        the first reached cycle was computed; _arrears_groups works out their arrears month by month.
     """
     first = Period.parse(past[0].period)
-    reached = [(c.id, first.months_until(Period.parse(c.period)), first) for c in past]
+    reached = [(cycle_id, off, first) for cycle_id, off in _offsets(past)]
     fence = _fence(session)
     n = len(reached)
     carry = "".join(f", y.p{k} AS p{k}, y.eq{k} AS eq{k}, y.ne{k} AS ne{k}, y.nm{k} AS nm{k}" for k in range(n))
@@ -652,6 +652,12 @@ def _cycles_needing_arrears(session: Session, *, program: Program, period: Perio
         Cycle.period >= str(Period.of(earliest))).order_by(Cycle.period)).scalars())
 
 
+def _offsets(past: list[Cycle]) -> list[tuple[int, int]]:
+    """(cycle id, months after the first) of the reached cycles, oldest first."""
+    first = Period.parse(past[0].period)
+    return [(c.id, first.months_until(Period.parse(c.period))) for c in past]
+
+
 _MONTH_INDEX = "(CAST(substr({p}, 1, 4) AS INTEGER) * 12 + CAST(substr({p}, 6, 2) AS INTEGER) - 1)"
 
 
@@ -662,8 +668,8 @@ def _reach(session: Session, *, cycle: Cycle, program: Program, past: list[Cycle
         return False
     first = Period.parse(past[0].period)
     session.execute(text("INSERT INTO mx_per (cycle_id, period, idx, off) VALUES (:c, :p, :i, :o)"),
-                    [{"c": c.id, "p": c.period, "i": Period.parse(c.period).index,
-                      "o": first.months_until(Period.parse(c.period))} for c in past])
+                    [{"c": cycle_id, "p": str(first.add(off)), "i": first.index + off, "o": off}
+                     for cycle_id, off in _offsets(past)])
     _analyze(session, "mx_per")
     later = [int(r[0]) for r in session.execute(text(
         "SELECT id FROM cycles WHERE program_code = :p AND status <> 'draft' AND arrears_fen > 0 AND period > :first "

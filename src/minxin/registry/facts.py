@@ -37,15 +37,25 @@ def refresh_facts(conn: Connection, *, first_id: int, last_id: int) -> int:
     return int(result.rowcount or 0)
 
 
-def _facts_triggers(conn: Connection) -> list[tuple[str, str]]:
-    """(name, definition) of the facts triggers on persons, as the database itself prints them."""
+def lift_facts_triggers(conn: Connection) -> list[tuple[str, str]]:
+    """Drop the facts triggers on persons; returns (name, definition) of each, as the database itself
+    prints them, for `restore_facts_triggers`."""
     if conn.dialect.name == "sqlite":
         rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'persons' "
                                  "AND name LIKE 'persons_facts_%' ORDER BY name")).all()
     else:
         rows = conn.execute(text("SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = "
                                  "'persons'::regclass AND tgname LIKE 'persons_facts_%' ORDER BY tgname")).all()
-    return [(str(n), str(d)) for n, d in rows]
+    triggers = [(str(n), str(d)) for n, d in rows]
+    for name, _ in triggers:
+        conn.execute(text(f"DROP TRIGGER {name}" + ("" if conn.dialect.name == "sqlite" else " ON persons")))
+    return triggers
+
+
+def restore_facts_triggers(conn: Connection, triggers: list[tuple[str, str]]) -> None:
+    """Put back the triggers `lift_facts_triggers` dropped, exactly as they were."""
+    for _, definition in triggers:
+        conn.execute(text(definition))
 
 
 @contextmanager
@@ -54,10 +64,7 @@ def bulk_facts(conn: Connection, *, first_id: int, last_id: int) -> Iterator[Non
     ids from first_id to last_id, then refresh those households' facts and put the triggers back exactly
     as they were. A failure rolls the whole thing back, triggers included (DDL is transactional on both
     databases). Nobody else writes persons meanwhile: the drop locks the table until the commit."""
-    triggers = _facts_triggers(conn)
-    for name, _ in triggers:
-        conn.execute(text(f"DROP TRIGGER {name}" + ("" if conn.dialect.name == "sqlite" else " ON persons")))
+    triggers = lift_facts_triggers(conn)
     yield
     refresh_facts(conn, first_id=first_id, last_id=last_id)
-    for _, definition in triggers:
-        conn.execute(text(definition))
+    restore_facts_triggers(conn, triggers)
