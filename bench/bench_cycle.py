@@ -674,7 +674,8 @@ def bench_orm(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def machine() -> dict[str, str]:
     import platform
-    import sqlite3
+
+    from minxin.db import sqlite_module
 
     model, ram = "unknown CPU", "?"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -686,7 +687,7 @@ def machine() -> dict[str, str]:
             ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
             break
     info = {"nproc": str(os.cpu_count()), "cpu": model, "ram": ram, "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version}
+            "sqlite": f"{sqlite_module().sqlite_version} ({sqlite_module().__name__})"}
     return info
 
 

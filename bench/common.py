@@ -42,12 +42,12 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    import sqlite3
+    from minxin.db import sqlite_module
 
     # The machine is shared: the load when the benchmark starts says how much to trust the numbers.
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{os.cpu_count()} CPUs ({model}), {ram} RAM, Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version}; load average at start {load}")
+            f"SQLite {sqlite_module().sqlite_version} ({sqlite_module().__name__}); load average at start {load}")
 
 
 def peak_rss_mb() -> float:

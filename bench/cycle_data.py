@@ -10,13 +10,12 @@ n households with 1–5 members each (≈2.53 n persons) and one active 低保 c
 * ages 0–95, 4 % disabled (grade 1–4), 3 % seriously ill (重病), so every 分类施保 add-on occurs.
 
 Rows are generated in chunks from one `random.Random(seed)` stream (the same n and seed give the
-same population) and written with SQLite `executemany` (`?` placeholders, one plain sqlite3
-connection tuned for loading) or PostgreSQL `COPY … FROM STDIN` (psycopg `cursor.copy()`).
+same population) and written with SQLite `executemany` (`?` placeholders, one plain connection of
+the engine's SQLite driver, tuned for loading) or PostgreSQL `COPY … FROM STDIN` (psycopg `cursor.copy()`).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+
+from minxin.db import sqlite_module
 
 # Bump when the population changes: cached databases built by an older version are rebuilt.
 GENERATOR_VERSION = 3
@@ -157,7 +158,7 @@ def load(engine: Engine, n: int, *, seed: int = SEED, progress: bool = True) -> 
     if engine.dialect.name == "sqlite":
         path = engine.url.database
         assert path
-        conn = sqlite3.connect(path, isolation_level=None)
+        conn = sqlite_module().connect(path, isolation_level=None)
         try:
             for stmt in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=OFF", "PRAGMA foreign_keys=OFF",
                          "PRAGMA cache_size=-2000000", "PRAGMA temp_store=MEMORY"):

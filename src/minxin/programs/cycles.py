@@ -152,7 +152,10 @@ def _scratch(session: Session) -> None:
 
 
 def _analyze(session: Session, *tables: str) -> None:
-    """PostgreSQL: statistics for a scratch table just filled (autovacuum never sees temporary tables)."""
+    """PostgreSQL: statistics for a table just filled. Autovacuum never sees temporary tables, nor
+    the lines a run has just written (not committed yet): without them the planner takes the cycle
+    for a few rows and walks all of its lines in every statement that follows (ANALYZE samples a
+    fixed number of rows, ≈0.5 s however large the table)."""
     if not is_sqlite(session):
         for table in tables:
             session.execute(text(f"ANALYZE {table}"))
@@ -230,9 +233,12 @@ def _elderly_age(policy: ProgramPolicy) -> int:
 
 
 def _tune(session: Session) -> None:
-    """PostgreSQL, for this transaction only: room to hash and sort a million rows in memory."""
+    """PostgreSQL, for this transaction only: room to hash and sort a million rows in memory, and no
+    JIT compilation (compiling the cycle's plans costs more than their plain integer arithmetic saves:
+    about a second of a 1M arrears run, bench/RESULTS.md)."""
     if not is_sqlite(session):
         session.execute(text("SET LOCAL work_mem = '256MB'"))
+        session.execute(text("SET LOCAL jit = off"))
 
 
 # ---- the cycle ------------------------------------------------------------------------------------
@@ -305,6 +311,7 @@ def run_cycle(session: Session, *, actor: User, program: str, period: Period,
         tick("补发", 3)
         found = _arrears_groups(session, program=prog, later=later, only_todo=False)
         _insert_regular(session, cycle=cycle, program=prog, policy=policy, period=period, arrears=found)
+        _analyze(session, "payments")
         if found:
             _insert_unfolded_arrears(session, cycle=cycle)
     tick("重发", 4)
@@ -521,6 +528,7 @@ FROM (
 ) w
 WHERE w.amount > 0 OR (w.agree = 0 AND w.paid IS NOT NULL)
 """)), params)
+    _analyze(session, "payments")
     session.execute(text(
         "INSERT INTO mx_todo (case_id) SELECT case_id FROM payments WHERE cycle_id = :c AND seq = 0 "
         "AND arrears_months = 0"), {"c": cycle.id})
@@ -563,12 +571,15 @@ WHERE payments.cycle_id = :c AND payments.seq = 0 AND payments.case_id = i.case_
 
 def _insert_unfolded_arrears(session: Session, *, cycle: Cycle) -> None:
     """Arrears groups no regular line took along: further groups of a case, and cases not paid this month."""
-    session.execute(text(f"""
+    # Two statements, so that each is a plain join: `rank > 0 OR NOT EXISTS …` would have PostgreSQL
+    # hash every line of the cycle to answer the NOT EXISTS.
+    for which in ("i.rank > 0", "i.rank = 0 AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.cycle_id = :c "
+                  "AND p.case_id = i.case_id AND p.seq = 0)"):
+        session.execute(text(f"""
 INSERT INTO payments ({LINE_COLUMNS})
 SELECT :c, i.case_id, i.rank, c.region_code, i.arrears_fen, {_NO_REGULAR}, {_ISLAND}, 0, 'pending'
 FROM mx_isl i JOIN cases c ON c.id = i.case_id
-WHERE i.rank > 0 OR NOT EXISTS (SELECT 1 FROM payments p WHERE p.cycle_id = :c AND p.case_id = i.case_id
-                                AND p.seq = 0)
+WHERE {which}
 """), {"c": cycle.id})
 
 
