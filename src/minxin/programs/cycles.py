@@ -332,42 +332,37 @@ _ACTIVE = ("c.program_code = :p AND c.status = 'active' AND c.start_period <= :p
            "AND (c.end_period IS NULL OR c.end_period >= :period)")
 
 
-def _dibao_facts(*, fence: str, reached: list[tuple[int, int, Period]] | None = None, by_pk: str = "") -> str:
+def _dibao_facts(*, fence: str, reached: list[tuple[int, int]] | None = None, by_pk: str = "") -> str:
     """Every active case with its household's facts and the standard in force (layer x).
 
     Members and their 分类施保 counts come from the household row (kept there by triggers on persons):
     the elderly are the leading birth-date slots on or before the cut-off, minors the trailing ones
     after it. Households of more than five members are counted from persons. With `reached`
-    ((cycle id, month offset, first reached month) of the earlier cycles an arrears run reaches), each
-    case's line in each of them comes along: its regular amount p{k}, whether its other facts are the
-    case's now (eq{k}) and its elderly and minors (ne{k}, nm{k}), compared once the case's own counts
-    are known; and the months it was paid (months, bits, the first as lo_period and lo_bit) and what
-    (paid: the first paid month's amount).
+    ((cycle id, month offset) of the earlier cycles an arrears run reaches), each case's line in each
+    of them is looked up by its key and summed up in one column, `paid`: -1 when the case has no line
+    in any of them; the amount paid when it has a line in every one, all paid the same amount on the
+    case's facts of now (category, region, income, members, severely disabled, seriously ill, 三无)
+    with the same elderly and minors (ne0, nm0: compared with the case's own counts in the next
+    layer) and the standard now in force for each of those months is the period's own; else -2.
     """
     joins, cols = [], []
-    for k, (cycle_id, _off, _first) in enumerate(reached or []):
-        r = f"r{k}"
-        joins.append(f"LEFT JOIN payments {r}{by_pk} ON {r}.cycle_id = {int(cycle_id)} AND {r}.case_id = c.id "
-                     f"AND {r}.seq = 0")
-        cols.append(
-            f"{r}.regular_fen AS p{k}, CASE WHEN {r}.category = c.category AND {r}.region_code = c.region_code "
-            f"AND {r}.income_fen = h.monthly_income_fen AND {r}.members = h.member_count "
-            f"AND {r}.n_disabled = h.severe_disabled AND {r}.n_ill = h.seriously_ill "
-            f"AND (CASE WHEN {r}.rule = 'sanwu' THEN 1 ELSE 0 END) = (CASE WHEN c.sanwu THEN 1 ELSE 0 END) "
-            f"AND (s.same_mask / {1 << k}) % 2 = 1 THEN 1 ELSE 0 END AS eq{k}, "
-            f"{r}.n_elderly AS ne{k}, {r}.n_minor AS nm{k}")
+    for k, (cycle_id, _off) in enumerate(reached or []):
+        joins.append(f"LEFT JOIN payments r{k}{by_pk} ON r{k}.cycle_id = {int(cycle_id)} AND r{k}.case_id = c.id "
+                     f"AND r{k}.seq = 0")
     if reached:
-        present = [f"COALESCE(r{k}.regular_fen, 0) > 0" for k in range(len(reached))]
-        first = reached[0][2]
-        cols.append("COALESCE(" + ", ".join(f"NULLIF(r{k}.regular_fen, 0)" for k in range(len(reached)))
-                    + ", NULL) AS paid")
-        cols.append(" + ".join(f"CASE WHEN {pr} THEN 1 ELSE 0 END" for pr in present) + " AS months")
-        cols.append(" + ".join(f"CASE WHEN {pr} THEN {1 << off} ELSE 0 END"
-                               for pr, (_, off, _) in zip(present, reached, strict=True)) + " AS bits")
-        cols.append("CASE " + " ".join(f"WHEN {pr} THEN '{first.add(off)}'" for pr, (_, off, _) in
-                                       zip(present, reached, strict=True)) + " END AS lo_period")
-        cols.append("CAST(1 AS BIGINT) << (CASE " + " ".join(
-            f"WHEN {pr} THEN {off}" for pr, (_, off, _) in zip(present, reached, strict=True)) + " END) AS lo_bit")
+        def same_facts(r: str) -> str:
+            return (f"{r}.category = c.category AND {r}.region_code = c.region_code "
+                    f"AND {r}.income_fen = h.monthly_income_fen AND {r}.members = h.member_count "
+                    f"AND {r}.n_disabled = h.severe_disabled AND {r}.n_ill = h.seriously_ill "
+                    f"AND (CASE WHEN {r}.rule = 'sanwu' THEN 1 ELSE 0 END) = (CASE WHEN c.sanwu THEN 1 ELSE 0 END)")
+        none = " AND ".join(f"r{k}.case_id IS NULL" for k in range(len(reached)))
+        alike = " AND ".join(
+            [f"s.same_mask = {(1 << len(reached)) - 1}", "r0.regular_fen > 0"]
+            + [f"r{k}.regular_fen = r0.regular_fen AND r{k}.n_elderly = r0.n_elderly AND r{k}.n_minor = r0.n_minor"
+               for k in range(1, len(reached))]
+            + [same_facts(f"r{k}") for k in range(len(reached))])
+        cols.append(f"CASE WHEN {none} THEN -1 WHEN {alike} THEN r0.regular_fen ELSE -2 END AS paid, "
+                    "r0.n_elderly AS ne0, r0.n_minor AS nm0")
     extra = "".join(f",\n             {c}" for c in cols)
     join_sql = "".join(f"\n      {j}" for j in joins)
     return f"""
@@ -485,52 +480,50 @@ def _fast_arrears(session: Session, *, cycle: Cycle, program: Program, policy: P
        the first reached cycle was computed; _arrears_groups works out their arrears month by month.
     """
     first = Period.parse(past[0].period)
-    reached = [(cycle_id, off, first) for cycle_id, off in _offsets(past)]
+    reached = _offsets(past)
     fence = _fence(session)
-    n = len(reached)
-    carry = "".join(f", y.p{k} AS p{k}, y.eq{k} AS eq{k}, y.ne{k} AS ne{k}, y.nm{k} AS nm{k}" for k in range(n))
-    carry += ", y.paid AS paid, y.months AS months, y.bits AS bits, y.lo_period AS lo_period, y.lo_bit AS lo_bit"
-    agree = " AND ".join(f"(COALESCE(y.p{k}, 0) = 0 OR (y.eq{k} = 1 AND y.ne{k} = y.n_elderly "
-                         f"AND y.nm{k} = y.n_minor AND y.p{k} = y.paid))" for k in range(n))
-    carry += f", CASE WHEN {agree} THEN 1 ELSE 0 END AS agree"
-    keep = "y.sanwu OR y.gap > 0 OR y.paid IS NOT NULL"
+    mask = sum(1 << off for _, off in reached)
+    # Counts of now differing from the months' (a birthday across an age limit) make the case todo.
+    carry = (", CASE WHEN y.paid >= 0 AND (y.ne0 <> y.n_elderly OR y.nm0 <> y.n_minor) THEN -2 ELSE y.paid END "
+             "AS paid")
+    keep = "y.sanwu OR y.gap > 0 OR y.paid <> -1"
     # SQLite would look a line up through the case index and then the table; the key is one search.
     by_pk = " INDEXED BY sqlite_autoindex_payments_1" if is_sqlite(session) else ""
     facts = _dibao_facts(fence=fence, reached=reached, by_pk=by_pk)
     amounts = _dibao_amounts(fence=fence, facts=facts, keep=keep, carry=carry)
 
     def when_due(col: str) -> str:
-        return f"CASE WHEN w.due = 1 THEN {col} END"
+        return f"CASE WHEN w.arrears > 0 THEN {col} END"
 
-    arrears = "CASE WHEN w.due = 1 THEN (w.amount - w.paid) * w.months ELSE 0 END"
     params = _regular_params(cycle=cycle, program=program, policy=policy, period=period)
-    # A case whose months disagree is written with the mark arrears_months = 0 (and no arrears),
-    # even with nothing to pay now: _arrears_groups takes it up, and _finish_arrears clears the mark.
+    # A todo case (paid = -2) is written with the mark arrears_months = 0 (and no arrears), even
+    # with nothing to pay now: _arrears_groups takes it up, and _finish_arrears clears the mark.
     session.execute(_dated(text(f"""
 INSERT INTO payments ({LINE_COLUMNS})
-SELECT :c, w.case_id, 0, w.region_code, w.amount + {arrears}, w.amount, w.category, w.rule, w.standard_fen,
-       w.standard_id, w.income_fen, w.members, w.addon_fen, w.n_elderly, w.n_minor, w.n_disabled, w.n_ill, {arrears},
-       {when_due("w.lo_period")}, {when_due("w.bits / w.lo_bit")},
-       CASE WHEN w.due = 1 THEN w.months WHEN w.agree = 0 THEN 0 END,
+SELECT :c, w.case_id, 0, w.region_code, w.amount + w.arrears, w.amount, w.category, w.rule, w.standard_fen,
+       w.standard_id, w.income_fen, w.members, w.addon_fen, w.n_elderly, w.n_minor, w.n_disabled, w.n_ill, w.arrears,
+       {when_due(f"'{first}'")}, {when_due(str(mask))},
+       CASE WHEN w.arrears > 0 THEN {len(reached)} WHEN w.paid = -2 THEN 0 END,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {when_due("w.paid")}, 0, 'pending'
 FROM (
-  SELECT v.*, CASE WHEN v.agree = 1 AND v.paid IS NOT NULL AND v.amount > v.paid THEN 1 ELSE 0 END AS due
+  SELECT v.*, CASE WHEN v.paid >= 0 AND v.amount > v.paid THEN (v.amount - v.paid) * {len(reached)} ELSE 0 END
+         AS arrears
   FROM (
     SELECT z.case_id AS case_id, z.region_code AS region_code, z.category AS category, z.rule AS rule,
            z.base + CASE WHEN z.base > 0 THEN z.addon ELSE 0 END AS amount, z.standard_fen AS standard_fen,
            z.standard_id AS standard_id, z.income_fen AS income_fen, z.members AS members,
            CASE WHEN z.base > 0 THEN z.addon ELSE 0 END AS addon_fen, z.n_elderly AS n_elderly,
-           z.n_minor AS n_minor, z.n_disabled AS n_disabled, z.n_ill AS n_ill, z.paid AS paid, z.months AS months,
-           z.bits AS bits, z.lo_period AS lo_period, z.lo_bit AS lo_bit, z.agree AS agree
+           z.n_minor AS n_minor, z.n_disabled AS n_disabled, z.n_ill AS n_ill, z.paid AS paid
     FROM ({amounts}
     ) z{fence}
   ) v{fence}
 ) w
-WHERE w.amount > 0 OR (w.agree = 0 AND w.paid IS NOT NULL)
+WHERE w.amount > 0 OR w.paid = -2
 """)), params)
     _analyze(session, "payments")
+    marked = " INDEXED BY ix_payments_unsettled" if is_sqlite(session) else ""  # the marked few, not the cycle
     session.execute(text(
-        "INSERT INTO mx_todo (case_id) SELECT case_id FROM payments WHERE cycle_id = :c AND seq = 0 "
+        f"INSERT INTO mx_todo (case_id) SELECT case_id FROM payments{marked} WHERE cycle_id = :c AND seq = 0 "
         "AND arrears_months = 0"), {"c": cycle.id})
     since = min(c.computed_at for c in past if c.computed_at is not None)
     session.execute(text("""
@@ -556,16 +549,19 @@ def _finish_arrears(session: Session, *, cycle: Cycle) -> None:
 
 
 def _fold_arrears(session: Session, *, cycle: Cycle) -> None:
-    """The first arrears group of a todo case rides on its regular line, where it has one."""
+    """The first arrears group of a todo case rides on its regular line, where it has one.
+
+    Driven by the groups (a few): each is a key look-up of its line, never a walk over the cycle."""
     session.execute(text("""
-UPDATE payments SET amount_fen = amount_fen + i.arrears_fen, arrears_fen = i.arrears_fen,
-       arrears_from = i.arrears_from, arrears_mask = i.arrears_mask, arrears_months = i.arrears_months,
-       arrears_rule = i.rule, arrears_standard_fen = i.standard_fen, arrears_standard_id = i.standard_id,
-       arrears_income_fen = i.income_fen, arrears_members = i.members, arrears_addon_fen = i.addon_fen,
-       arrears_n_elderly = i.n_elderly, arrears_n_minor = i.n_minor, arrears_n_disabled = i.n_disabled,
-       arrears_n_ill = i.n_ill, arrears_paid_fen = i.paid_fen
-FROM mx_isl i
-WHERE payments.cycle_id = :c AND payments.seq = 0 AND payments.case_id = i.case_id AND i.rank = 0
+UPDATE payments SET (amount_fen, arrears_fen, arrears_from, arrears_mask, arrears_months, arrears_rule,
+                     arrears_standard_fen, arrears_standard_id, arrears_income_fen, arrears_members,
+                     arrears_addon_fen, arrears_n_elderly, arrears_n_minor, arrears_n_disabled, arrears_n_ill,
+                     arrears_paid_fen) = (
+  SELECT payments.amount_fen + i.arrears_fen, i.arrears_fen, i.arrears_from, i.arrears_mask, i.arrears_months,
+         i.rule, i.standard_fen, i.standard_id, i.income_fen, i.members, i.addon_fen, i.n_elderly, i.n_minor,
+         i.n_disabled, i.n_ill, i.paid_fen
+  FROM mx_isl i WHERE i.case_id = payments.case_id AND i.rank = 0)
+WHERE cycle_id = :c AND seq = 0 AND case_id IN (SELECT case_id FROM mx_isl WHERE rank = 0)
 """), {"c": cycle.id})
 
 
