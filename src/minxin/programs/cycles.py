@@ -470,14 +470,15 @@ def _fast_arrears(session: Session, *, cycle: Cycle, program: Program, policy: P
     """The regular lines of an arrears run, with the arrears of every case whose months agree, in one pass.
 
     1. Each active case is read with its line in each reached cycle (a primary-key look-up per
-       cycle, no grouping). Where every such month had the case's facts of now (members, counts,
-       income, category, region, 三无) and the standard now in force for it is the period's own, the
-       month is owed today's regular amount: the arrears are (amount − paid) for each of those
-       months, provided they were all paid alike — one part, the months as a bit mask, resting on
-       the line's own regular facts (its arrears facts columns stay empty).
-    2. Cases where a month disagrees are marked todo (their line carries arrears_months = 0 until
-       _finish_arrears), together with the program's cases not active now whose status changed after
-       the first reached cycle was computed; _arrears_groups works out their arrears month by month.
+       cycle, no grouping). A case paid in every reached month, the same amount each, on its facts
+       of now (members, counts, income, category, region, 三无), whose standard now in force for each
+       of those months is the period's own, is owed today's regular amount for each: its arrears are
+       (amount − paid) × months, one part with all the months in its mask, resting on the line's own
+       regular facts (its arrears facts columns stay empty).
+    2. Every other case that had a line in a reached month is marked todo (its line carries
+       arrears_months = 0 until _finish_arrears), together with the program's cases not active now
+       whose status changed after the first reached cycle was computed; _arrears_groups works out
+       their arrears month by month (a month not paid, or paid differently, is its own group there).
     """
     first = Period.parse(past[0].period)
     reached = _offsets(past)
