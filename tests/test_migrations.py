@@ -157,3 +157,26 @@ def test_the_database_refuses_what_the_engine_must_never_write(session, county_o
     nested.rollback()
     assert session.execute(text("SELECT amount_fen FROM payments WHERE cycle_id = :y AND case_id = :c"),
                            {"y": cycle_id, "c": case.id}).scalar_one() == 100
+
+
+def _status_check_text(engine: Engine) -> str:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'payments'")).scalar_one()
+        return conn.execute(text("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                                 "WHERE conname = 'ck_payments_status'")).scalar_one()
+
+
+def test_the_status_check_is_swapped_in_place_and_back(fresh_engine):
+    """The line status check became comparisons (20261201_line_status_check): same rule, both ways."""
+    _alembic(fresh_engine, command.upgrade, "head")
+    assert "'pending'" in _status_check_text(fresh_engine) and " in (" not in _status_check_text(fresh_engine)
+    _alembic(fresh_engine, command.downgrade, "20261201_unsettled_lines")
+    assert "in ('pending','paid','failed')" in _status_check_text(fresh_engine) \
+        or "ANY" in _status_check_text(fresh_engine)
+    _alembic(fresh_engine, command.upgrade, "head")
+    with fresh_engine.connect() as conn:  # the check fires before any reference is looked at
+        bad = ("INSERT INTO payments (cycle_id, case_id, seq, region_code, amount_fen, regular_fen, rule, "
+               "arrears_fen, carryover_fen, status) VALUES (1, 1, 0, '320706', 0, 0, NULL, 0, 0, 'lost')")
+        with pytest.raises(DBAPIError, match=r"(?i)check|ck_payments_status"):
+            conn.execute(text(bad))

@@ -337,7 +337,8 @@ def _dibao_facts(*, fence: str, reached: list[tuple[int, int]] | None = None, by
 
     Members and their 分类施保 counts come from the household row (kept there by triggers on persons):
     the elderly are the leading birth-date slots on or before the cut-off, minors the trailing ones
-    after it. Households of more than five members are counted from persons. With `reached`
+    after it. Households of more than five members are counted from persons (the others skip that
+    look-up). With `reached`
     ((cycle id, month offset) of the earlier cycles an arrears run reaches), each case's line in each
     of them is looked up by its key and summed up in one column, `paid`: -1 when the case has no line
     in any of them; the amount paid when it has a line in every one, all paid the same amount on the
@@ -384,7 +385,7 @@ def _dibao_facts(*, fence: str, reached: list[tuple[int, int]] | None = None, by
         FROM households hb CROSS JOIN persons pe
         WHERE hb.member_count > {BIRTH_SLOTS} AND pe.household_id = hb.id
         GROUP BY pe.household_id
-      ) b ON b.household_id = c.household_id
+      ) b ON h.member_count > {BIRTH_SLOTS} AND b.household_id = c.household_id
       CROSS JOIN mx_std s{join_sql}
       WHERE {_ACTIVE} AND h.member_count > 0
         AND s.period = :period AND s.region_code = c.region_code AND s.category = c.category{fence}"""

@@ -253,7 +253,8 @@ class Payment(Base):
         CheckConstraint("arrears_fen = 0 OR (arrears_from IS NOT NULL AND arrears_months > 0 AND arrears_mask > 0 "
                         "AND arrears_paid_fen IS NOT NULL)", name="arrears_explained"),
         CheckConstraint("arrears_fen = 0 OR arrears_rule IS NOT NULL OR regular_fen > 0", name="arrears_facts"),
-        CheckConstraint("status in ('pending','paid','failed')", name="status"),
+        # Compared, not an IN list: SQLite answers IN through a temporary table, a look-up per line written.
+        CheckConstraint("status = 'pending' OR status = 'paid' OR status = 'failed'", name="status"),
         # The lines an arrears run marks for the month-by-month computation (arrears_months = 0, only
         # while the run lasts): found without walking the cycle's million lines. Empty at rest, so
         # a line written costs it one test of the condition.
