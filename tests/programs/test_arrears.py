@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 from sqlalchemy import select
 
 from factories import active_case, household
@@ -225,24 +224,3 @@ def test_the_one_pass_arrears_agree_with_the_month_by_month_computation(session,
     assert _money_by_case(session, again.cycle_id) == fast
     assert (again.total_fen, again.arrears_fen, again.cases) == (one_pass.total_fen, one_pass.arrears_fen,
                                                                  one_pass.cases)
-
-
-def test_the_planner_settings_of_a_run_end_with_its_statements(session, county_officer, city_admin):
-    """PostgreSQL: the merge joins of the big statements are asked for those statements only; the rest
-    of the caller's transaction plans as configured (SQLite has no such settings: nothing to check)."""
-    if session.bind.dialect.name != "postgresql":
-        pytest.skip("a PostgreSQL planner setting")
-    from sqlalchemy import text
-
-    def hashjoin() -> str:
-        return session.execute(text("SELECT current_setting('enable_hashjoin')")).scalar_one()
-
-    a = active_case(session, household(session, county_officer, members=3, income_yuan=300))
-    assert hashjoin() == "on"
-    _run_and_approve(session, county_officer, city_admin, Period(2012, 7))  # the regular statement
-    assert hashjoin() == "on"
-    set_standard(session, actor=county_officer, program="dibao", region_code="320706", amount_fen=50000,
-                 effective=date(2012, 7, 1), category="城镇")
-    aug = run_cycle(session, actor=county_officer, program="dibao", period=Period(2012, 8))  # the one-pass arrears
-    assert hashjoin() == "on"
-    assert _arrears_by_month(_lines(session, aug.cycle_id)) == {(a.id, "2012-07"): 12200}

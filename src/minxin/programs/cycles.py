@@ -17,7 +17,6 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -246,23 +245,6 @@ def _tune(session: Session) -> None:
         session.execute(text("SET LOCAL random_page_cost = 1.1"))
 
 
-@contextmanager
-def _merge_joins(session: Session) -> Iterator[None]:
-    """PostgreSQL, for the statements inside: join a million cases to their households and lines by
-    merging inputs in key order rather than hashing them. Both are there in key order (the primary
-    keys), so a merge only walks them; building and probing hash tables of a million rows misses the
-    CPU cache at every row: 1.2 s of a 1M arrears insert, 0.3 s of a regular one (bench/RESULTS.md).
-    Hash joins stay possible where nothing else can join (the setting prices them, never forbids
-    them); the setting is put back after."""
-    if is_sqlite(session):
-        yield
-        return
-    before = session.execute(text("SELECT current_setting('enable_hashjoin')")).scalar_one()
-    session.execute(text("SELECT set_config('enable_hashjoin', 'off', true)"))
-    yield  # a failed statement aborts the transaction, and its rollback undoes the setting
-    session.execute(text("SELECT set_config('enable_hashjoin', :v, true)"), {"v": before})
-
-
 # ---- the cycle ------------------------------------------------------------------------------------
 
 def _take_cycle(session: Session, *, program: str, period: Period, actor: User) -> Cycle:
@@ -485,11 +467,7 @@ SELECT :c, r.case_id, 0, r.region_code, {amount}, r.amount, r.category, r.rule, 
        r.income_fen, r.members, r.addon_fen, r.n_elderly, r.n_minor, r.n_disabled, r.n_ill, {fold}, 0, 'pending'
 FROM ({select_sql}) r {join}
 """)
-    if program.calculator == "dibao":
-        with _merge_joins(session):
-            session.execute(_dated(stmt), params)
-    else:
-        session.execute(stmt, params)
+    session.execute(_dated(stmt) if program.calculator == "dibao" else stmt, params)
 
 
 def _fast_arrears(session: Session, *, cycle: Cycle, program: Program, policy: ProgramPolicy, period: Period,
@@ -526,7 +504,7 @@ def _fast_arrears(session: Session, *, cycle: Cycle, program: Program, policy: P
     params = _regular_params(cycle=cycle, program=program, policy=policy, period=period)
     # A todo case (paid = -2) is written with the mark arrears_months = 0 (and no arrears), even
     # with nothing to pay now: _arrears_groups takes it up, and _finish_arrears clears the mark.
-    insert = _dated(text(f"""
+    session.execute(_dated(text(f"""
 INSERT INTO payments ({LINE_COLUMNS})
 SELECT :c, w.case_id, 0, w.region_code, w.amount + w.arrears, w.amount, w.category, w.rule, w.standard_fen,
        w.standard_id, w.income_fen, w.members, w.addon_fen, w.n_elderly, w.n_minor, w.n_disabled, w.n_ill, w.arrears,
@@ -547,9 +525,7 @@ FROM (
   ) v{fence}
 ) w
 WHERE w.amount > 0 OR w.paid = -2
-"""))
-    with _merge_joins(session):
-        session.execute(insert, params)
+""")), params)
     _analyze(session, "payments")
     marked = " INDEXED BY ix_payments_unsettled" if is_sqlite(session) else ""  # the marked few, not the cycle
     session.execute(text(
