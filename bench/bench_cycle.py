@@ -52,6 +52,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cycle_data  # the bench folder is not a package: found through sys.path above
+from common import machine_info
 from sqlalchemy import Engine, create_engine, event, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -672,25 +673,6 @@ def bench_orm(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 
 # ---- reporting -----------------------------------------------------------------------------------
 
-def machine() -> dict[str, str]:
-    import platform
-
-    from minxin.db import sqlite_module
-
-    model, ram = "unknown CPU", "?"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal"):
-            ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-            break
-    info = {"nproc": str(os.cpu_count()), "cpu": model, "ram": ram, "python": platform.python_version(),
-            "sqlite": f"{sqlite_module().sqlite_version} ({sqlite_module().__name__})"}
-    return info
-
-
 def pg_info(url: str) -> str:
     try:
         admin = _pg_admin(url)
@@ -711,7 +693,7 @@ def verdict(ok: bool) -> str:
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace, started: float, load: tuple[float, ...]
            ) -> str:
-    m = machine()
+    m = machine_info()
     lines: list[str] = []
     add = lines.append
     argv = " ".join(sys.argv[1:])

@@ -24,8 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
 
 
-def machine() -> str:
-    """nproc, CPU model and RAM, for the results table."""
+def machine_info() -> dict[str, str]:
+    """nproc, CPU model, RAM, Python and the SQLite library the engine uses."""
+    from minxin.db import sqlite_module
+
     model = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -42,12 +44,18 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    from minxin.db import sqlite_module
+    driver = sqlite_module()
+    return {"nproc": str(os.cpu_count()), "cpu": model, "ram": ram, "python": platform.python_version(),
+            "sqlite": f"{driver.sqlite_version} ({driver.__name__})"}
 
+
+def machine() -> str:
+    """nproc, CPU model and RAM, for the results table."""
+    m = machine_info()
     # The machine is shared: the load when the benchmark starts says how much to trust the numbers.
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} CPUs ({model}), {ram} RAM, Python {platform.python_version()}, "
-            f"SQLite {sqlite_module().sqlite_version} ({sqlite_module().__name__}); load average at start {load}")
+    return (f"{m['nproc']} CPUs ({m['cpu']}), {m['ram']} RAM, Python {m['python']}, "
+            f"SQLite {m['sqlite']}; load average at start {load}")
 
 
 def peak_rss_mb() -> float:
