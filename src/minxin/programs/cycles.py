@@ -342,13 +342,13 @@ def _dibao_facts(*, fence: str, reached: list[tuple[int, int]] | None = None, by
     Members and their 分类施保 counts come from the household row (kept there by triggers on persons):
     the elderly are the leading birth-date slots on or before the cut-off, minors the trailing ones
     after it. Households of more than five members are counted from persons (the others skip that
-    look-up). With `reached`
-    ((cycle id, month offset) of the earlier cycles an arrears run reaches), each case's line in each
-    of them is looked up by its key and summed up in one column, `paid`: -1 when the case has no line
-    in any of them; the amount paid when it has a line in every one, all paid the same amount on the
-    case's facts of now (category, region, income, members, severely disabled, seriously ill, 三无)
-    with the same elderly and minors (ne0, nm0: compared with the case's own counts in the next
-    layer) and the standard now in force for each of those months is the period's own; else -2.
+    look-up). With `reached` ((cycle id, month offset) of the earlier cycles an arrears run reaches),
+    each case's line in each of them is looked up by its key and summed up in one column, `paid`: -1
+    when the case has no line in any of them; the amount paid when it has a line in every one, all
+    paid the same amount on the case's facts of now (category, region, income, members, severely
+    disabled, seriously ill, 三无) with the same elderly and minors (ne0, nm0: compared with the case's
+    own counts in the next layer) and the standard now in force for each of those months is the
+    period's own; else -2.
     """
     joins, cols = [], []
     for k, (cycle_id, _off) in enumerate(reached or []):
