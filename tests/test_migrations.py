@@ -46,7 +46,7 @@ def fresh_engine(request, tmp_path) -> Iterator[Engine]:
 
 def _alembic(engine: Engine, fn, revision: str) -> None:
     cfg = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
+    with migrate.migrating(engine) as conn:
         cfg.attributes["connection"] = conn
         fn(cfg, revision)
 
@@ -106,6 +106,8 @@ def test_old_payment_rows_become_lines_fen_for_fen_and_back(fresh_engine):
         failures = conn.execute(text("SELECT cycle_id, case_id, seq, amount_fen, carried_into FROM failed_payments"
                                      )).all()
     assert [tuple(r) for r in failures] == [(1, 2, 0, 50000, 2)]  # July's failed 500, carried into August
+    with fresh_engine.connect() as conn:  # cycles of before county cycles are the city's, lines unchanged
+        assert conn.execute(text("SELECT DISTINCT county_code FROM cycles")).scalars().all() == ["320700"]
     assert [tuple(r) for r in lines] == [
         (1, 1, 0, 110300, 110300, 0, None, None, None, None, 0, "paid", None),
         (1, 2, 0, 50000, 50000, 0, None, None, None, None, 0, "failed", "已销户"),
@@ -136,8 +138,8 @@ def test_the_database_refuses_what_the_engine_must_never_write(session, county_o
     from factories import active_case, household
 
     case = active_case(session, household(session, county_officer))
-    session.execute(text("INSERT INTO cycles (program_code, period, status, cases, total_fen, arrears_fen, "
-                         "carryover_fen, run_by, paid_fen, failed_fen) VALUES ('dibao', '2031-01', 'draft', 0, 0, 0, "
+    session.execute(text("INSERT INTO cycles (program_code, period, county_code, status, cases, total_fen, arrears_fen, "
+                         "carryover_fen, run_by, paid_fen, failed_fen) VALUES ('dibao', '2031-01', '320706', 'draft', 0, 0, 0, "
                          "0, 't', 0, 0)"))
     cycle_id = session.execute(text("SELECT id FROM cycles WHERE period = '2031-01'")).scalar_one()
     session.execute(text(_LINE), {"y": cycle_id, "c": case.id})

@@ -141,3 +141,11 @@ def unit_of_work(engine: Engine | None = None, *, write: bool = True) -> Iterato
                 raise
     finally:
         _sqlite_immediate.reset(token)
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[Session]:
+    """A unit of work nested in the session's transaction (SAVEPOINT): an error inside rolls back only its
+    part. Used where one request does several independent units (a city's run of every county)."""
+    with session.begin_nested():
+        yield session

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 
 from factories import active_case, household, new_id
 from minxin.assistance.medical import models as _medical_models  # noqa: F401 - registers the table
-from minxin.assistance.medical.cycle import insert_medical_payments
+from minxin.assistance.medical.calculator import CALCULATOR as MEDICAL
 from minxin.assistance.medical.models import MedicalRecord
 from minxin.assistance.medical.service import (
     EXPORT_HEADERS,
@@ -336,8 +336,23 @@ def test_lists_and_a_persons_records_are_scoped(session, county_officer, other_c
 
 # ---- paying through the engine -------------------------------------------------------------------
 
+def insert_medical_payments(session, *, cycle, period):
+    """What a run of the engine does with the medical calculator's statements (lines of the whole city)."""
+    from sqlalchemy import text
+
+    from minxin.programs.cycles.scratch import LINE_COLUMNS, NO_ARREARS, run_sql
+
+    MEDICAL.before_regular(session, cycle=cycle, period=period)
+    session.execute(text(f"INSERT INTO payments ({LINE_COLUMNS}) SELECT :c, r.case_id, 0, r.region_code, r.amount, "
+                         "r.amount, r.category, r.rule, r.standard_fen, r.standard_id, r.income_fen, r.members, "
+                         f"r.units, r.addon_fen, r.n_elderly, r.n_minor, r.n_disabled, r.n_ill, {NO_ARREARS}, 0, "
+                         f"'pending' FROM ({MEDICAL.regular_select(run_sql(session))}) r"),
+                    {"c": cycle.id, "p": "medical", "period": str(period), "lo": "3207", "hi": "3208"})
+    MEDICAL.after_regular(session, cycle=cycle, period=period)
+
+
 def _cycle(session, period: str, actor) -> Cycle:
-    cycle = Cycle(program_code="medical", period=period, status="draft", run_by=actor.username)
+    cycle = Cycle(program_code="medical", period=period, county_code="320700", status="draft", run_by=actor.username)
     session.add(cycle)
     session.flush()
     return cycle
@@ -358,7 +373,7 @@ def test_a_cycle_pays_each_case_the_unpaid_assistance_up_to_its_month(session, c
     insert_medical_payments(session, cycle=feb, period=Period(2012, 2))
     pays = {p.case_id: p for p in session.execute(select(Payment).where(Payment.cycle_id == feb.id)).scalars()}
     got = records(session)
-    assert {(p.amount_fen, p.regular_fen, p.members, p.rule, p.seq) for p in pays.values()} == {
+    assert {(p.amount_fen, p.regular_fen, p.units, p.rule, p.seq) for p in pays.values()} == {
         (25000, 25000, 2, "medical", 0), (70000, 70000, 1, "medical", 0)}
     assert [got[k].cycle_id for k in ("P1", "P2", "P3", "Q1")] == [feb.id, feb.id, None, feb.id]
     feb.status = "approved"
@@ -367,7 +382,7 @@ def test_a_cycle_pays_each_case_the_unpaid_assistance_up_to_its_month(session, c
     mar = _cycle(session, "2012-03", county_officer)
     insert_medical_payments(session, cycle=mar, period=Period(2012, 3))
     pay = session.execute(select(Payment).where(Payment.cycle_id == mar.id)).scalar_one()
-    assert (pay.amount_fen, pay.members, pay.case_id) == (20000 + 5000, 2, got["P1"].case_id)
+    assert (pay.amount_fen, pay.units, pay.case_id) == (20000 + 5000, 2, got["P1"].case_id)
     assert session.execute(select(func.sum(Payment.amount_fen)).where(Payment.case_id == pay.case_id)).scalar_one() \
         == sum(r.assistance_fen for r in records(session).values() if r.case_id == pay.case_id)
 

@@ -70,7 +70,7 @@ def city_url(request, tmp_path_factory) -> str:
         wh.writerow(HEADERS)
         wc.writerow(["身份证号", "开始月份", "账号", "类别"])
         for i in range(HOUSEHOLDS):
-            community = rng.choice(["320706006001", "320706006002", "320707100001", "320722101001"])
+            community = rng.choice(["320706006001", "320706006002", "320706009001"])  # the runner's county
             hukou = "城镇" if community.startswith("320706") else "农村"
             head = new_id(date(1960, 1, 1))
             wh.writerow([f"P{i:06d}", "张伟", head, "户主", community, hukou, rng.choice(["0", "100", "250"]), "", ""])
@@ -134,6 +134,22 @@ def test_the_operator_flow_from_run_to_reconcile(city_url, tmp_path):
     show = json.loads(_run(city_url, "standard", "show", "dibao", "320706", "2012-08", "--category", "城镇",
                            "--json").stdout)
     assert (show["amount_fen"], show["effective_from"], show["from_region"]) == (46000, "2012-01-01", "320700")
+
+
+def test_the_city_runs_every_county_in_its_own_cycle_from_the_command_line(city_url):
+    r = _run(city_url, "cycle", "run", "dibao", "2012-11", "--json", "--as", "checker")
+    assert r.returncode == 0, r.stderr
+    city = json.loads(r.stdout)
+    assert {"cases", "total_fen", "arrears_fen", "carryover_fen", "cycles"} <= set(city)
+    counties = {c["county"]: c for c in city["cycles"]}
+    assert len(counties) == 6 and len({c["cycle_id"] for c in city["cycles"]}) == 6
+    assert counties["320706"]["cases"] == city["cases"] == HOUSEHOLDS
+    assert city["total_fen"] == sum(c["total_fen"] for c in city["cycles"])
+    one = json.loads(_run(city_url, "cycle", "run", "dibao", "2012-11", "--county", "320706", "--json",
+                          "--as", "checker").stdout)
+    assert one["cycle_id"] == counties["320706"]["cycle_id"] and one["county"] == "320706"
+    bad = _run(city_url, "cycle", "run", "dibao", "2012-11", "--county", "320707", "--as", "runner")
+    assert bad.returncode == 1 and "辖区" in bad.stderr
 
 
 def test_two_processes_running_the_same_cycle_produce_one_cycle(city_url):

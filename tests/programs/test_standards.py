@@ -70,7 +70,7 @@ def test_only_county_and_city_officers_set_standards(session, town_officer):
 
 
 def test_a_date_reaching_into_a_reconciled_cycle_is_refused(session, county_officer):
-    session.add(Cycle(program_code="dibao", period="2012-05", status="reconciled", run_by="x"))
+    session.add(Cycle(program_code="dibao", period="2012-05", county_code="320706", status="reconciled", run_by="x"))
     session.flush()
     with pytest.raises(Conflict, match="已对账"):
         set_standard(session, actor=county_officer, program="dibao", region_code="320706", amount_fen=50000,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
@@ -13,14 +12,17 @@ from minxin.auth.service import Perm, require
 from minxin.core.masking import mask_name
 from minxin.core.money import parse_yuan
 from minxin.core.period import Period
+from minxin.db import savepoint
 from minxin.programs import cycles as cycle_ops
 from minxin.programs import service
-from minxin.programs.models import Case, Cycle
+from minxin.programs.models import Case
 from minxin.programs.schemas import (
     ApplyIn,
     CaseEventOut,
     CaseOut,
     CasePage,
+    CityRunIn,
+    CityRunOut,
     CountyTotal,
     CycleOut,
     CycleRunIn,
@@ -65,7 +67,8 @@ def _case_out(session: Session, user: User, case: Case, *, full: bool = False) -
 
 def _cycle_out(summary: cycle_ops.CycleSummary) -> CycleOut:
     return CycleOut(cycle_id=summary.cycle_id, program=summary.program, period=summary.period,
-                    status=summary.status, cases=summary.cases, total_fen=summary.total_fen,
+                    county=summary.county, county_name=summary.county_name, status=summary.status,
+                    cases=summary.cases, total_fen=summary.total_fen,
                     arrears_fen=summary.arrears_fen, carryover_fen=summary.carryover_fen,
                     by_county=[CountyTotal(**c) for c in summary.by_county])
 
@@ -146,29 +149,39 @@ def step(case_id: int, body: StepIn, user: User = Depends(api_user),
     return _case_out(session, user, moved, full=True)
 
 
-@router.get("/cycles", response_model=list[CycleOut], summary="Payment cycles", responses=ERRORS)
-def cycles(program: Annotated[str | None, Query(max_length=32)] = None, user: User = Depends(api_user),
+@router.get("/cycles", response_model=list[CycleOut], summary="Payment cycles in your scope", responses=ERRORS)
+def cycles(program: Annotated[str | None, Query(max_length=32)] = None,
+           period: Annotated[str | None, Query(max_length=7)] = None,
+           page: Annotated[int, Query(ge=1, le=100_000)] = 1, user: User = Depends(api_user),
            session: Session = Depends(get_session)) -> list[CycleOut]:
-    require(user, Perm.REGISTRY_READ)
-    stmt = select(Cycle).order_by(Cycle.period.desc(), Cycle.program_code).limit(200)
-    if program:
-        stmt = stmt.where(Cycle.program_code == program)
-    return [_cycle_out(cycle_ops.summarize(session, c)) for c in session.execute(stmt).scalars()]
+    found = cycle_ops.list_cycles_for(session, user, program=program, period=period, page=page, page_size=200)
+    return [_cycle_out(cycle_ops.summarize(session, c)) for c in found.items]
 
 
-@router.post("/cycles", response_model=CycleOut, summary="Run (or return) a program's cycle for a month",
+@router.post("/cycles", response_model=CycleOut, summary="Run (or return) a program's cycle for a month and county",
              responses=ERRORS)
 def run(body: CycleRunIn, user: User = Depends(api_user), session: Session = Depends(get_session)) -> CycleOut:
-    summary = cycle_ops.run_cycle(session, actor=user, program=body.program, period=Period.parse(body.period))
+    summary = cycle_ops.run_cycle(session, actor=user, program=body.program, period=Period.parse(body.period),
+                                  county=body.county)
     session.commit()
     return _cycle_out(summary)
+
+
+@router.post("/cycles/city", response_model=CityRunOut, summary="Run a program's month for every county",
+             responses=ERRORS)
+def run_city(body: CityRunIn, user: User = Depends(api_user), session: Session = Depends(get_session)) -> CityRunOut:
+    """Each county its own cycle; a county that fails is listed in `failed` and the others are kept."""
+    city = cycle_ops.run_county_cycles(lambda: savepoint(session), actor=user.username, program=body.program,
+                                       period=Period.parse(body.period))
+    session.commit()
+    data = city.as_json()
+    return CityRunOut(**{**data, "cycles": [_cycle_out(c) for c in city.cycles]})
 
 
 @router.get("/cycles/{cycle_id}", response_model=CycleOut, summary="One cycle with totals per county",
             responses=ERRORS)
 def cycle(cycle_id: int, user: User = Depends(api_user), session: Session = Depends(get_session)) -> CycleOut:
-    require(user, Perm.REGISTRY_READ)
-    return _cycle_out(cycle_ops.summarize(session, cycle_ops.get_cycle(session, cycle_id)))
+    return _cycle_out(cycle_ops.summarize(session, cycle_ops.get_cycle_for(session, user, cycle_id)))
 
 
 @router.post("/cycles/{cycle_id}/approve", response_model=CycleOut, summary="Approve a draft cycle",

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, progress_bar, work
-from minxin.core.errors import ValidationError
+from minxin.core.errors import MinxinError, ValidationError
 from minxin.core.money import format_yuan, format_yuan_display, parse_yuan
 from minxin.core.period import Period
 
@@ -148,7 +148,8 @@ def _print_summary(summary, as_json: bool) -> None:  # type: ignore[no-untyped-d
     if as_json:
         print_json(summary.as_json())
         return
-    out.print(f"cycle {summary.cycle_id}  {summary.program} {summary.period}  [{summary.status}]", highlight=False)
+    out.print(f"cycle {summary.cycle_id}  {summary.program} {summary.period} {summary.county} {summary.county_name}  "
+              f"[{summary.status}]", highlight=False)
     out.print(
         f"  cases {summary.cases}   total {format_yuan_display(summary.total_fen)} 元   "
         f"arrears {format_yuan_display(summary.arrears_fen)} 元   "
@@ -165,36 +166,69 @@ def _print_summary(summary, as_json: bool) -> None:  # type: ignore[no-untyped-d
 
 
 @cycle_app.command("run")
-def cycle_run(program: str, period: str, as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> None:
-    """Compute a program's month for every active case (idempotent; a draft is recomputed)."""
-    from minxin.programs.cycles import run_cycle
+def cycle_run(program: str, period: str,
+              county: str = typer.Option(None, "--county", help="County code (6 digits); city users only. "
+                                         "Without it a city user runs every county, a county user their own."),
+              as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> None:
+    """Compute a program's month for every active case of a county (idempotent; a draft is recomputed).
+
+    A city user without --county runs every county, each its own cycle in its own transaction."""
+    from minxin.core.divisions import county_of
+    from minxin.db import unit_of_work
+    from minxin.programs.cycles import run_county_cycles, run_cycle
 
     p = _period(period)
-    with work() as session, progress_bar(f"cycle {program} {p}") as update:
+    with work(write=False) as session:
         actor = actor_for(session, as_user)
-        summary = run_cycle(session, actor=actor, program=program, period=p, progress=update)
-    _print_summary(summary, as_json)
+        username, own_county = actor.username, county_of(actor.scope_code)
+    if county or own_county:
+        with work() as session, progress_bar(f"cycle {program} {p}") as update:
+            actor = actor_for(session, as_user)
+            summary = run_cycle(session, actor=actor, program=program, period=p, county=county, progress=update)
+        _print_summary(summary, as_json)
+        return
+    try:
+        with progress_bar(f"cycle {program} {p} 各县区") as update:
+            city = run_county_cycles(lambda: unit_of_work(write=True), actor=username, program=program, period=p,
+                                     progress=update)
+    except MinxinError as exc:
+        fail(exc.message)
+    if as_json:
+        print_json(city.as_json())
+    else:
+        data = city.as_json()
+        out.print(f"{program} {p}: {len(city.cycles)} county cycles, cases {data['cases']}, "
+                  f"total {format_yuan_display(data['total_fen'])} 元, arrears "
+                  f"{format_yuan_display(data['arrears_fen'])} 元", highlight=False)
+        for c in city.cycles:
+            out.print(f"  cycle {c.cycle_id:>5}  {c.county} {c.county_name:<6} [{c.status}] cases {c.cases:>8}  "
+                      f"total {format_yuan_display(c.total_fen):>16}", highlight=False)
+    for f in city.failed:
+        console.print(f"[red]county {f['county']} failed:[/red] {f['error']}", highlight=False)
+    if city.failed:
+        raise typer.Exit(1)
 
 
 @cycle_app.command("show")
-def cycle_show(cycle_id: int, as_json: bool = JSON_OPTION) -> None:
+def cycle_show(cycle_id: int, as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> None:
     """Show a cycle with its totals per county."""
-    from minxin.programs.cycles import get_cycle, summarize
+    from minxin.programs.cycles import get_cycle_for, summarize
 
     with work(write=False) as session:
-        summary = summarize(session, get_cycle(session, cycle_id))
+        actor = actor_for(session, as_user)
+        summary = summarize(session, get_cycle_for(session, actor, cycle_id))
     _print_summary(summary, as_json)
 
 
 @cycle_app.command("list")
-def cycle_list(program: str = typer.Argument(None), as_json: bool = JSON_OPTION) -> None:
-    """List cycles."""
-    from sqlalchemy import select
-
+def cycle_list(program: str = typer.Argument(None), as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> None:
+    """List the cycles in your scope (every county's for the city)."""
+    from minxin.programs.cycles import scoped_cycles
     from minxin.programs.models import Cycle
 
     with work(write=False) as session:
-        stmt = select(Cycle).order_by(Cycle.program_code, Cycle.period)
+        actor = actor_for(session, as_user)
+        stmt = scoped_cycles(actor).order_by(Cycle.program_code, Cycle.period, Cycle.county_code)
         if program:
             stmt = stmt.where(Cycle.program_code == program)
         rows: list[dict[str, Any]] = [
@@ -202,6 +236,7 @@ def cycle_list(program: str = typer.Argument(None), as_json: bool = JSON_OPTION)
                 "cycle_id": c.id,
                 "program": c.program_code,
                 "period": c.period,
+                "county": c.county_code,
                 "status": c.status,
                 "cases": c.cases,
                 "total_fen": c.total_fen,
@@ -214,7 +249,7 @@ def cycle_list(program: str = typer.Argument(None), as_json: bool = JSON_OPTION)
         return
     for r in rows:
         out.print(
-            f"{r['cycle_id']:>5} {r['program']:<8} {r['period']} {r['status']:<10} {r['cases']:>8} "
+            f"{r['cycle_id']:>5} {r['program']:<8} {r['period']} {r['county']} {r['status']:<10} {r['cases']:>8} "
             f"{format_yuan_display(r['total_fen']):>16}",
             highlight=False,
         )

@@ -109,7 +109,8 @@ class Case(Base):
         CheckConstraint(
             "status in ('applied','investigated','reviewed','noticed','approved','active','suspended',"
             "'terminated','rejected')", name="status"),
-        Index("ix_cases_program_status", "program_code", "status"),
+        # A county's run reads its active cases as one key range: program, status, region code.
+        Index("ix_cases_program_status", "program_code", "status", "region_code"),
         # One open case per beneficiary and program.
         Index("uq_cases_open_beneficiary", "program_code", "person_id", unique=True,
               sqlite_where=text("status NOT IN ('terminated','rejected')"),
@@ -152,13 +153,18 @@ class Objection(Base):
 
 
 class Cycle(Base):
-    """One program's payments for one period: draft → approved → exported → reconciled."""
+    """One program's payments for one month in one county: draft → approved → exported → reconciled.
+
+    The county civil-affairs bureau approves and the county's finance pays (县级民政部门审批, 社会化发放);
+    the city oversees and may run every county at once, each its own cycle. Cycles computed before
+    county cycles existed cover the whole city: their county_code is the city's code (320700)."""
 
     __tablename__ = "cycles"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     program_code: Mapped[str] = mapped_column(ForeignKey("programs.code"))
     period: Mapped[str] = mapped_column(String(7))
+    county_code: Mapped[str] = mapped_column(String(6))
     status: Mapped[str] = mapped_column(String(16), default="draft")
     cases: Mapped[int] = mapped_column(Integer, default=0)
     total_fen: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -174,7 +180,7 @@ class Cycle(Base):
     failed_fen: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (
-        UniqueConstraint("program_code", "period"),
+        UniqueConstraint("program_code", "period", "county_code"),
         CheckConstraint("status in ('draft','approved','exported','reconciled')", name="status"),
         CheckConstraint("total_fen >= 0", name="total_nonnegative"),
     )
@@ -185,8 +191,8 @@ class Payment(Base):
 
     A case has one line per cycle (seq 0), holding up to three parts that add up to its amount:
 
-    * regular: the period's own amount and the facts it was computed from (rule, standard, income,
-      members, 分类施保 counts);
+    * regular: the period's own amount and the facts it was computed from — the engine's fact slots,
+      one meaning each whatever the program (programs/calculator.py lists them);
     * arrears (补发): what a back-dated standard adds to earlier months already paid, for a set of
       months that share the same facts, standard and amount already paid — stored once with the
       months as a bit mask (bit i = arrears_from + i months), so a raise reaching back three months
@@ -216,6 +222,7 @@ class Payment(Base):
     standard_id: Mapped[int | None] = mapped_column(Integer)
     income_fen: Mapped[int | None] = mapped_column(BigInteger)
     members: Mapped[int | None] = mapped_column(Integer)
+    units: Mapped[int | None] = mapped_column(BigInteger)  # the rule's units counted: records, years of service
     addon_fen: Mapped[int | None] = mapped_column(BigInteger)
     # Members qualifying for each 分类施保 add-on (elderly, minor, severely disabled, seriously ill).
     n_elderly: Mapped[int | None] = mapped_column(Integer)
@@ -234,6 +241,7 @@ class Payment(Base):
     arrears_standard_id: Mapped[int | None] = mapped_column(Integer)
     arrears_income_fen: Mapped[int | None] = mapped_column(BigInteger)
     arrears_members: Mapped[int | None] = mapped_column(Integer)
+    arrears_units: Mapped[int | None] = mapped_column(BigInteger)
     arrears_addon_fen: Mapped[int | None] = mapped_column(BigInteger)  # per month, at the new standard
     arrears_n_elderly: Mapped[int | None] = mapped_column(Integer)
     arrears_n_minor: Mapped[int | None] = mapped_column(Integer)

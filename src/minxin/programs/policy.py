@@ -11,7 +11,6 @@ from typing import Any
 
 from minxin.core.errors import ValidationError
 from minxin.core.money import parse_yuan
-from minxin.programs.rules import ADDON_KINDS, Addon
 from minxin.settings import get_settings
 
 DEFAULT_POLICY = "lianyungang-2012.toml"
@@ -36,9 +35,7 @@ class ProgramPolicy:
     categories: tuple[str, ...]
     notice_days: int = 7
     spot_check_permille: int = 300
-    min_payment_permille: int = 0
     review_months: dict[str, int] = field(default_factory=dict)
-    addons: tuple[Addon, ...] = ()
     standards: tuple[SeedStandard, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -79,14 +76,6 @@ def _program(code: str, raw: dict[str, Any], where: Path) -> ProgramPolicy:
     def bad(msg: str) -> ValidationError:
         return ValidationError(f"{where.name}: programs.{code}: {msg}")
 
-    addons = []
-    for a in raw.get("addons", []):
-        if a.get("kind") not in ADDON_KINDS:
-            raise bad(f"unknown addon kind {a.get('kind')!r}")
-        permille = int(a.get("permille", 0))
-        if not 0 <= permille <= 1000:
-            raise bad("addon permille must be 0..1000")
-        addons.append(Addon(kind=a["kind"], permille=permille, min_age=a.get("min_age")))
     standards = []
     for s in raw.get("standards", []):
         try:
@@ -97,15 +86,16 @@ def _program(code: str, raw: dict[str, Any], where: Path) -> ProgramPolicy:
             ))
         except (KeyError, ValueError) as exc:
             raise bad(f"bad standard entry {s!r}: {exc}") from exc
+    # Everything else (a calculator's own parameters: floors, add-ons, ages …) stays in `extra`, read by
+    # the calculator that the entry names.
     known = {"name", "short", "unit", "calculator", "categories", "notice_days", "spot_check_permille",
-             "min_payment_permille", "review_months", "addons", "standards"}
+             "review_months", "standards"}
     return ProgramPolicy(
         code=code, name=raw["name"], short=raw.get("short", raw["name"]), unit=raw.get("unit", "household"),
         calculator=raw.get("calculator", code), categories=tuple(raw.get("categories", [])),
         notice_days=int(raw.get("notice_days", 7)), spot_check_permille=int(raw.get("spot_check_permille", 300)),
-        min_payment_permille=int(raw.get("min_payment_permille", 0)),
         review_months={k: int(v) for k, v in raw.get("review_months", {}).items()},
-        addons=tuple(addons), standards=tuple(standards),
+        standards=tuple(standards),
         extra={k: v for k, v in raw.items() if k not in known},
     )
 

@@ -106,7 +106,17 @@ class StepIn(BaseModel):
 class CycleRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    program: str = "dibao"
+    program: str = Field("dibao", max_length=32)
+    period: str = Field(pattern=r"^[0-9]{4}-[0-9]{1,2}$")
+    # The county (6 digits); a county user's own when absent. A city user names one, or runs every county
+    # through POST /cycles/city.
+    county: str | None = Field(None, pattern=r"^[0-9]{6}$")
+
+
+class CityRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    program: str = Field("dibao", max_length=32)
     period: str = Field(pattern=r"^[0-9]{4}-[0-9]{1,2}$")
 
 
@@ -126,9 +136,24 @@ class CycleOut(BaseModel):
     cycle_id: int
     program: str
     period: str
+    county: str
+    county_name: str
     status: str
     cases: int
     total_fen: int
     arrears_fen: int
     carryover_fen: int
     by_county: list[CountyTotal]
+
+
+class CityRunOut(BaseModel):
+    """Every county's cycle of one program and month: the city's sums and the county cycles."""
+
+    program: str
+    period: str
+    cases: int
+    total_fen: int
+    arrears_fen: int
+    carryover_fen: int
+    cycles: list[CycleOut]
+    failed: list[dict[str, str]]

@@ -15,7 +15,7 @@ from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, require, scoped
 from minxin.clock import CHINA_TZ, today
-from minxin.core.divisions import scope_prefix
+from minxin.core.divisions import covers, scope_prefix
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.period import Period
 from minxin.db import UTCDateTime, utcnow
@@ -159,10 +159,12 @@ def set_standard(session: Session, *, actor: User, program: str, region_code: st
     if not can_see(actor, region.code):
         raise Forbidden(f"区划 {region.code} 不在您的辖区内 (outside your scope)")
     period = Period.of(effective)
-    reconciled = session.execute(
-        select(Cycle.period).where(Cycle.program_code == program, Cycle.status == "reconciled",
-                                   Cycle.period >= str(period)).order_by(Cycle.period)
-    ).scalars().first()
+    # The reconciled cycles the standard would reach: of the counties it applies in (a county's own, or
+    # every county under a city standard), and the city-wide cycles of before county cycles.
+    reconciled = next((p for p, county in session.execute(
+        select(Cycle.period, Cycle.county_code).where(Cycle.program_code == program, Cycle.status == "reconciled",
+                                                      Cycle.period >= str(period)).order_by(Cycle.period))
+        if covers(region.code, county) or covers(county, region.code)), None)
     if reconciled:
         raise Conflict(f"生效日期 {effective} 早于已对账的 {reconciled} 期，不能追溯修改已对账的发放周期 "
                        "(would change a reconciled cycle)", field="effective")
@@ -252,7 +254,8 @@ def apply(session: Session, *, actor: User, program: str, household_id: int, ban
         raise Conflict(f"该户已有未结束的{prog.name}案件 (an open case exists)")
     if review_class not in ("A", "B", "C"):
         raise ValidationError("复核分类必须是 A/B/C (review class A, B or C)", field="review_class")
-    category = household.hukou_type if "城镇" in prog.category_list else ""
+    # Programs whose categories are the 户籍 types take the household's; others start without one.
+    category = household.hukou_type if household.hukou_type in prog.category_list else ""
     case = Case(program_code=program, household_id=household.id, person_id=head.id,
                 region_code=household.region_code, category=category, status="applied",
                 bank_account=_clean_account(bank_account), sanwu=sanwu, staff_relative=staff_relative,
@@ -436,55 +439,23 @@ def set_bank_account(session: Session, *, actor: User, case_id: int, account: st
 
 # ---- the amount a case would get ------------------------------------------------------------------
 
-def addon_counts(members: list[Person], period: Period, min_age: int | None) -> dict[str, int]:
-    """Members qualifying for each 分类施保 add-on on the period's first day (as the cycle's SQL counts)."""
-    first = period.first_day()
-
-    def years_before(years: int) -> date:
-        try:
-            return first.replace(year=first.year - years)
-        except ValueError:  # 29 February
-            return first.replace(year=first.year - years, day=28)
-
-    elderly_born_by = years_before(min_age) if min_age else None
-    minor_born_after = years_before(18)
-    return {
-        "elderly": sum(1 for p in members if elderly_born_by and p.birth_date <= elderly_born_by),
-        "minor": sum(1 for p in members if p.birth_date > minor_born_after),
-        "disabled": sum(1 for p in members if p.disability_grade in (1, 2)),
-        "ill": sum(1 for p in members if p.health_status == "重病"),
-    }
-
-
 def proposed_amount(session: Session, case: Case, *, period: Period | None = None) -> int | None:
-    """拟补助金额: what the case would be paid for a month at the standard in force (None: no standard,
-    or a program whose amount is assessed elsewhere). The same rule the cycle applies, from the
-    household's current members and income; tests hold it to run_cycle."""
-    from minxin.programs.rules import DibaoParams, HouseholdFacts, dibao_entitlement
+    """拟补助金额: what the case would be paid for a month at the standard in force (None: no standard, or a
+    program whose amount is assessed elsewhere). Asked of the program's calculator, which applies the
+    same rule as its cycle SQL; tests hold the two together."""
+    from minxin.programs.calculator import get_calculator
 
     period = period or Period.of(today())
     program = get_program(session, case.program_code)
-    if program.calculator not in ("dibao", "wubao", "flat"):
-        return None
-    try:
-        std = standard_in_force(session, program=case.program_code, region_code=case.region_code, period=period,
-                                category=case.category)
-    except NotFound:
-        return None
-    if program.calculator == "wubao":
-        return std.amount_fen // 12
-    if program.calculator == "flat":
-        return std.amount_fen
-    household = session.get(Household, case.household_id) if case.household_id else None
-    members = list(household.members) if household else []
-    if household is None or not members:
-        return None
-    policy = program_policy(case.program_code)
-    min_age = next((a.min_age for a in policy.addons if a.kind == "elderly"), None)
-    facts = HouseholdFacts(members=len(members), income_fen=household.monthly_income_fen, sanwu=case.sanwu,
-                           addon_counts=addon_counts(members, period, min_age))
-    params = DibaoParams(standard_fen=std.amount_fen, min_permille=policy.min_payment_permille, addons=policy.addons)
-    return dibao_entitlement(facts, params).amount_fen
+    calc = get_calculator(program.calculator)
+    standard_fen: int | None = None
+    if calc.uses_standards:
+        try:
+            standard_fen = standard_in_force(session, program=case.program_code, region_code=case.region_code,
+                                             period=period, category=case.category).amount_fen
+        except (NotFound, ValidationError):
+            return None
+    return calc.proposed_amount(session, case, period=period, standard_fen=standard_fen)
 
 
 # ---- lists, notices and periodic review ----------------------------------------------------------

@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, has_perm, require, scoped
-from minxin.core.divisions import covers
-from minxin.core.errors import Forbidden, MinxinError, NotFound, ValidationError
+from minxin.core.divisions import county_of, covers
+from minxin.core.errors import Conflict, MinxinError, NotFound, ValidationError
 from minxin.core.masking import mask_account, mask_name
 from minxin.core.money import parse_yuan
 from minxin.core.period import Period
-from minxin.db import utcnow
+from minxin.db import savepoint, utcnow
 from minxin.paging import Page, paginate
 from minxin.programs import cycles as cycle_service
 from minxin.programs.models import CASE_STATUSES, Case, Cycle, Objection, Payment, Program
@@ -242,8 +242,9 @@ _ZH: dict[str, str] = {
     "programs.standards.current": "现行",
     # cycles
     "programs.cycles.title": "发放周期",
-    "programs.cycles.intro": "每个项目每月一期：计算 → 审批（运行人以外的人员）→ 导出银行文件 → 上传银行结果对账；"
-                             "发放失败的款项在下一期重发。",
+    "programs.cycles.intro": "每个项目每月每个县区一期：县区计算 → 审批（运行人以外的县区或市级人员）→ 导出银行文件 → "
+                             "上传银行结果对账；发放失败的款项在下一期重发。",
+    "programs.cycles.all_counties": "全部县区（各县区分别计算）",
     "programs.cycles.col_program": "项目",
     "programs.cycles.col_period": "月份",
     "programs.cycles.col_status": "状态",
@@ -288,7 +289,8 @@ _ZH: dict[str, str] = {
     "programs.cycle.rerun_intro": "草稿可按最新的户籍收入和标准重新计算。",
     "programs.cycle.download": "下载银行代发文件",
     "programs.cycle.download_intro": "文件含完整身份证号和账号，每次下载都记入审计日志；"
-                                     "首次下载后本期状态变为“已导出”。旧版银行系统请选 GBK 编码的 CSV。",
+                                     "导出后本期状态变为“已导出”。旧版银行系统请选 GBK 编码的 CSV。",
+    "programs.cycle.download_again": "再次下载银行代发文件",
     "programs.cycle.xlsx": "Excel",
     "programs.cycle.csv_utf8": "CSV（UTF-8）",
     "programs.cycle.csv_gbk": "CSV（GBK）",
@@ -503,8 +505,10 @@ _EN: dict[str, str] = {
     "programs.standards.no_category": "no category",
     "programs.standards.current": "in force",
     "programs.cycles.title": "Payment cycles",
-    "programs.cycles.intro": "One cycle per program and month: compute → approve (by someone else) → export the "
-                             "bank file → reconcile the bank's result; failed payments are paid again next cycle.",
+    "programs.cycles.intro": "One cycle per program, month and county: compute → approve (by someone else of the "
+                             "county or the city) → export the bank file → reconcile the bank's result; failed "
+                             "payments are paid again next cycle.",
+    "programs.cycles.all_counties": "Every county (each its own cycle)",
     "programs.cycles.col_program": "Program",
     "programs.cycles.col_period": "Month",
     "programs.cycles.col_status": "Status",
@@ -549,7 +553,8 @@ _EN: dict[str, str] = {
     "programs.cycle.rerun_intro": "A draft can be recomputed from the latest incomes and standards.",
     "programs.cycle.download": "Download the bank file",
     "programs.cycle.download_intro": "The file holds full ID numbers and accounts; each download is audited and "
-                                     "the first marks the cycle exported. Older bank systems need the GBK CSV.",
+                                     "exporting marks the cycle exported. Older bank systems need the GBK CSV.",
+    "programs.cycle.download_again": "Download the bank file again",
     "programs.cycle.xlsx": "Excel",
     "programs.cycle.csv_utf8": "CSV (UTF-8)",
     "programs.cycle.csv_gbk": "CSV (GBK)",
@@ -927,7 +932,7 @@ def _case_page(request: Request, session: Session, user: User, case: Case, *, er
         "forward_steps": forward, "other_steps": other,
         "open_other": not forward or any(f"step:{s}" in errors for s in other),
         "event_names": EVENT_NAMES,
-        "can_see_cycles": _reads_cycles(user),
+        "can_see_cycles": cycle_service.may_read_cycles(user),
         "reason_required": REASON_REQUIRED, "month_steps": MONTH_STEPS,
         "objections": objections, "events": events, "names": names,
         "payments": payments,
@@ -1114,26 +1119,16 @@ def standards_add(request: Request, program: str = Form(""), region: str = Form(
 
 # ---- payment cycles -------------------------------------------------------------------------------
 
-def _reads_cycles(user: User) -> bool:
-    """Cycles are read by those who run, approve or audit them."""
-    return any(has_perm(user, p) for p in (Perm.CYCLES_RUN, Perm.CYCLES_APPROVE, Perm.AUDIT_READ))
-
-
-def _require_cycle_reader(user: User) -> None:
-    if not _reads_cycles(user):
-        raise Forbidden("当前角色无权查看发放周期 (not permitted: cycles)")
-
-
 def _cycles_page(request: Request, session: Session, user: User, *, page: int = 1,
                  form: dict[str, Any] | None = None, run_error: str | None = None,
                  status_code: int = 200) -> Response:
-    _require_cycle_reader(user)
+    cycles = cycle_service.list_cycles_for(session, user, page=page, page_size=get_settings().page_size)
     programs = _programs(session)
-    stmt = select(Cycle).order_by(Cycle.period.desc(), Cycle.program_code)
-    cycles = paginate(session, stmt, page=page, page_size=get_settings().page_size)
+    can_run = has_perm(user, Perm.CYCLES_RUN)
+    run_counties = [r for r in cycle_service.city_counties(session) if can_see(user, r.code)] if can_run else []
     return render(request, "programs/cycles.html", {
         "programs": programs, "program_names": _short_names(programs), "cycles": cycles,
-        "can_run": has_perm(user, Perm.CYCLES_RUN),
+        "county_names": cycle_service.county_names(session), "can_run": can_run, "run_counties": run_counties,
         "form": form or {"period": str(Period.of(local_today()))}, "run_error": run_error,
     }, status_code=status_code)
 
@@ -1141,25 +1136,36 @@ def _cycles_page(request: Request, session: Session, user: User, *, page: int = 
 @router.get("/cycles", name="cycles")
 def cycles_page(request: Request, page: int = Query(1, ge=1, le=100_000), user: User = Depends(current_user),
                 session: Session = Depends(get_session)) -> Response:
-    """Every payment cycle, newest month first, and the form to compute one."""
+    """The payment cycles in the user's scope (a county's, or every county's for the city), newest month
+    first, and the form to compute one."""
     return _cycles_page(request, session, user, page=page)
 
 
 @router.post("/cycles", name="cycles_run")
-def cycles_run(request: Request, program: str = Form(""), period: str = Form(""),
+def cycles_run(request: Request, program: str = Form(""), period: str = Form(""), county: str = Form(""),
                user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
-    """Compute (or recompute a draft of) the cycle of a program and month, then show it."""
-    require(user, Perm.CYCLES_RUN)
-    form = {"program": program[:32], "period": period[:20]}
+    """Compute (or recompute a draft of) the cycle of a program and month for a county (or, for a city user
+    who names none, every county), then show it."""
+    form = {"program": program[:32], "period": period[:20], "county": county[:6]}
     try:
-        summary = cycle_service.run_cycle(session, actor=user, program=program or _default_program(session),
-                                          period=_parse_period(period))
+        program = program or _default_program(session)
+        month = _parse_period(period)
+        if county or county_of(user.scope_code):
+            summary = cycle_service.run_cycle(session, actor=user, program=program, period=month,
+                                              county=county or None)
+            target = f"/cycles/{summary.cycle_id}"
+        else:
+            city = cycle_service.run_county_cycles(lambda: savepoint(session), actor=user.username,
+                                                   program=program, period=month)
+            if city.failed:
+                raise Conflict("；".join(f"{f['county']}：{f['error']}" for f in city.failed))
+            target = "/cycles"
     except MinxinError as exc:
         session.rollback()
         return _cycles_page(request, session, user, form=form, run_error=_message(request, exc),
                             status_code=status_for(exc))
     session.commit()
-    return _redirect(f"/cycles/{summary.cycle_id}", done="run")
+    return _redirect(target, done="run")
 
 
 def _cycle_payments(session: Session, user: User, cycle: Cycle, *, county: str | None, status: str | None,
@@ -1191,7 +1197,6 @@ def _cycle_page(request: Request, session: Session, user: User, cycle: Cycle, *,
                 pay_status: str = "", page: int = 1, done: str | None = None,
                 errors: dict[str, str] | None = None, row_errors: list[Any] | None = None,
                 status_code: int = 200) -> Response:
-    _require_cycle_reader(user)
     program = get_program(session, cycle.program_code)
     counties = cycle_service.county_totals(session, cycle.id)
     totals = {k: sum(c[k] for c in counties) for k in ("cases", "regular_fen", "arrears_fen", "carryover_fen",
@@ -1211,7 +1216,9 @@ def _cycle_page(request: Request, session: Session, user: User, cycle: Cycle, *,
         "payments": _cycle_payment_rows(session, cycle, payments.items),
         "page": payments, "county": county, "pay_status": pay_status, "pay_statuses": PAY_STATUSES,
         "users": _display_names(session, {u for u in (cycle.run_by, cycle.approved_by) if u}),
-        "can_run": has_perm(user, Perm.CYCLES_RUN), "can_approve": has_perm(user, Perm.CYCLES_APPROVE),
+        "can_run": has_perm(user, Perm.CYCLES_RUN) and can_see(user, cycle.county_code),
+        "can_pay": has_perm(user, Perm.CYCLES_RUN) and can_see(user, cycle.county_code),
+        "can_approve": has_perm(user, Perm.CYCLES_APPROVE) and can_see(user, cycle.county_code),
         "flash": flash, "errors": errors or {}, "row_errors": row_errors or [],
     }, status_code=status_code)
 
@@ -1222,8 +1229,7 @@ def cycle_page(request: Request, cycle_id: int, county: str = Query("", max_leng
                done: str = Query("", max_length=20), user: User = Depends(current_user),
                session: Session = Depends(get_session)) -> Response:
     """One cycle: totals, the table per county, what may be done next, and its payments."""
-    _require_cycle_reader(user)
-    cycle = cycle_service.get_cycle(session, _db_id(cycle_id))
+    cycle = cycle_service.get_cycle_for(session, user, _db_id(cycle_id))
     return _cycle_page(request, session, user, cycle, county=county, pay_status=status, page=page,
                        done=done if done in _CYCLE_DONE else None)
 
@@ -1232,44 +1238,72 @@ def cycle_page(request: Request, cycle_id: int, county: str = Query("", max_leng
 def cycle_approve(request: Request, cycle_id: int, user: User = Depends(current_user),
                   session: Session = Depends(get_session)) -> Response:
     """draft → approved, by someone other than whoever computed it (the service says why not)."""
-    cycle = cycle_service.get_cycle(session, _db_id(cycle_id))
+    cycle = cycle_service.get_cycle_for(session, user, _db_id(cycle_id))
     try:
         cycle_service.approve_cycle(session, actor=user, cycle_id=cycle.id)
     except MinxinError as exc:
         if isinstance(exc, NotFound):
             raise
         session.rollback()
-        cycle = cycle_service.get_cycle(session, cycle.id)
+        cycle = cycle_service.get_cycle_for(session, user, cycle.id)
         return _cycle_page(request, session, user, cycle, errors={"approve": _message(request, exc)},
                            status_code=status_for(exc))
     session.commit()
     return _redirect(f"/cycles/{cycle.id}", done="approved")
 
 
+def _bank_response(cycle: Cycle, buffer: io.BytesIO, fmt: str, encoding: str) -> Response:
+    short = program_policy(cycle.program_code).short
+    suffix = "" if fmt == "xlsx" else f"-{encoding.upper().replace('UTF8', 'UTF-8')}"
+    filename = f"{short}-{cycle.county_code}-{cycle.period}-银行代发{suffix}.{fmt}"
+    ascii_name = cycle_service.bank_file_name(cycle, fmt).replace(f".{fmt}", f"{suffix}.{fmt}")
+    media = XLSX if fmt == "xlsx" else f"text/csv; charset={'gbk' if encoding.lower() == 'gbk' else 'utf-8'}"
+    return Response(buffer.getvalue(), media_type=media, headers=_attachment(filename, ascii_name))
+
+
+@router.post("/cycles/{cycle_id:int}/export", name="cycle_export")
+def cycle_export(request: Request, cycle_id: int, fmt: str = Form("xlsx", max_length=16),
+                 user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
+    """Export the bank file of an approved cycle (approved → exported): a state change, so by POST with the
+    CSRF token only. The file is the answer."""
+    cycle = cycle_service.get_cycle_for(session, user, _db_id(cycle_id))
+    kind, _, encoding = fmt.partition("-")
+    kind, encoding = (kind, encoding or "utf-8") if kind in ("xlsx", "csv") else ("xlsx", "utf-8")
+    buffer = io.BytesIO()
+    try:
+        cycle_service.export_cycle(session, actor=user, cycle_id=cycle.id, target=buffer, fmt=kind, encoding=encoding)
+    except MinxinError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        session.rollback()
+        cycle = cycle_service.get_cycle_for(session, user, cycle.id)
+        return _cycle_page(request, session, user, cycle, errors={"export": _message(request, exc)},
+                           status_code=status_for(exc))
+    session.commit()
+    return _bank_response(cycle, buffer, kind, encoding)
+
+
 @router.get("/cycles/{cycle_id:int}/bank.{fmt}", name="cycle_bank_file")
 @writes
 def cycle_bank_file(cycle_id: int, fmt: str, encoding: str = Query("utf-8", max_length=10),
                     user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
-    """The bank file (xlsx, or CSV in UTF-8 or GBK); the export is audited and marks the cycle exported."""
-    cycle = cycle_service.get_cycle(session, _db_id(cycle_id))
+    """The bank file of a cycle already exported, again (xlsx, or CSV in UTF-8 or GBK): reading only, each
+    download audited. Exporting (the state change) is the POST above."""
+    cycle = cycle_service.get_cycle_for(session, user, _db_id(cycle_id))
     if fmt not in ("xlsx", "csv"):
         raise NotFound("没有这种格式的银行文件 (no such format)")
     buffer = io.BytesIO()
-    cycle_service.export_cycle(session, actor=user, cycle_id=cycle.id, target=buffer, fmt=fmt, encoding=encoding)
+    cycle_service.download_bank_file(session, actor=user, cycle_id=cycle.id, target=buffer, fmt=fmt,
+                                     encoding=encoding)
     session.commit()
-    short = program_policy(cycle.program_code).short
-    suffix = "" if fmt == "xlsx" else f"-{encoding.upper().replace('UTF8', 'UTF-8')}"
-    filename = f"{short}-{cycle.period}-银行代发{suffix}.{fmt}"
-    ascii_name = f"{cycle.program_code}-{cycle.period}-bank{suffix}.{fmt}"
-    media = XLSX if fmt == "xlsx" else f"text/csv; charset={'gbk' if encoding.lower() == 'gbk' else 'utf-8'}"
-    return Response(buffer.getvalue(), media_type=media, headers=_attachment(filename, ascii_name))
+    return _bank_response(cycle, buffer, fmt, encoding)
 
 
 @router.post("/cycles/{cycle_id:int}/reconcile", name="cycle_reconcile")
 def cycle_reconcile(request: Request, cycle_id: int, file: UploadFile | None = File(None),
                     user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """Book the bank's result file: every row must check, or nothing is booked and each error is listed."""
-    cycle = cycle_service.get_cycle(session, _db_id(cycle_id))
+    cycle = cycle_service.get_cycle_for(session, user, _db_id(cycle_id))
     try:
         data, filename = read_upload(file)
         result = cycle_service.reconcile_cycle(session, actor=user, cycle_id=cycle.id, data=data, filename=filename)
@@ -1277,12 +1311,12 @@ def cycle_reconcile(request: Request, cycle_id: int, file: UploadFile | None = F
         if isinstance(exc, NotFound):
             raise
         session.rollback()
-        cycle = cycle_service.get_cycle(session, cycle.id)
+        cycle = cycle_service.get_cycle_for(session, user, cycle.id)
         return _cycle_page(request, session, user, cycle, errors={"reconcile": _message(request, exc)},
                            status_code=status_for(exc))
     if not result.ok:
         session.rollback()
-        cycle = cycle_service.get_cycle(session, cycle.id)
+        cycle = cycle_service.get_cycle_for(session, user, cycle.id)
         return _cycle_page(request, session, user, cycle, row_errors=result.errors, status_code=422)
     session.commit()
     return _redirect(f"/cycles/{cycle.id}", done="reconciled")

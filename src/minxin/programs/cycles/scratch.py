@@ -1,0 +1,185 @@
+"""What every cycle run shares: its scratch tables, the line columns, the standards in force, the county
+bounds and the database settings of the run's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Date, bindparam, select, text
+from sqlalchemy.orm import Session
+
+from minxin.core.divisions import scope_prefix
+from minxin.core.period import Period
+from minxin.db import is_sqlite
+from minxin.programs.calculator import Calculator, RunSql
+from minxin.programs.models import Program, Standard
+from minxin.programs.policy import ProgramPolicy
+from minxin.registry.models import Region
+
+# Scratch tables of one cycle run (temporary: per connection, never written to the WAL).
+# mx_std: the standard in force per (period, region, category) for the periods the run computes, with
+#         the calculator's own per-standard values (its standard_terms); for the cycle's own period,
+#         same_mask bit k says the reached cycle k has that very standard now.
+# mx_per: the earlier cycles a back-dated standard reaches, with their month offset from the first.
+# mx_prev: arrears already paid for those months by later cycles, per case and month.
+# mx_todo: the cases of an arrears run whose months need the month-by-month computation.
+# mx_isl: their arrears, per case in groups of months that share facts, standard and paid.
+# mx_car: failed payments carried into this cycle, per case.
+_SCRATCH_DDL = (
+    """CREATE TEMPORARY TABLE IF NOT EXISTS mx_per (
+    cycle_id INTEGER NOT NULL PRIMARY KEY, period VARCHAR(7) NOT NULL, idx INTEGER NOT NULL, off INTEGER NOT NULL)""",
+    """CREATE TEMPORARY TABLE IF NOT EXISTS mx_prev (
+    case_id INTEGER NOT NULL, off INTEGER NOT NULL, paid BIGINT NOT NULL, PRIMARY KEY (case_id, off))""",
+    """CREATE TEMPORARY TABLE IF NOT EXISTS mx_todo (case_id INTEGER NOT NULL PRIMARY KEY)""",
+    """CREATE TEMPORARY TABLE IF NOT EXISTS mx_isl (
+    case_id INTEGER NOT NULL, rank INTEGER NOT NULL, arrears_fen BIGINT NOT NULL, arrears_from VARCHAR(7) NOT NULL,
+    arrears_mask BIGINT NOT NULL, arrears_months INTEGER NOT NULL, rule VARCHAR(16) NOT NULL,
+    standard_fen BIGINT, standard_id INTEGER, income_fen BIGINT, members INTEGER, units BIGINT,
+    addon_fen BIGINT NOT NULL, n_elderly INTEGER NOT NULL, n_minor INTEGER NOT NULL, n_disabled INTEGER NOT NULL,
+    n_ill INTEGER NOT NULL, paid_fen BIGINT NOT NULL, PRIMARY KEY (case_id, rank))""",
+    """CREATE TEMPORARY TABLE IF NOT EXISTS mx_car (case_id INTEGER NOT NULL PRIMARY KEY, fen BIGINT NOT NULL)""",
+)
+_SCRATCH_TABLES = ("mx_per", "mx_prev", "mx_todo", "mx_isl", "mx_car")
+
+# The columns of a payment line, in the order the INSERT … SELECT statements produce them.
+PARTS = (
+    "region_code, amount_fen, regular_fen, category, rule, standard_fen, standard_id, income_fen, members, units, "
+    "addon_fen, n_elderly, n_minor, n_disabled, n_ill, arrears_fen, arrears_from, arrears_mask, arrears_months, "
+    "arrears_rule, arrears_standard_fen, arrears_standard_id, arrears_income_fen, arrears_members, arrears_units, "
+    "arrears_addon_fen, arrears_n_elderly, arrears_n_minor, arrears_n_disabled, arrears_n_ill, arrears_paid_fen")
+LINE_COLUMNS = f"cycle_id, case_id, seq, {PARTS}, carryover_fen, status"
+NO_REGULAR = "0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+NO_ARREARS = "0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+ISLAND = ("i.arrears_fen, i.arrears_from, i.arrears_mask, i.arrears_months, i.rule, i.standard_fen, i.standard_id, "
+          "i.income_fen, i.members, i.units, i.addon_fen, i.n_elderly, i.n_minor, i.n_disabled, i.n_ill, i.paid_fen")
+ISLAND_OR_NONE = ("COALESCE(i.arrears_fen, 0), i.arrears_from, i.arrears_mask, i.arrears_months, i.rule, "
+                  "i.standard_fen, i.standard_id, i.income_fen, i.members, i.units, i.addon_fen, i.n_elderly, "
+                  "i.n_minor, i.n_disabled, i.n_ill, i.paid_fen")
+
+# The active cases of one run: its program, its county (a key range of region codes) and the period.
+ACTIVE = ("c.program_code = :p AND c.status = 'active' AND c.region_code >= :lo AND c.region_code < :hi "
+          "AND c.start_period <= :period AND (c.end_period IS NULL OR c.end_period >= :period)")
+
+
+def county_bounds(county_code: str) -> tuple[str, str]:
+    """The region codes of a county (or, for a city-wide cycle of before county cycles, of the city) as a
+    key range [lo, hi): 320706 → ('320706', '320707'), 320700 → ('3207', '3208')."""
+    prefix = scope_prefix(county_code)
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def fence(session: Session) -> str:
+    """Keeps the database from merging a subquery into the query around it (which would evaluate the
+    subquery's expressions again at every use): SQLite does not flatten a subquery with a LIMIT,
+    PostgreSQL does not pull up one with an OFFSET."""
+    return " LIMIT -1 OFFSET 0" if is_sqlite(session) else " OFFSET 0"
+
+
+def run_sql(session: Session) -> RunSql:
+    return RunSql(active=ACTIVE, fence=fence(session), sqlite=is_sqlite(session))
+
+
+def dated(stmt: Any, calc: Calculator) -> Any:
+    """Bind the calculator's date parameters as dates (PostgreSQL compares them with date columns)."""
+    return stmt.bindparams(*(bindparam(name, type_=Date) for name in calc.date_params)) if calc.date_params \
+        else stmt
+
+
+def scratch(session: Session, calc: Calculator) -> None:
+    """Create (once per connection) and empty the run's scratch tables; mx_std anew, with the calculator's
+    own per-standard columns.
+
+    On SQLite they are WITHOUT ROWID: a lookup is one search of the key, not two (half the cost of a
+    million standard look-ups)."""
+    suffix = " WITHOUT ROWID" if is_sqlite(session) else ""
+    session.execute(text("DROP TABLE IF EXISTS mx_std"))
+    extra = "".join(f", {term} BIGINT NOT NULL" for term in calc.standard_terms)
+    session.execute(text(
+        "CREATE TEMPORARY TABLE mx_std (period VARCHAR(7) NOT NULL, region_code VARCHAR(12) NOT NULL, "
+        f"category VARCHAR(16) NOT NULL, standard_fen BIGINT NOT NULL, standard_id INTEGER NOT NULL{extra}, "
+        f"same_mask BIGINT NOT NULL, PRIMARY KEY (period, region_code, category)){suffix}"))
+    for ddl in _SCRATCH_DDL:
+        session.execute(text(ddl + suffix))
+    for table in _SCRATCH_TABLES:
+        session.execute(text(f"DELETE FROM {table}"))
+
+
+def analyze(session: Session, *tables: str) -> None:
+    """PostgreSQL: statistics for a table just filled. Autovacuum never sees temporary tables, nor
+    the lines a run has just written (not committed yet): without them the planner takes the cycle
+    for a few rows and walks all of its lines in every statement that follows (ANALYZE samples a
+    fixed number of rows, ≈0.5 s however large the table)."""
+    if not is_sqlite(session):
+        for table in tables:
+            session.execute(text(f"ANALYZE {table}"))
+
+
+def tune(session: Session) -> None:
+    """PostgreSQL, for this transaction only: room to hash and sort a million rows in memory; no
+    JIT compilation (compiling the cycle's plans costs more than their plain integer arithmetic saves:
+    about a second of a 1M arrears run, bench/RESULTS.md); and index pages priced as the cached
+    pages they are (random_page_cost 1.1, the usual setting for SSDs): at the default 4 the
+    month-by-month arrears read every line of every cycle to find a few thousand cases' lines in
+    two months, instead of looking each up by its key."""
+    if not is_sqlite(session):
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL random_page_cost = 1.1"))
+
+
+def resolve_standards(session: Session, *, program: Program, policy: ProgramPolicy, calc: Calculator,
+                      county: str, period: Period, reached: list[Period]) -> int:
+    """Fill mx_std with the standard in force for every region of the county and category at the end of
+    the cycle's period and of each reached earlier period.
+
+    Lookup per DESIGN: the most specific region along the region's chain of ancestors, then the
+    latest effective date. Python works per region (thousands), never per case. The cycle's own rows
+    carry same_mask: bit k set when reached period k has that same standard in force now.
+    """
+    if not calc.uses_standards:
+        return 0
+    lo, hi = county_bounds(county)
+    parents = dict(session.execute(select(Region.code, Region.parent_code)).all())
+    regions = [code for code in parents if lo <= code < hi]
+    categories = [*program.category_list, ""] if program.category_list else [""]
+
+    def in_force(p: Period) -> dict[tuple[str, str], tuple[int, int]]:
+        standards: dict[tuple[str, str], tuple[int, int]] = {}
+        for sid, region, category, amount in session.execute(
+            select(Standard.id, Standard.region_code, Standard.category, Standard.amount_fen)
+            .where(Standard.program_code == program.code, Standard.effective_from <= p.last_day())
+            .order_by(Standard.effective_from, Standard.id)
+        ):
+            standards[(region, category)] = (sid, amount)  # later rows win: the latest date in force
+        resolved: dict[tuple[str, str], tuple[int, int]] = {}
+        for region_code in regions:
+            for category in categories:
+                code: str | None = region_code
+                while code:
+                    found = standards.get((code, category))
+                    if found:
+                        resolved[(region_code, category)] = found
+                        break
+                    code = parents.get(code)
+        return resolved  # a (region, category) without a standard: its cases are reported unpaid
+
+    own = in_force(period)
+    earlier = [in_force(p) for p in reached]
+    rows: list[dict[str, Any]] = []
+    for p, resolved in [(period, own), *zip(reached, earlier, strict=True)]:
+        for (region_code, category), (sid, amount) in resolved.items():
+            same = 0
+            if p == period:
+                for k, other in enumerate(earlier):
+                    if other.get((region_code, category), (None, None))[0] == sid:
+                        same |= 1 << k
+            rows.append({"period": str(p), "region_code": region_code, "category": category,
+                         "standard_fen": amount, "standard_id": sid, "same_mask": same,
+                         **calc.standard_values(policy, amount)})
+    if rows:
+        names = ["period", "region_code", "category", "standard_fen", "standard_id", *calc.standard_terms,
+                 "same_mask"]
+        session.execute(text(f"INSERT INTO mx_std ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"),
+                        rows)
+    analyze(session, "mx_std")
+    return len(rows)
