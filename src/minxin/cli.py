@@ -1,4 +1,4 @@
-"""The `minxin` command: gathers each domain's commands."""
+"""The `minxin` command: the platform's own commands, and each installed domain's (`minxin.domains`)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from minxin.clikit import (
 )
 from minxin.clock import today
 from minxin.core.errors import MinxinError
+from minxin.domains import init_hooks, installed, resolve_callable
 
 app = typer.Typer(help="minxin 民心 — civil-affairs platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -55,21 +56,9 @@ def init() -> None:
     with work() as session:
         added = seed_regions(session)
         ensure_system_user(session)
-        for hook in _init_hooks():
+        for hook in init_hooks():
             hook(session)
     console.print(f"database ready: {engine.url.render_as_string(hide_password=True)} ({added} regions added)")
-
-
-def _init_hooks() -> list:  # type: ignore[type-arg]
-    """Domains that seed data at init (e.g. the policy file's standards) register here."""
-    hooks = []
-    try:
-        from minxin.programs.service import init_programs
-
-        hooks.append(init_programs)
-    except ImportError:
-        pass
-    return hooks
 
 
 @app.command()
@@ -353,14 +342,11 @@ def audit_log(limit: int = typer.Option(20, "--limit"), as_json: bool = JSON_OPT
 
 
 def _register_domain_commands() -> None:
-    """Domains with their own CLI (programs, assistance, …) add themselves here."""
-    for module in ("minxin.programs.cli", "minxin.assistance.cli", "minxin.assistance.supermarkets.cli",
-                   "minxin.assistance.lowincome.cli", "minxin.assistance.medical.cli"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ImportError:
-            continue
-        mod.register(app)
+    """Each installed domain's `cli` modules add their commands (`register(app)`); one that fails to
+    import stops the command with its error."""
+    for domain in installed():
+        for name in domain.cli:
+            resolve_callable(f"{name}:register")(app)
 
 
 _register_domain_commands()

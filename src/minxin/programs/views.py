@@ -70,9 +70,9 @@ router = APIRouter()
 public_router = APIRouter()
 
 NAV = [
-    NavItem(label="nav.cases", path="/cases", perm=Perm.CASES_APPLY, order=30),
-    NavItem(label="nav.standards", path="/standards", perm=Perm.CASES_APPLY, order=32),
-    NavItem(label="nav.cycles", path="/cycles", perm=Perm.CYCLES_RUN, order=34),
+    NavItem(label="nav.cases", path="/cases", perm=Perm.CASES_APPLY),
+    NavItem(label="nav.standards", path="/standards", perm=Perm.CASES_APPLY),
+    NavItem(label="nav.cycles", path="/cycles", perm=Perm.CYCLES_RUN),
 ]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -17,6 +17,8 @@ from minxin.core.errors import Conflict, NotFound, ValidationError
 from minxin.core.idnumber import normalize_id, parse_id
 from minxin.core.masking import mask_id
 from minxin.paging import Page, paginate
+from minxin.regions import region_names as region_names  # re-exported: callers read regions here
+from minxin.regions import region_path as region_path
 from minxin.registry import regions_data
 from minxin.registry.models import (
     DISABILITY_GRADES,
@@ -75,26 +77,6 @@ def list_regions(session: Session, *, level: str | None = None, parent: str | No
     if not include_historical:
         stmt = stmt.where(Region.alias_of.is_(None))
     return list(session.execute(stmt).scalars())
-
-
-def region_names(session: Session, codes: set[str]) -> dict[str, str]:
-    if not codes:
-        return {}
-    rows = session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))
-    return dict(rows.all())
-
-
-def region_path(session: Session, code: str) -> str:
-    """Full name of a region: 海州区 新海街道 东风社区."""
-    names = []
-    current: str | None = code
-    while current:
-        region = session.get(Region, current)
-        if region is None or region.level == "city":
-            break
-        names.append(region.name)
-        current = region.parent_code
-    return " ".join(reversed(names))
 
 
 # ---- households and persons ----------------------------------------------------------------------
