@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -331,8 +332,9 @@ def audit_log(limit: int = typer.Option(20, "--limit"), as_json: bool = JSON_OPT
 
     with work(write=False) as session:
         rows = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)).scalars().all()
-        data = [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "entity": e.entity,
-                 "entity_id": e.entity_id, "detail": e.detail} for e in rows]
+        data: list[dict[str, Any]] = [
+            {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "entity": e.entity,
+             "entity_id": e.entity_id, "detail": e.detail} for e in rows]
     if as_json:
         print_json(data)
         return

@@ -84,7 +84,7 @@ def can_see(user: User, region_code: str | None) -> bool:
     return region_code is not None and covers(user.scope_code, region_code)
 
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])  # a select of any columns
 
 
 def scoped(stmt: S, user: User, region_column: ColumnElement[Any] | Any) -> S:

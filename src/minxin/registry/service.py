@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -16,6 +16,7 @@ from minxin.clock import today
 from minxin.core.errors import Conflict, NotFound, ValidationError
 from minxin.core.idnumber import normalize_id, parse_id
 from minxin.core.masking import mask_id
+from minxin.db import table_of
 from minxin.paging import Page, paginate
 from minxin.regions import region_names as region_names  # re-exported: callers read regions here
 from minxin.regions import region_path as region_path
@@ -31,6 +32,8 @@ from minxin.registry.models import (
     Person,
     Region,
 )
+
+Ts = TypeVarTuple("Ts")
 
 # ---- regions -------------------------------------------------------------------------------------
 
@@ -61,7 +64,7 @@ def seed_regions(session: Session, *, communities_per_town: int = 6) -> int:
                                                                      communities_per_town):
                 add(c_code, c_name, "community", town_code, urban)
     if rows:
-        session.execute(Region.__table__.insert(), rows)
+        session.execute(table_of(Region).insert(), rows)
     return len(rows)
 
 
@@ -292,7 +295,7 @@ def search_persons(session: Session, *, user: User, q: str = "", region_code: st
     return paginate(session, stmt, page=page, page_size=page_size)
 
 
-def person_query(stmt: Select[Any], q: str) -> Select[Any]:
+def person_query(stmt: Select[*Ts], q: str) -> Select[*Ts]:
     """Narrow a query over persons by ID number (full, or its first/last digits) or by name."""
     q = q.strip()
     if q:
