@@ -10,6 +10,7 @@ DOMAIN = Domain(
     label="用户与审计",
     web=("minxin.auth.views",),
     api=("minxin.auth.api",),
+    cli=("minxin.auth.cli",),
     models=("minxin.auth.models",),
     permissions=(
         Permission(Perm.USERS_MANAGE, roles=("city_admin",)),

@@ -24,6 +24,9 @@ from minxin.regions import Region
 from minxin.settings import get_settings
 
 SYSTEM_USERNAME = "system"
+# Roles whose work is the whole city: an account of one must have the city as its scope. (What a role
+# may do is the permission table's business, `minxin.domains.permission_table`, never a role name.)
+CITY_WIDE_ROLES = frozenset({"city_admin", "call_agent", "auditor"})
 
 ROLE_NAMES = {
     "community_worker": "社区专干",
@@ -140,7 +143,7 @@ def add_user(
         raise ValidationError(f"未知角色：{role}；可选：{', '.join(ROLES)} (unknown role)", field="role")
     if session.get(Region, scope_code) is None:
         raise ValidationError(f"未知区划代码：{scope_code} (unknown region)", field="scope")
-    if role in ("city_admin", "call_agent", "auditor") and not covers(scope_code, get_settings().city_code):
+    if role in CITY_WIDE_ROLES and not covers(scope_code, get_settings().city_code):
         raise ValidationError(f"角色 {role} 的范围必须是全市 (scope must be the city)", field="scope")
     check_password_strength(password)
     if session.execute(select(User.id).where(User.username == username)).first():

@@ -12,6 +12,7 @@ DOMAIN = Domain(
     label="困难群众档案",
     web=("minxin.registry.views",),
     api=("minxin.registry.api",),
+    cli=("minxin.registry.cli",),
     models=("minxin.regions", "minxin.registry.models"),
     permissions=(
         Permission(Perm.REGISTRY_READ, roles=ROLES),
