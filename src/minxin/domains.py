@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -92,7 +92,7 @@ class Domain:
     package: str = field(default="", compare=False)  # filled in by `load`: where DOMAIN was found
 
 
-def resolve(path: str) -> Any:
+def resolve(path: str) -> object:
     """The object an import path names: `"pkg.module"` → the module, `"pkg.module:name"` → its attribute."""
     module_name, _, attribute = path.partition(":")
     module = importlib.import_module(module_name)
@@ -115,7 +115,7 @@ def resolve_callable(path: str) -> Callable[..., Any]:
     found = resolve(path)
     if not callable(found):
         raise DomainError(f"{path}: expected a function")
-    return found  # type: ignore[no-any-return]  # `callable` narrows Any to Any, not to Callable
+    return found
 
 
 @cache
@@ -140,8 +140,6 @@ def installed() -> tuple[Domain, ...]:
 
 
 def _with_package(descriptor: Domain, package: str) -> Domain:
-    from dataclasses import replace
-
     return replace(descriptor, package=package)
 
 
