@@ -25,7 +25,7 @@ lint: venv
 	$(BIN)/ruff check .
 
 typecheck: venv
-	$(BIN)/mypy src/minxin/core src/minxin/programs
+	$(BIN)/mypy src/minxin
 
 test: venv lint typecheck
 	$(BIN)/pytest -q

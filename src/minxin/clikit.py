@@ -71,5 +71,10 @@ def progress_bar(description: str) -> Iterator[Callable[[str, int, int], None]]:
         yield update
 
 
-# `minxin report …`: each domain adds its reports to this one group; cli.py registers it once.
+# Groups several domains add commands to (`minxin report low-income`, `minxin import households`);
+# cli.py registers each once, after every domain's `register`.
 report_app = typer.Typer(help="Reports on the plan's targets.", no_args_is_help=True)
+import_app = typer.Typer(help="Import spreadsheets.", no_args_is_help=True)
+template_app = typer.Typer(help="Write empty import templates.", no_args_is_help=True)
+import_app.add_typer(template_app, name="template")
+export_app = typer.Typer(help="Export lists to xlsx.", no_args_is_help=True)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -26,6 +26,14 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, typed as one (for Core batch inserts: `table_of(Person).insert()`)."""
+    table = model.__table__
+    if not isinstance(table, Table):  # a class mapped onto a join or a select has no single table
+        raise TypeError(f"{model.__name__} is not mapped to one table")
+    return table
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -1,10 +1,11 @@
-"""Imports every domain's tables so that Base.metadata knows them all (Alembic, tests)."""
+"""Every installed domain's tables, so that Base.metadata knows them all (Alembic, tests).
 
-from minxin.assistance.medical import models as medical_models
-from minxin.assistance.supermarkets import models as supermarket_models
-from minxin.auth import models as auth_models
+The list of table modules is each domain descriptor's `models` (`minxin.domains`).
+"""
+
 from minxin.db import Base
-from minxin.programs import models as program_models
-from minxin.registry import models as registry_models
+from minxin.domains import import_models
 
-__all__ = ["Base", "auth_models", "medical_models", "program_models", "registry_models", "supermarket_models"]
+import_models()
+
+__all__ = ["Base"]

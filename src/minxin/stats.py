@@ -1,4 +1,4 @@
-"""City-wide counts for `minxin stats` and the home page; each domain adds its own."""
+"""City-wide counts for `minxin stats` and the home page: each installed domain's `stats` providers."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from minxin.registry.service import registry_counts
+from minxin.domains import stats_providers
 
 
 def city_stats(session: Session, *, scope_code: str | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = dict(registry_counts(session, scope_code=scope_code))
-    try:
-        from minxin.programs.service import program_counts
-    except ImportError:
-        return data
-    data.update(program_counts(session, scope_code=scope_code))
+    """The counts of every installed domain in the scope (the whole city without one), in domain order."""
+    data: dict[str, Any] = {}
+    for provider in stats_providers():
+        data.update(provider(session, scope_code=scope_code))
     return data

@@ -282,7 +282,7 @@ _STYLES = (
 def _col_letter(i: int) -> str:
     from openpyxl.utils import get_column_letter
 
-    return get_column_letter(i + 1)
+    return str(get_column_letter(i + 1))
 
 
 def write_error_sheet(path_or_buffer: Path | io.BytesIO, table: Table, errors: Sequence[RowError]) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from pathlib import Path
 
-import jinja2
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -17,29 +15,17 @@ from tests.web.conftest import csrf_from, logged_in
 
 from factories import active_case, household
 from minxin.assistance.medical import models as _medical_models  # noqa: F401 - registers the table
-from minxin.assistance.medical import views as medical_views
 from minxin.assistance.medical.models import MedicalRecord
 from minxin.assistance.medical.service import EXPORT_HEADERS, HEADERS
 from minxin.web import app as app_module
 
-MEDICAL_VIEWS = "minxin.assistance.medical.views"
-MEDICAL_TEMPLATES = Path(medical_views.__file__).resolve().parent / "templates"
-
 
 @pytest.fixture
-def client(session: Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    """The app over the test's transaction, with the medical pages (added here until the app serves them)."""
+def client(session: Session) -> Iterator[TestClient]:
+    """The app over the test's transaction (the assistance domain serves the medical pages)."""
     factory = sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint",
                            expire_on_commit=False)
     app = app_module.create_app(factory)
-    if not any(item.path == "/medical" for item in app.state.nav):
-        monkeypatch.setattr(app_module, "WEB_MODULES", (*app_module.WEB_MODULES, MEDICAL_VIEWS))
-        app = app_module.create_app(factory)
-    env = app.state.templates.env
-    try:
-        env.get_template("assistance/medical.html")
-    except jinja2.TemplateNotFound:  # served through minxin.assistance.views, whose folder is not ours
-        env.loader.loaders.append(jinja2.FileSystemLoader(MEDICAL_TEMPLATES))
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as c:
         yield c
 

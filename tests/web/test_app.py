@@ -4,67 +4,87 @@ from __future__ import annotations
 
 import re
 import sys
-import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from tests.web.conftest import login
 
+from minxin import domains
 from minxin.auth.models import User
-from minxin.auth.service import Perm
 from minxin.registry.models import HEALTH_STATUSES
 from minxin.registry.schemas import HealthStatus
 from minxin.web import app as app_module
 from minxin.web.i18n import EN, ZH, domain_message, gettext
-from minxin.web.nav import NavItem
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "minxin"
 _KEY = re.compile(r"""_\(\s*["']([a-z_.0-9]+)["']""")
 
 
-def test_an_absent_domain_module_is_skipped() -> None:
-    assert app_module.optional_import("minxin.no_such_domain.views") is None
-    assert app_module.optional_import("minxin.registry.no_such_module") is None
+@pytest.fixture(autouse=True)
+def _forget_fake_domains() -> Iterator[None]:
+    yield
+    for name in [n for n in sys.modules if n.startswith("mx_fake_domain")]:
+        del sys.modules[name]
 
 
-def test_an_import_error_inside_a_present_module_is_not_hidden(monkeypatch: pytest.MonkeyPatch,
-                                                              tmp_path: Path) -> None:
-    package = tmp_path / "mx_broken_domain"
-    package.mkdir()
+def _fake_domain(tmp_path: Path, *, domain_py: str, views_py: str = "") -> str:
+    """A domain package `mx_fake_domain` on disk (descriptor, views, a template), importable by name."""
+    package = tmp_path / "mx_fake_domain"
+    (package / "templates" / "fake").mkdir(parents=True)
     (package / "__init__.py").write_text("", encoding="utf-8")
-    (package / "views.py").write_text("import mx_no_such_dependency\n", encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(ModuleNotFoundError, match="mx_no_such_dependency"):
-        app_module.optional_import("mx_broken_domain.views")
-
-
-def test_a_new_domain_plugs_in_routes_nav_and_strings(session: Session, county_officer: User, call_agent: User,
-                                                      monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    module = types.ModuleType("minxin._fake_domain_views")
-    module.__file__ = str(tmp_path / "views.py")
-    (tmp_path / "templates" / "fake").mkdir(parents=True)
-    (tmp_path / "templates" / "fake" / "page.html").write_text(
+    (package / "domain.py").write_text(domain_py, encoding="utf-8")
+    (package / "views.py").write_text(views_py, encoding="utf-8")
+    (package / "templates" / "fake" / "page.html").write_text(
         '{% extends "base.html" %}{% block content %}<p id="fake">{{ _("fake.hello") }}</p>{% endblock %}',
         encoding="utf-8")
-    router = APIRouter()
+    return "mx_fake_domain"
 
-    @router.get("/fake")
-    def _page(request):  # type: ignore[no-untyped-def]
-        from minxin.web.templating import render
 
-        return render(request, "fake/page.html")
+FAKE_DOMAIN = """
+from minxin.domains import Domain, Permission
 
-    _page.__annotations__["request"] = __import__("fastapi").Request
-    module.router = router  # type: ignore[attr-defined]
-    module.NAV = [NavItem(label="fake.nav", path="/fake", perm=Perm.CASES_APPLY, order=30)]  # type: ignore[attr-defined]
-    module.MESSAGES = {"zh": {"fake.nav": "测试模块", "fake.hello": "你好"},  # type: ignore[attr-defined]
-                       "en": {"fake.nav": "Fake", "fake.hello": "Hello"}}
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setattr(app_module, "WEB_MODULES", (*app_module.WEB_MODULES, module.__name__))
+DOMAIN = Domain(name="fake", label="测试", web=("mx_fake_domain.views",),
+                permissions=(Permission("fake:read", roles=("county_officer", "city_admin")),))
+"""
+
+FAKE_VIEWS = """
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from minxin.web.nav import NavItem
+from minxin.web.templating import render
+
+router = APIRouter()
+NAV = [NavItem(label="fake.nav", path="/fake", perm="fake:read")]
+MESSAGES = {"zh": {"fake.nav": "测试模块", "fake.hello": "你好"}, "en": {"fake.nav": "Fake", "fake.hello": "Hello"}}
+
+
+@router.get("/fake")
+def page(request: Request) -> Response:
+    return render(request, "fake/page.html")
+"""
+
+
+def test_a_domain_that_fails_to_import_stops_the_app_with_its_error(session: Session, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _fake_domain(tmp_path, domain_py=FAKE_DOMAIN, views_py="import mx_no_such_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(domains, "INSTALLED", (*domains.INSTALLED, name))
+    with pytest.raises(ModuleNotFoundError, match="mx_no_such_dependency"):
+        app_module.create_app(sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint"))
+
+
+def test_a_new_domain_plugs_in_routes_nav_strings_and_permissions(
+        session: Session, county_officer: User, call_agent: User, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    name = _fake_domain(tmp_path, domain_py=FAKE_DOMAIN, views_py=FAKE_VIEWS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(domains, "INSTALLED", (*domains.INSTALLED, name))
     app = app_module.create_app(sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint"))
+    assert [item.label for item in app.state.nav][-1] == "fake.nav"  # the last domain's entry comes last
     with TestClient(app, follow_redirects=False) as c:
         assert c.get("/fake").status_code == 303  # behind login like every page
         login(c, county_officer)
@@ -72,7 +92,7 @@ def test_a_new_domain_plugs_in_routes_nav_and_strings(session: Session, county_o
         assert '<p id="fake">你好</p>' in page
         assert '<a href="/fake" class="active" aria-current="page">测试模块</a>' in page
     with TestClient(app, follow_redirects=False) as c:
-        login(c, call_agent)  # no cases:apply → no menu entry
+        login(c, call_agent)  # the domain grants fake:read to no call agent → no menu entry
         assert 'href="/fake"' not in c.get("/").text
 
 

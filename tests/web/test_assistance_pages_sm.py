@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import io
 import re
-import sys
-import types
 from datetime import date
-from pathlib import Path
 
 import pytest
-from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -18,37 +14,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.factories import household
 from tests.web.conftest import logged_in, login
 
-from minxin.assistance.lowincome import views as lowincome_views
 from minxin.assistance.supermarkets import service
-from minxin.assistance.supermarkets import views as supermarket_views
 from minxin.assistance.supermarkets.models import CharityLedgerEntry, CharitySupermarket
 from minxin.auth.models import User
 from minxin.registry.service import declare_income
 from minxin.web import app as app_module
 
-ASSISTANCE = Path(supermarket_views.__file__).resolve().parents[1]
-
 
 @pytest.fixture
-def app(session: Session, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """The app with these pages; until `minxin.assistance.views` includes them, a stand-in module does,
-    exactly as the factory would take it (router, NAV, MESSAGES, templates in assistance/templates)."""
+def app(session: Session):  # type: ignore[no-untyped-def]
+    """The app over the test's transaction (the assistance domain serves these pages)."""
     factory = sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint",
                            expire_on_commit=False)
-    built = app_module.create_app(factory)
-    if any(item.path == "/supermarkets" for item in built.state.nav):  # wired: the real module serves them
-        return built
-    shim = types.ModuleType("minxin._assistance_pages_for_tests")
-    shim.__file__ = str(ASSISTANCE / "views.py")
-    router = APIRouter()
-    router.include_router(supermarket_views.router)
-    router.include_router(lowincome_views.router)
-    shim.router = router  # type: ignore[attr-defined]
-    shim.NAV = [*supermarket_views.NAV, *lowincome_views.NAV]  # type: ignore[attr-defined]
-    shim.MESSAGES = {lang: {**supermarket_views.MESSAGES[lang], **lowincome_views.MESSAGES[lang]}  # type: ignore[attr-defined]
-                     for lang in ("zh", "en")}
-    monkeypatch.setitem(sys.modules, shim.__name__, shim)
-    monkeypatch.setattr(app_module, "WEB_MODULES", (*app_module.WEB_MODULES, shim.__name__))
     return app_module.create_app(factory)
 
 

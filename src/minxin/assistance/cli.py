@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -76,7 +77,7 @@ def standard_derive(program: str, year: int = typer.Argument(..., help="The year
         actor = actor_for(session, as_user)
         proposals = derive_standards(session, actor=actor, year=year, ratio_permille=ratio_permille,
                                      apply=not dry_run)
-    data = [{"county": p.county, "name": p.name, "income_year": p.income_year,
+    data: list[dict[str, Any]] = [{"county": p.county, "name": p.name, "income_year": p.income_year,
              "rural_income_fen": p.rural_income_fen, "ratio_permille": p.ratio_permille,
              "annual_fen": p.annual_fen, "monthly_fen": p.annual_fen // 12, "explanation": p.explanation}
             for p in proposals]

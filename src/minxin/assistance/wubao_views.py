@@ -55,9 +55,9 @@ router = APIRouter()
 # pages; call agents and auditors reach them by address but do not need them in their menu. The roster
 # carries full ID numbers, hence PII_VIEW for its entry.
 NAV = [
-    NavItem(label="nav.wubao", path="/wubao", perm=Perm.CASES_APPLY, order=36),
-    NavItem(label="nav.premiums", path="/premiums", perm=Perm.PII_VIEW, order=37),
-    NavItem(label="nav.institutions", path="/institutions", perm=Perm.CASES_APPLY, order=38),
+    NavItem(label="nav.wubao", path="/wubao", perm=Perm.CASES_APPLY),
+    NavItem(label="nav.premiums", path="/premiums", perm=Perm.PII_VIEW),
+    NavItem(label="nav.institutions", path="/institutions", perm=Perm.CASES_APPLY),
 ]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

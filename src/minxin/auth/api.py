@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
-from minxin.auth.service import ROLE_NAMES, ROLE_PERMS
+from minxin.auth.service import ROLE_NAMES, role_perms
 from minxin.web.deps import api_user, get_session, scope_label
 
 router = APIRouter(tags=["auth"])
@@ -29,5 +29,5 @@ def me(request: Request, user: User = Depends(api_user), session: Session = Depe
         username=user.username, display_name=user.display_name, role=user.role,
         role_name=ROLE_NAMES.get(user.role, user.role), scope_code=user.scope_code,
         scope_name=scope_label(request, session, user.scope_code),
-        permissions=sorted(p.value for p in ROLE_PERMS.get(user.role, frozenset())),
+        permissions=sorted(role_perms(user.role)),
     )

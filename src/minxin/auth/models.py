@@ -8,8 +8,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from minxin.db import Base, UTCDateTime, utcnow
-
-ROLES = ("community_worker", "town_officer", "county_officer", "city_admin", "call_agent", "auditor")
+from minxin.domains import ROLES as ROLES  # the staff roles; the check constraint below spells them out
 
 
 class User(Base):

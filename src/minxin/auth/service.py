@@ -19,9 +19,14 @@ from minxin.auth.models import ROLES, ApiToken, User, WebSession
 from minxin.core.divisions import covers, scope_prefix
 from minxin.core.errors import Forbidden, NotFound, ValidationError
 from minxin.db import utcnow
+from minxin.domains import permission_table
+from minxin.regions import Region
 from minxin.settings import get_settings
 
 SYSTEM_USERNAME = "system"
+# Roles whose work is the whole city: an account of one must have the city as its scope. (What a role
+# may do is the permission table's business, `minxin.domains.permission_table`, never a role name.)
+CITY_WIDE_ROLES = frozenset({"city_admin", "call_agent", "auditor"})
 
 ROLE_NAMES = {
     "community_worker": "社区专干",
@@ -34,7 +39,13 @@ ROLE_NAMES = {
 
 
 class Perm(StrEnum):
-    """Permissions, named resource:action; a role holds a set of them."""
+    """The platform's permissions, named resource:action.
+
+    Which roles hold each one is declared by the domain that owns it (its `domain.py`, e.g. the
+    registry's for REGISTRY_*, the engine's for CASES_*); `minxin.domains.permission_table()` gathers
+    them. A new domain may name its own permissions in its own StrEnum (see
+    `minxin.assistance.domain.AssistancePerm`): a permission is any `resource:action` string.
+    """
 
     REGISTRY_READ = "registry:read"
     REGISTRY_WRITE = "registry:write"
@@ -52,31 +63,21 @@ class Perm(StrEnum):
     CYCLES_APPROVE = "cycles:approve"
 
 
-_STAFF = {Perm.REGISTRY_READ, Perm.REGISTRY_WRITE, Perm.REGISTRY_IMPORT, Perm.PII_VIEW}
-ROLE_PERMS: dict[str, frozenset[Perm]] = {
-    "community_worker": frozenset(_STAFF | {Perm.CASES_APPLY, Perm.CASES_INVESTIGATE}),
-    "town_officer": frozenset(
-        _STAFF | {Perm.CASES_APPLY, Perm.CASES_INVESTIGATE, Perm.CASES_REVIEW, Perm.CASES_NOTICE}
-    ),
-    "county_officer": frozenset(
-        _STAFF
-        | {Perm.CASES_APPLY, Perm.CASES_INVESTIGATE, Perm.CASES_REVIEW, Perm.CASES_NOTICE, Perm.CASES_APPROVE,
-           Perm.STANDARDS_SET, Perm.CYCLES_RUN, Perm.CYCLES_APPROVE}
-    ),
-    "city_admin": frozenset(Perm),
-    "call_agent": frozenset({Perm.REGISTRY_READ}),
-    "auditor": frozenset({Perm.REGISTRY_READ, Perm.AUDIT_READ}),
-}
+def role_perms(role: str) -> frozenset[str]:
+    """The permissions a role holds, from the installed domains' declarations."""
+    return permission_table().get(role, frozenset())
+
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
 
 
-def has_perm(user: User, perm: Perm) -> bool:
-    return user.is_active and perm in ROLE_PERMS.get(user.role, frozenset())
+def has_perm(user: User, perm: str) -> bool:
+    """Whether the user's role holds the permission: the only way access is decided by role."""
+    return user.is_active and perm in role_perms(user.role)
 
 
-def require(user: User, perm: Perm) -> None:
+def require(user: User, perm: str) -> None:
     """Raise Forbidden unless the user's role holds the permission."""
     if not has_perm(user, perm):
         raise Forbidden(f"当前角色（{ROLE_NAMES.get(user.role, user.role)}）无此权限 (not permitted: {perm})")
@@ -86,7 +87,7 @@ def can_see(user: User, region_code: str | None) -> bool:
     return region_code is not None and covers(user.scope_code, region_code)
 
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])  # a select of any columns
 
 
 def scoped(stmt: S, user: User, region_column: ColumnElement[Any] | Any) -> S:
@@ -133,9 +134,7 @@ def add_user(
     display_name: str | None = None,
 ) -> User:
     """Create a staff account (argon2 hash); refuse unknown roles, regions and weak passwords."""
-    from minxin.registry.models import Region
-
-    if actor.role != "city_admin":
+    if not has_perm(actor, Perm.USERS_MANAGE):
         raise Forbidden("只有市民政局管理员可以添加用户 (only city_admin may add users)")
     username = username.strip()
     if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
@@ -144,7 +143,7 @@ def add_user(
         raise ValidationError(f"未知角色：{role}；可选：{', '.join(ROLES)} (unknown role)", field="role")
     if session.get(Region, scope_code) is None:
         raise ValidationError(f"未知区划代码：{scope_code} (unknown region)", field="scope")
-    if role in ("city_admin", "call_agent", "auditor") and not covers(scope_code, get_settings().city_code):
+    if role in CITY_WIDE_ROLES and not covers(scope_code, get_settings().city_code):
         raise ValidationError(f"角色 {role} 的范围必须是全市 (scope must be the city)", field="scope")
     check_password_strength(password)
     if session.execute(select(User.id).where(User.username == username)).first():

@@ -100,7 +100,8 @@ def standard_in_force(program: Annotated[str, Query(max_length=32)],
              responses=ERRORS)
 def add_standard(body: StandardIn, user: User = Depends(api_user),
                  session: Session = Depends(get_session)) -> StandardOut:
-    s = service.set_standard(session, actor=user, program=body.program, region_code=body.region_code,
+    s = service.set_standard(session, actor=user, program=body.program or service.default_program(),
+                            region_code=body.region_code,
                              amount_fen=parse_yuan(body.amount_yuan, field="amount_yuan", allow_negative=True),
                              effective=body.effective, category=body.category, source=body.source)
     session.commit()
@@ -130,7 +131,8 @@ def case(case_id: int, user: User = Depends(api_user), session: Session = Depend
 @router.post("/cases", response_model=CaseOut, status_code=201, summary="Apply (申请) for a household",
              responses=ERRORS)
 def apply(body: ApplyIn, user: User = Depends(api_user), session: Session = Depends(get_session)) -> CaseOut:
-    created = service.apply(session, actor=user, program=body.program, household_id=body.household_id,
+    created = service.apply(session, actor=user, program=body.program or service.default_program(),
+                            household_id=body.household_id,
                             bank_account=body.bank_account, sanwu=body.sanwu, staff_relative=body.staff_relative,
                             review_class=body.review_class, reason=body.reason)
     session.commit()
@@ -161,7 +163,8 @@ def cycles(program: Annotated[str | None, Query(max_length=32)] = None,
 @router.post("/cycles", response_model=CycleOut, summary="Run (or return) a program's cycle for a month and county",
              responses=ERRORS)
 def run(body: CycleRunIn, user: User = Depends(api_user), session: Session = Depends(get_session)) -> CycleOut:
-    summary = cycle_ops.run_cycle(session, actor=user, program=body.program, period=Period.parse(body.period),
+    summary = cycle_ops.run_cycle(session, actor=user, program=body.program or service.default_program(),
+                                  period=Period.parse(body.period),
                                   county=body.county)
     session.commit()
     return _cycle_out(summary)
@@ -171,7 +174,8 @@ def run(body: CycleRunIn, user: User = Depends(api_user), session: Session = Dep
              responses=ERRORS)
 def run_city(body: CityRunIn, user: User = Depends(api_user), session: Session = Depends(get_session)) -> CityRunOut:
     """Each county its own cycle; a county that fails is listed in `failed` and the others are kept."""
-    city = cycle_ops.run_county_cycles(lambda: savepoint(session), actor=user.username, program=body.program,
+    city = cycle_ops.run_county_cycles(lambda: savepoint(session), actor=user.username,
+                                       program=body.program or service.default_program(),
                                        period=Period.parse(body.period))
     session.commit()
     data = city.as_json()

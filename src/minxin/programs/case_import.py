@@ -1,9 +1,10 @@
 """Moving in from spreadsheets: create active cases for a program's existing recipients.
 
 Columns: 身份证号 (the household head for household programs), 开始月份 (YYYY-MM), 账号, and 类别
-where the program has categories (低保: empty means the household's 户籍类别). For 五保, 类别 is 集中
-or 分散 and 集中 needs 机构, the name of a registered care institution in the person's county (its
-account is paid; an unknown institution is an error, never created on the fly). Same rules as the
+where the program has categories (empty means the household's 户籍类别 where the categories are the
+户籍 types). Where the categories are 集中/分散 (centralized support), 集中 needs 机构, the name of a
+registered care institution in the person's county (its account is paid; an unknown institution is an
+error, never created on the fly). Same rules as the
 household import: the whole file is checked, all failures listed, nothing stored unless every row
 is clean.
 """

@@ -47,7 +47,7 @@ def standard_set(
     region: str,
     amount: str = typer.Argument(..., help="Amount in yuan, e.g. 480."),
     effective: str = typer.Option(..., "--effective", help="YYYY-MM-DD the standard takes effect."),
-    category: str = typer.Option("", "--category", help="e.g. 城镇 or 农村 for 低保."),
+    category: str = typer.Option("", "--category", help="The standard's category, e.g. 城镇 or 农村."),
     source: str = typer.Option("", "--source", help="The notice this comes from."),
     as_user: str = AS_OPTION,
 ) -> None:

@@ -31,7 +31,7 @@ PAYMENT_KINDS = ("regular", "arrears", "carryover")  # the parts a payment line 
 
 
 class Program(Base):
-    """A benefit program: 低保, 五保, premium subsidies … one engine, different calculators."""
+    """A benefit program: one engine, different calculators (named in the policy file)."""
 
     __tablename__ = "programs"
 

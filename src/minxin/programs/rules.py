@@ -1,6 +1,6 @@
 """Pure rules of the benefit engine itself (no database, no web): arrears months and their wording.
 
-Each program's own entitlement rule lives in its package's `rules.py` (低保: assistance/dibao/rules.py)
+Each program's own entitlement rule lives in its package's `rules.py` (e.g. assistance/<program>/rules.py)
 and reaches the engine through its calculator (programs/calculator.py).
 """
 

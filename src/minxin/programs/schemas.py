@@ -83,7 +83,7 @@ class CasePage(BaseModel):
 class ApplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    program: str = "dibao"
+    program: str | None = Field(None, max_length=32, description="default: the policy file's first program")
     household_id: int
     bank_account: str | None = Field(None, max_length=40)
     sanwu: bool = False
@@ -106,7 +106,7 @@ class StepIn(BaseModel):
 class CycleRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    program: str = Field("dibao", max_length=32)
+    program: str | None = Field(None, max_length=32, description="default: the policy file's first program")
     period: str = Field(pattern=r"^[0-9]{4}-[0-9]{1,2}$")
     # The county (6 digits); a county user's own when absent. A city user names one, or runs every county
     # through POST /cycles/city.
@@ -116,7 +116,7 @@ class CycleRunIn(BaseModel):
 class CityRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    program: str = Field("dibao", max_length=32)
+    program: str | None = Field(None, max_length=32, description="default: the policy file's first program")
     period: str = Field(pattern=r"^[0-9]{4}-[0-9]{1,2}$")
 
 

@@ -63,6 +63,11 @@ def get_program(session: Session, code: str) -> Program:
     return program
 
 
+def default_program() -> str:
+    """The program a form or an API call means when it names none: the policy file's first."""
+    return next(iter(load_policy().programs), "")
+
+
 def program_policy(code: str) -> ProgramPolicy:
     return load_policy().program(code)
 

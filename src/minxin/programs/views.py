@@ -70,9 +70,9 @@ router = APIRouter()
 public_router = APIRouter()
 
 NAV = [
-    NavItem(label="nav.cases", path="/cases", perm=Perm.CASES_APPLY, order=30),
-    NavItem(label="nav.standards", path="/standards", perm=Perm.CASES_APPLY, order=32),
-    NavItem(label="nav.cycles", path="/cycles", perm=Perm.CYCLES_RUN, order=34),
+    NavItem(label="nav.cases", path="/cases", perm=Perm.CASES_APPLY),
+    NavItem(label="nav.standards", path="/standards", perm=Perm.CASES_APPLY),
+    NavItem(label="nav.cycles", path="/cycles", perm=Perm.CYCLES_RUN),
 ]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -319,7 +319,7 @@ _ZH: dict[str, str] = {
     "programs.cycle.col_explain": "计算说明",
     "programs.cycle.no_payments": "没有符合条件的发放明细。",
     # public notice
-    "programs.notice.title": "低保公示",
+    "programs.notice.title": "救助公示",
     "programs.notice.heading": "最低生活保障公示",
     "programs.notice.intro": "拟纳入最低生活保障的家庭在所在社区（村）公示。公示期内，任何人对公示对象有异议的，"
                              "都可以在本页提出，民政部门将逐件核查。",
@@ -331,7 +331,7 @@ _ZH: dict[str, str] = {
     "programs.notice.view": "查看公示",
     "programs.notice.none": "目前没有正在公示的社区。",
     "programs.notice.none_found": "没有找到正在公示的社区，请换一个名称或代码。",
-    "programs.notice.community_title": "{community} 低保公示",
+    "programs.notice.community_title": "{community} 救助公示",
     "programs.notice.community_intro": "以下家庭拟纳入最低生活保障。公示期满且无异议（或异议经核查处理）后，"
                                        "由县区民政局审批。",
     "programs.notice.col_head": "户主",
@@ -678,7 +678,7 @@ def _programs(session: Session) -> list[Program]:
 
 
 def _short_names(programs: list[Program]) -> dict[str, str]:
-    """"低保" rather than "城乡居民最低生活保障" where a table column is narrow."""
+    """A program's short name (its policy entry's `short`) where a table column is narrow."""
     names = {}
     for p in programs:
         try:

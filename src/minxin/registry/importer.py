@@ -23,6 +23,7 @@ from minxin.core.divisions import covers
 from minxin.core.errors import ValidationError
 from minxin.core.idnumber import normalize_id
 from minxin.core.money import parse_yuan
+from minxin.db import table_of
 from minxin.registry.models import Household, IncomeDeclaration, Person, Region
 from minxin.registry.service import (
     find_household_of,
@@ -208,7 +209,7 @@ def store_households(session: Session, *, rows: list[_Row], progress: Progress |
     done = 0
     for k in range(0, len(hh_rows), step):
         # Core inserts: the ORM's bulk path splits batches whenever a row has a None the next lacks.
-        session.execute(Household.__table__.insert(), hh_rows[k:k + step])
+        session.execute(table_of(Household).insert(), hh_rows[k:k + step])
         done += len(hh_rows[k:k + step])
         if progress:
             progress("写入", done, total)
@@ -216,7 +217,7 @@ def store_households(session: Session, *, rows: list[_Row], progress: Progress |
     numbers = list(groups)
     for k in range(0, len(numbers), 500):
         chunk = numbers[k:k + 500]
-        ids.update(dict(session.execute(  # type: ignore[arg-type]
+        ids.update(dict(session.execute(
             select(Household.household_no, Household.id).where(Household.household_no.in_(chunk))).all()))
     person_rows = []
     for r in rows:
@@ -229,15 +230,15 @@ def store_households(session: Session, *, rows: list[_Row], progress: Progress |
             "monthly_income_fen": r.income_fen, "created_at": now, "updated_at": now,
         })
     for k in range(0, len(person_rows), step):
-        session.execute(Person.__table__.insert(), person_rows[k:k + step])
+        session.execute(table_of(Person).insert(), person_rows[k:k + step])
         done += len(person_rows[k:k + step])
         if progress:
             progress("写入", done, total)
-    decl = [{"household_id": ids[h["household_no"]], "declared_on": day,
+    decl = [{"household_id": ids[str(h["household_no"])], "declared_on": day,
              "monthly_income_fen": h["monthly_income_fen"], "source": "import", "created_at": now}
             for h in hh_rows]
     for k in range(0, len(decl), step):
-        session.execute(IncomeDeclaration.__table__.insert(), decl[k:k + step])
+        session.execute(table_of(IncomeDeclaration).insert(), decl[k:k + step])
     return len(hh_rows), len(person_rows)
 
 

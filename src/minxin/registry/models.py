@@ -1,4 +1,4 @@
-"""Registry tables: regions, households (户), persons and income declarations."""
+"""Registry tables: households (户), persons and income declarations (regions: `minxin.regions`)."""
 
 from __future__ import annotations
 
@@ -19,31 +19,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from minxin.db import Base, UTCDateTime, utcnow
+from minxin.regions import Region as Region  # the division tree lives below every domain
 
 HUKOU_TYPES = ("城镇", "农村")
 RELATIONS = ("户主", "配偶", "子女", "父母", "孙子女", "兄弟姐妹", "其他")
 HEALTH_STATUSES = ("健康", "慢性病", "重病", "残疾", "失能")
 # 残疾等级: national disability grades 一级 (most severe) … 四级; 0 / NULL = none.
 DISABILITY_GRADES = {"一级": 1, "二级": 2, "三级": 3, "四级": 4}
-
-
-class Region(Base):
-    """A division: city, county, town (街道/乡镇) or community (社区/村)."""
-
-    __tablename__ = "regions"
-
-    code: Mapped[str] = mapped_column(String(12), primary_key=True)
-    name: Mapped[str] = mapped_column(String(64))
-    level: Mapped[str] = mapped_column(String(16))
-    parent_code: Mapped[str | None] = mapped_column(String(12), index=True)
-    urban: Mapped[bool] = mapped_column(Boolean, default=True)
-    # A historical code (e.g. 320705 新浦区, abolished 2014) points at the region that replaced it.
-    alias_of: Mapped[str | None] = mapped_column(String(12))
-    note: Mapped[str | None] = mapped_column(String(200))
-
-    __table_args__ = (
-        CheckConstraint("level in ('province','city','county','town','community')", name="level"),
-    )
 
 
 class Household(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -16,7 +16,10 @@ from minxin.clock import today
 from minxin.core.errors import Conflict, NotFound, ValidationError
 from minxin.core.idnumber import normalize_id, parse_id
 from minxin.core.masking import mask_id
+from minxin.db import table_of
 from minxin.paging import Page, paginate
+from minxin.regions import region_names as region_names  # re-exported: callers read regions here
+from minxin.regions import region_path as region_path
 from minxin.registry import regions_data
 from minxin.registry.models import (
     DISABILITY_GRADES,
@@ -29,6 +32,8 @@ from minxin.registry.models import (
     Person,
     Region,
 )
+
+Ts = TypeVarTuple("Ts")
 
 # ---- regions -------------------------------------------------------------------------------------
 
@@ -59,7 +64,7 @@ def seed_regions(session: Session, *, communities_per_town: int = 6) -> int:
                                                                      communities_per_town):
                 add(c_code, c_name, "community", town_code, urban)
     if rows:
-        session.execute(Region.__table__.insert(), rows)
+        session.execute(table_of(Region).insert(), rows)
     return len(rows)
 
 
@@ -75,26 +80,6 @@ def list_regions(session: Session, *, level: str | None = None, parent: str | No
     if not include_historical:
         stmt = stmt.where(Region.alias_of.is_(None))
     return list(session.execute(stmt).scalars())
-
-
-def region_names(session: Session, codes: set[str]) -> dict[str, str]:
-    if not codes:
-        return {}
-    rows = session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))
-    return dict(rows.all())
-
-
-def region_path(session: Session, code: str) -> str:
-    """Full name of a region: 海州区 新海街道 东风社区."""
-    names = []
-    current: str | None = code
-    while current:
-        region = session.get(Region, current)
-        if region is None or region.level == "city":
-            break
-        names.append(region.name)
-        current = region.parent_code
-    return " ".join(reversed(names))
 
 
 # ---- households and persons ----------------------------------------------------------------------
@@ -310,7 +295,7 @@ def search_persons(session: Session, *, user: User, q: str = "", region_code: st
     return paginate(session, stmt, page=page, page_size=page_size)
 
 
-def person_query(stmt: Select[Any], q: str) -> Select[Any]:
+def person_query(stmt: Select[*Ts], q: str) -> Select[*Ts]:
     """Narrow a query over persons by ID number (full, or its first/last digits) or by name."""
     q = q.strip()
     if q:

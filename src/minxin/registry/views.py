@@ -1,4 +1,5 @@
-"""Registry pages: search, household, income declarations, ID reveal, export and import."""
+"""Registry pages: the home page (the scope's counts), search, household, income declarations, ID reveal,
+export and import."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from minxin.registry.export import export_persons
 from minxin.registry.importer import HEADERS, ImportResult, import_households, template_bytes
 from minxin.registry.models import Household, Region
 from minxin.registry.service import (
+    counts_by_county,
     declare_income,
     get_household_for,
     income_history,
@@ -31,6 +33,7 @@ from minxin.registry.service import (
     search_persons,
 )
 from minxin.settings import get_settings
+from minxin.stats import city_stats
 from minxin.tabular import write_error_sheet
 from minxin.web.deps import current_user, get_session, writes
 from minxin.web.errors import is_htmx, megabytes
@@ -42,9 +45,10 @@ from minxin.web.uploads import read_upload, store_error_sheet, upload_limit
 router = APIRouter()
 
 NAV = [
-    NavItem(label="nav.registry", path="/registry", perm=Perm.REGISTRY_READ, order=10,
+    NavItem(label="nav.home", path="/"),
+    NavItem(label="nav.registry", path="/registry", perm=Perm.REGISTRY_READ,
             also=("/households", "/persons")),
-    NavItem(label="nav.import", path="/import", perm=Perm.REGISTRY_IMPORT, order=20),
+    NavItem(label="nav.import", path="/import", perm=Perm.REGISTRY_IMPORT),
 ]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -243,3 +247,25 @@ def import_upload(request: Request, file: UploadFile | None = File(None), dry_ru
         success=gettext("import.checked_ok" if dry_run else "import.ok", lang=lang,
                         households=households, persons=persons),
     ))
+
+
+# ---- home ----------------------------------------------------------------------------------------
+
+@router.get("/", name="home")
+def home(request: Request, user: User = Depends(current_user),
+         session: Session = Depends(get_session)) -> Response:
+    """The key counts of the user's scope (every installed domain's), a table per county and a bar chart."""
+    counts = city_stats(session, scope_code=user.scope_code)
+    counties = counts_by_county(session, scope_code=user.scope_code)
+    lang = request_lang(request)
+    chart = {
+        "title": gettext("home.chart_title", lang=lang),
+        "names": [c["name"] for c in counties],
+        "series": [
+            {"name": gettext("home.urban", lang=lang), "data": [c["urban"] for c in counties]},
+            {"name": gettext("home.rural", lang=lang), "data": [c["rural"] for c in counties]},
+        ],
+    }
+    totals = {k: sum(c[k] for c in counties) for k in ("households", "persons", "urban", "rural")}
+    return render(request, "registry/home.html", {"counts": counts, "counties": counties, "totals": totals,
+                                                  "chart": chart})

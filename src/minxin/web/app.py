@@ -1,21 +1,25 @@
 """The application factory: `uvicorn --factory minxin.web.app:create_app` (or `minxin serve`).
 
-Domains plug in by module name. For each name in WEB_MODULES that exists, the factory takes:
+Domains plug in through their descriptor (`minxin.domains`). For each module in an installed domain's
+`web`, in the order of `minxin.domains.INSTALLED` and then the descriptor's order, the factory takes:
 
 * `router` — HTML pages behind login (the factory adds `current_user`, which also checks CSRF);
 * `public_router` (optional) — pages without login (the login page, public notices);
-* `NAV` (optional) — `NavItem`s for the top bar, shown only to roles holding their permission;
+* `NAV` (optional) — `NavItem`s for the top bar, shown only to roles holding their permission, in
+  that order (grouped into the domain's `menu_group` drop-down when it has one);
 * `MESSAGES` (optional) — `{"zh": {...}, "en": {...}}` merged into the one string catalogue;
-* the templates in `<domain package>/templates/` (named `<domain>/<page>.html`).
+* the templates in the `templates/` folder next to the module (named `<domain>/<page>.html`).
 
-For each name in API_MODULES that exists it includes `router` under /api/v1, behind `api_user`.
-A module that is absent is skipped; a module that is present but fails to import is an error.
+For each module in a domain's `api` it includes `router` under /api/v1, behind `api_user`.
+A module that fails to import stops the factory with its error: nothing is skipped quietly.
+The web kit's own pages (`minxin.web.views`: language switch, API docs) come first.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -24,6 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from minxin import db
+from minxin.domains import installed
 from minxin.settings import get_settings
 from minxin.web.deps import api_user, current_user
 from minxin.web.errors import UnexpectedErrorMiddleware, install_handlers
@@ -36,24 +41,11 @@ log = logging.getLogger("minxin.web")
 
 API_PREFIX = "/api/v1"
 
-# Add a domain here (both lists) when it gets pages or API routes; absent modules are skipped.
-DOMAINS = ("auth", "registry", "programs", "assistance", "eldercare", "community", "veterans", "services",
-           "targets")
-WEB_MODULES: tuple[str, ...] = ("minxin.web.views", *(f"minxin.{d}.views" for d in DOMAINS))
-API_MODULES: tuple[str, ...] = tuple(f"minxin.{d}.api" for d in DOMAINS)
+# The web kit's own pages, before any domain's.
+KIT_MODULES: tuple[str, ...] = ("minxin.web.views",)
 
 # Multipart framing and the other form fields ride on top of the file itself.
 _BODY_OVERHEAD = 1024 * 1024
-
-
-def optional_import(name: str) -> ModuleType | None:
-    """Import a domain module if it exists; an import error inside an existing module propagates."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-            return None
-        raise
 
 
 def _template_dir(module: ModuleType) -> Path | None:
@@ -79,22 +71,23 @@ def create_app(session_factory: sessionmaker[Session] | None = None) -> FastAPI:
     app.state.city_name = None
 
     template_dirs: list[Path] = []
-    for name in WEB_MODULES:
-        module = optional_import(name)
-        if module is None:
-            continue
-        if (folder := _template_dir(module)) is not None:
+    web_modules: list[tuple[str, str | None]] = [(name, None) for name in KIT_MODULES]
+    web_modules += [(name, domain.menu_group) for domain in installed() for name in domain.web]
+    for name, menu_group in web_modules:
+        module = importlib.import_module(name)
+        if (folder := _template_dir(module)) is not None and folder not in template_dirs:
             template_dirs.append(folder)
         if messages := getattr(module, "MESSAGES", None):
             add_messages(messages)
-        app.state.nav.add(getattr(module, "NAV", ()))
+        nav = getattr(module, "NAV", ())
+        app.state.nav.add(replace(item, group=item.group or menu_group) for item in nav)
         if (public := getattr(module, "public_router", None)) is not None:
             app.include_router(public, include_in_schema=False)
         if (router := getattr(module, "router", None)) is not None:
             app.include_router(router, include_in_schema=False, dependencies=[Depends(current_user)])
-    for name in API_MODULES:
-        module = optional_import(name)
-        if module is not None and (router := getattr(module, "router", None)) is not None:
+    for domain in installed():
+        for name in domain.api:
+            router = importlib.import_module(name).router
             app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(api_user)])
 
     app.state.templates = build_templates(template_dirs)

@@ -26,7 +26,7 @@ from minxin.auth.models import ApiToken, User, WebSession
 from minxin.auth.service import session_for_key, user_for_token
 from minxin.core.divisions import level_of
 from minxin.db import write_lock
-from minxin.registry.service import region_names, region_path
+from minxin.regions import region_names, region_path
 from minxin.settings import get_settings
 from minxin.web.errors import CsrfFailed, LoginRequired, NotAuthenticated
 

@@ -1,11 +1,13 @@
-"""The top navigation: built from the NAV entries of the domain modules that are installed.
+"""The top navigation: built from the NAV entries of the installed domains' web modules.
 
 A domain's views module declares, next to its router::
 
-    NAV = [NavItem(label="nav.programs", path="/programs", perm=Perm.CASES_APPLY, order=30)]
+    NAV = [NavItem(label="nav.programs", path="/programs", perm=Perm.CASES_APPLY)]
 
-and the app factory collects it. A section appears only if its module is present and the user's
-role holds its permission, so the layout never links to a page that does not exist or would refuse.
+and the app factory collects it. The menu's order is declared, not numbered: the domains in
+`minxin.domains.INSTALLED` order, within a domain its web modules in the descriptor's order, within
+a module the NAV list's order. A section appears only if its domain is installed and the user's role
+holds its permission, so the layout never links to a page that does not exist or would refuse.
 """
 
 from __future__ import annotations
@@ -14,15 +16,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from minxin.auth.models import User
-from minxin.auth.service import Perm, has_perm
+from minxin.auth.service import has_perm
 
 
 @dataclass(frozen=True)
 class NavItem:
     label: str  # an i18n key, e.g. "nav.registry"
     path: str
-    perm: Perm | None = None  # shown only to roles holding it
-    order: int = 100  # position from the left; core sections use 0-20, domains 30 and up
+    perm: str | None = None  # a permission (e.g. Perm.CASES_APPLY): shown only to roles holding it
     also: tuple[str, ...] = ()  # other path prefixes that highlight this entry (e.g. "/households")
     group: str | None = None  # an i18n key: entries of one group share a drop-down in the top bar
 
@@ -47,7 +48,7 @@ class NavGroup:
 
 
 class NavRegistry:
-    """The sections of the installed domains, in display order."""
+    """The sections of the installed domains, in the order they were added (the display order)."""
 
     def __init__(self) -> None:
         self._items: list[NavItem] = []
@@ -57,7 +58,6 @@ class NavRegistry:
             if any(existing.path == item.path for existing in self._items):
                 raise ValueError(f"two navigation entries for {item.path}")
             self._items.append(item)
-        self._items.sort(key=lambda i: (i.order, i.path))
 
     def for_user(self, user: User | None) -> list[NavItem | NavGroup]:
         """The user's top bar: visible entries in order, grouped entries folded into one drop-down

@@ -1,18 +1,14 @@
-"""Pages that belong to no single domain: the home page, the language switch, the API docs."""
+"""The web kit's own pages: the language switch, the API docs, an import's error sheet."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.core.errors import NotFound
-from minxin.registry.service import counts_by_county
-from minxin.stats import city_stats
-from minxin.web.deps import current_user, get_session, safe_next
+from minxin.web.deps import current_user, safe_next
 from minxin.web.i18n import LANGS, gettext
-from minxin.web.nav import NavItem
 from minxin.web.templating import LANG_COOKIE, render, request_lang
 from minxin.web.uploads import error_sheet_path
 
@@ -20,29 +16,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter()
 public_router = APIRouter()
-
-NAV = [NavItem(label="nav.home", path="/", order=0)]
-
-
-@router.get("/", name="home")
-def home(request: Request, user: User = Depends(current_user),
-         session: Session = Depends(get_session)) -> Response:
-    """The key counts of the user's scope, a table per county and a bar chart."""
-    counts = city_stats(session, scope_code=user.scope_code)
-    counties = counts_by_county(session, scope_code=user.scope_code)
-    lang = request_lang(request)
-    chart = {
-        "title": gettext("home.chart_title", lang=lang),
-        "names": [c["name"] for c in counties],
-        "series": [
-            {"name": gettext("home.urban", lang=lang), "data": [c["urban"] for c in counties]},
-            {"name": gettext("home.rural", lang=lang), "data": [c["rural"] for c in counties]},
-        ],
-    }
-    totals = {k: sum(c[k] for c in counties) for k in ("households", "persons", "urban", "rural")}
-    return render(request, "home.html", {"counts": counts, "counties": counties, "totals": totals,
-                                         "chart": chart})
-
 
 @router.get("/import/errors/{token}.xlsx", name="import_error_sheet")
 def import_error_sheet(request: Request, token: str, user: User = Depends(current_user)) -> Response:

@@ -25,7 +25,7 @@ from minxin.web.templating import local_today, render, request_lang
 
 router = APIRouter()
 
-NAV = [NavItem(label="nav.low_income", path="/reports/low-income", perm=Perm.CASES_APPLY, order=44)]
+NAV = [NavItem(label="nav.low_income", path="/reports/low-income", perm=Perm.CASES_APPLY)]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -44,7 +44,7 @@ router = APIRouter()
 
 # Everyone who reads the registry sees the records of their scope; importing needs CASES_APPROVE
 # (the service checks it), since the assessment grants money to people who did not apply.
-NAV = [NavItem(label="nav.medical", path="/medical", perm=Perm.REGISTRY_READ, order=42)]
+NAV = [NavItem(label="nav.medical", path="/medical", perm=Perm.REGISTRY_READ)]
 
 MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv; charset=utf-8"}
 MAX_ERRORS_SHOWN = 500

@@ -17,11 +17,12 @@ from typing import Any, cast
 from sqlalchemy import Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
+from minxin.assistance.domain import AssistancePerm
 from minxin.assistance.supermarkets.models import CharityLedgerEntry, CharitySupermarket
 from minxin.assistance.supermarkets.rules import NEW_PER_COUNTY_TARGET, target_status, value_out
 from minxin.auth import audit
 from minxin.auth.models import User
-from minxin.auth.service import ROLE_NAMES, Perm, can_see, require, scoped
+from minxin.auth.service import ROLE_NAMES, Perm, can_see, has_perm, require, scoped
 from minxin.clock import today
 from minxin.core.divisions import covers
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -32,9 +33,8 @@ from minxin.registry.service import get_household_for
 
 KIND_NAMES = {"donation_money": "捐款", "donation_goods": "捐物", "distribution": "发放", "correction": "冲销"}
 
-# Supermarkets are run by the county bureaus and the city: those roles write, anyone who may read the
-# registry reads within their scope.
-MANAGER_ROLES = frozenset({"county_officer", "city_admin"})
+# Supermarkets are run by the county bureaus and the city: the roles holding SUPERMARKETS_MANAGE
+# (minxin.assistance.domain) write, anyone who may read the registry reads within their scope.
 
 MAX_QUANTITY = 1_000_000
 MAX_DB_ID = 2**31 - 1
@@ -43,7 +43,7 @@ MAX_DB_ID = 2**31 - 1
 # ---- access ------------------------------------------------------------------------------------------
 
 def can_manage(user: User) -> bool:
-    return user.is_active and user.role in MANAGER_ROLES
+    return has_perm(user, AssistancePerm.SUPERMARKETS_MANAGE)
 
 
 def require_manager(user: User) -> None:

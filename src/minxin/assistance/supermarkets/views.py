@@ -16,10 +16,10 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from minxin.assistance.domain import AssistancePerm
 from minxin.assistance.supermarkets import service
 from minxin.assistance.supermarkets.rules import NEW_PER_COUNTY_TARGET
 from minxin.auth.models import User
-from minxin.auth.service import Perm
 from minxin.core.errors import Forbidden, MinxinError, NotFound, ValidationError
 from minxin.core.money import parse_yuan
 from minxin.registry.service import region_names
@@ -33,9 +33,7 @@ from minxin.web.templating import local_today, render, request_lang
 
 router = APIRouter()
 
-# County officers and the city admin run the supermarkets (service.MANAGER_ROLES); CASES_APPROVE is the
-# permission exactly those two roles hold.
-NAV = [NavItem(label="nav.supermarkets", path="/supermarkets", perm=Perm.CASES_APPROVE, order=40)]
+NAV = [NavItem(label="nav.supermarkets", path="/supermarkets", perm=AssistancePerm.SUPERMARKETS_MANAGE)]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

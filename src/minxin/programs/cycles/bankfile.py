@@ -33,7 +33,7 @@ def payment_ref(cycle_id: int, case_id: int) -> str:
 
 
 def bank_file_name(cycle: Cycle, fmt: str, county_name: str = "") -> str:
-    """The bank file's name: county and month, e.g. `320706-2026-11-dibao.xlsx`."""
+    """The bank file's name: county and month, e.g. `320706-2026-11-<program>.xlsx`."""
     return f"{cycle.county_code}-{cycle.period}-{cycle.program_code}.{fmt}"
 
 

@@ -1,0 +1,52 @@
+"""The city's division tree (区划): the table every scope, household and case points into.
+
+It sits below every domain, beside `db`: a user's scope (auth), the layout's scope label (web) and a
+household's community (registry) all name a region, so none of them has to import another to read one.
+`minxin.registry` seeds it (`seed_regions`) and lists it (`list_regions`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, CheckConstraint, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from minxin.db import Base
+
+
+class Region(Base):
+    """A division: city, county, town (街道/乡镇) or community (社区/村)."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    urban: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A historical code (e.g. 320705 新浦区, abolished 2014) points at the region that replaced it.
+    alias_of: Mapped[str | None] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        CheckConstraint("level in ('province','city','county','town','community')", name="level"),
+    )
+
+
+def region_names(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    rows = session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))
+    return dict(rows.all())
+
+
+def region_path(session: Session, code: str) -> str:
+    """Full name of a region: 海州区 新海街道 东风社区."""
+    names = []
+    current: str | None = code
+    while current:
+        region = session.get(Region, current)
+        if region is None or region.level == "city":
+            break
+        names.append(region.name)
+        current = region.parent_code
+    return " ".join(reversed(names))

@@ -1,0 +1,227 @@
+"""The import rules of the layout, read from the source (every import, including those inside functions).
+
+* `minxin.core` is pure: it imports nothing from minxin outside core.
+* Services, rules and models never import the web kit or a command line module: only the faces
+  (views, api, cli modules, the web kit, `minxin.cli`, `minxin.clikit`) may.
+* The engine (`minxin.programs`) imports no program: nothing from a program's package, and no module
+  named for one (dibao, wubao, medical). Stronger: the engine's code names no program at all (its
+  calculators are plug-ins of the programs' own packages).
+* The web kit (`minxin.web`) knows no domain: of the domain packages it imports auth only (the current
+  user); it reaches the others through `minxin.domains`.
+* No import cycle between packages. A package's faces are a node of their own: a domain's pages sit
+  on top of the web kit, and the web kit needs auth's service for the current user, so counting
+  `auth.views` with `auth.service` would make every domain a cycle with the kit.
+
+Imports by string (`importlib.import_module`, the descriptors' paths) are not edges: that is how
+`minxin.domains` loads the installed domains without the loader depending on them.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = SRC / "minxin"
+
+FACE_NAMES = frozenset({"views", "api", "cli", "clikit", "web"})
+# Packages of programs that pay through the engine; the engine may import none of them.
+PROGRAM_PACKAGES = ("minxin.assistance", "minxin.veterans", "minxin.children", "minxin.eldercare")
+PROGRAM_WORDS = ("dibao", "wubao", "medical")
+
+
+@dataclass(frozen=True)
+class Import:
+    source: str  # the importing module, e.g. minxin.registry.service
+    path: Path
+    line: int
+    target: str  # the imported module, e.g. minxin.auth.service
+
+    def __str__(self) -> str:
+        return f"{self.path.relative_to(SRC.parent)}:{self.line} imports {self.target}"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES: dict[str, Path] = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _imports_of(name: str, path: Path) -> list[Import]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: list[Import] = []
+    for node in ast.walk(tree):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            # `from minxin import db` imports the module minxin.db; `from minxin.db import Base` minxin.db.
+            submodules = [f"{module}.{alias.name}" for alias in node.names if f"{module}.{alias.name}" in MODULES]
+            targets = submodules or [module]
+        found.extend(Import(name, path, node.lineno, t) for t in targets if t == "minxin" or t.startswith("minxin."))
+    return found
+
+
+IMPORTS: list[Import] = [imp for name, path in MODULES.items() for imp in _imports_of(name, path)]
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def is_face(module: str) -> bool:
+    """Views, API routes, command lines and the web kit: the modules allowed to know web and CLI."""
+    parts = module.split(".")[1:]
+    return any(p in FACE_NAMES or p.endswith(("_views", "_api", "_cli")) for p in parts)
+
+
+def _domain_packages() -> set[str]:
+    return {_module_name(p.parent) for p in PACKAGE.glob("*/domain.py")}
+
+
+def _violations(rule: str, offending: list[Import]) -> str:
+    return f"{rule}:\n  " + "\n  ".join(str(i) for i in offending)
+
+
+def test_the_scan_sees_imports_inside_functions_and_relative_imports() -> None:
+    # cli.py imports minxin.auth.service inside its commands only.
+    assert any(i.source == "minxin.cli" and i.target == "minxin.auth.service" for i in IMPORTS)
+    assert len(MODULES) > 50 and len(IMPORTS) > 300
+
+
+def test_core_imports_nothing_from_minxin_outside_core() -> None:
+    offending = [i for i in IMPORTS if _within(i.source, "minxin.core") and not _within(i.target, "minxin.core")]
+    assert not offending, _violations("minxin.core must stay pure", offending)
+
+
+def test_services_rules_and_models_never_import_the_web_or_a_command_line() -> None:
+    offending = [i for i in IMPORTS if not is_face(i.source) and is_face(i.target)]
+    assert not offending, _violations("only views/api/cli modules may import the web kit or a CLI", offending)
+
+
+def test_the_engine_imports_no_program() -> None:
+    offending = [i for i in IMPORTS if _within(i.source, "minxin.programs")
+                 and (any(_within(i.target, p) for p in PROGRAM_PACKAGES)
+                      or any(word in i.target for word in PROGRAM_WORDS))]
+    assert not offending, _violations("the engine (minxin.programs) must import no program", offending)
+
+
+PROGRAM_NAMES = (*PROGRAM_WORDS, "低保", "五保", "特困", "医疗救助")
+
+
+def program_names_in_engine() -> list[str]:
+    """Where an engine module names a program: identifiers, attributes and strings (docstrings aside)."""
+    found: list[str] = []
+    for name, path in MODULES.items():
+        if not _within(name, "minxin.programs"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                      and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            text = None
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                text = node.value
+            elif isinstance(node, ast.Name):
+                text = node.id
+            elif isinstance(node, ast.Attribute):
+                text = node.attr
+            elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+                text = node.name
+            if text and any(word in text.lower() for word in PROGRAM_NAMES):
+                found.append(f"{path.relative_to(SRC.parent)}:{getattr(node, 'lineno', '?')} names {text[:60]!r}")
+    return found
+
+
+def test_the_engine_names_no_program() -> None:
+    found = program_names_in_engine()
+    assert not found, "the engine (minxin.programs) must name no program:\n  " + "\n  ".join(found)
+
+
+def test_the_engine_name_scan_sees_a_program_named_in_a_module(tmp_path, monkeypatch) -> None:
+    """Keeps the rule above honest: the scan finds a program's name where an engine module holds one."""
+    planted = tmp_path / "planted.py"
+    planted.write_text('RULE = "dibao"\n', encoding="utf-8")
+    monkeypatch.setitem(MODULES, "minxin.programs.planted", planted)
+    monkeypatch.setitem(globals(), "SRC", tmp_path)
+    assert any("dibao" in f for f in program_names_in_engine())
+
+
+def test_the_web_kit_knows_no_domain_but_auth() -> None:
+    domains = _domain_packages() - {"minxin.auth"}
+    assert {"minxin.registry", "minxin.programs"} <= domains
+    offending = [i for i in IMPORTS if _within(i.source, "minxin.web")
+                 and any(_within(i.target, d) for d in domains)]
+    assert not offending, _violations("the web kit may import auth and minxin.domains, no other domain", offending)
+
+
+def node_of(module: str) -> str:
+    """The package a module counts for: minxin.<top>, with a package's faces as a node of their own."""
+    parts = module.split(".")
+    top = ".".join(parts[:2])
+    if len(parts) > 2 and top != "minxin.web" and is_face(module):
+        return top + "[faces]"
+    return top
+
+
+def package_graph() -> dict[str, dict[str, list[Import]]]:
+    graph: dict[str, dict[str, list[Import]]] = defaultdict(lambda: defaultdict(list))
+    for imp in IMPORTS:
+        a, b = node_of(imp.source), node_of(imp.target)
+        if a != b and b != "minxin":
+            graph[a][b].append(imp)
+    return graph
+
+
+def find_cycle(graph: dict[str, dict[str, list[Import]]]) -> list[str] | None:
+    """One cycle of the graph as [a, b, …, a], or None (depth-first search, deterministic order)."""
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, {})):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state and (cycle := visit(nxt)) is not None:
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start)) is not None:
+            return cycle
+    return None
+
+
+def test_the_cycle_finder_reports_a_cycle_with_its_imports() -> None:
+    imp = Import("minxin.a", PACKAGE / "a.py", 1, "minxin.b")
+    graph = {"minxin.a": {"minxin.b": [imp]}, "minxin.b": {"minxin.c": [imp]}, "minxin.c": {"minxin.a": [imp]}}
+    assert find_cycle(graph) == ["minxin.a", "minxin.b", "minxin.c", "minxin.a"]
+    assert find_cycle({"minxin.a": {"minxin.b": [imp]}}) is None
+
+
+def test_no_import_cycle_between_packages() -> None:
+    graph = package_graph()
+    cycle = find_cycle(graph)
+    if cycle is not None:
+        lines = [f"{a} -> {b}: " + "; ".join(str(i) for i in graph[a][b][:3]) for a, b in pairwise(cycle)]
+        pytest.fail("import cycle " + " -> ".join(cycle) + ":\n  " + "\n  ".join(lines))
