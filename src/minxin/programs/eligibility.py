@@ -17,7 +17,8 @@ def ineligibility(policy: ProgramPolicy, *, birth: date, disability_grade: int |
 
     A program whose policy entry sets `min_age` (the rural five-guarantees rule, 供养工作条例 Art.6)
     takes a rural resident who is elderly (≥ min_age), disabled, or a minor (< max_minor_age). The
-    conditions no data can show (no work capacity, no supporter able to support) are for the household survey and the 民主评议, not for a spreadsheet check.
+    conditions no data can show (no work capacity, no supporter able to support) are for the household survey and
+    the 民主评议, not for a spreadsheet check.
     """
     min_age = policy.extra.get("min_age")
     if min_age is None:

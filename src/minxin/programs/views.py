@@ -259,7 +259,7 @@ _ZH: dict[str, str] = {
     "programs.cycles.run_submit": "计算",
     "programs.cycles.open": "查看",
     # one cycle
-    "programs.cycle.title": "{program} {period} 发放",
+    "programs.cycle.title": "{county} {program} {period} 发放",
     "programs.cycle.cases": "发放户数",
     "programs.cycle.total": "发放总额（元）",
     "programs.cycle.arrears": "其中补发（元）",
@@ -523,7 +523,7 @@ _EN: dict[str, str] = {
     "programs.cycles.period": "Month",
     "programs.cycles.run_submit": "Compute",
     "programs.cycles.open": "Open",
-    "programs.cycle.title": "{program} payments {period}",
+    "programs.cycle.title": "{county}: {program} payments {period}",
     "programs.cycle.cases": "Cases",
     "programs.cycle.total": "Total (yuan)",
     "programs.cycle.arrears": "Arrears (yuan)",
@@ -1213,6 +1213,7 @@ def _cycle_page(request: Request, session: Session, user: User, cycle: Cycle, *,
                         failed=yuan(cycle.failed_fen))
     return render(request, "programs/cycle.html", {
         "cycle": cycle, "program": program, "counties": counties, "totals": totals,
+        "county_name": cycle_service.county_names(session).get(cycle.county_code, cycle.county_code),
         "payments": _cycle_payment_rows(session, cycle, payments.items),
         "page": payments, "county": county, "pay_status": pay_status, "pay_statuses": PAY_STATUSES,
         "users": _display_names(session, {u for u in (cycle.run_by, cycle.approved_by) if u}),
