@@ -436,9 +436,10 @@ def race_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engi
     else:
         if not base:
             pytest.skip("MINXIN_TEST_DATABASE_URL not set")
-        postgres("DROP DATABASE IF EXISTS minxin_sm_race WITH (FORCE)")
-        postgres("CREATE DATABASE minxin_sm_race")
-        url = base.rsplit("/", 1)[0] + "/minxin_sm_race"
+        name = f"{base.rsplit('/', 1)[-1]}_sm_race"  # the suite's own: two suites never share it
+        postgres(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        postgres(f"CREATE DATABASE {name}")
+        url = base.rsplit("/", 1)[0] + "/" + name
     engine = db.make_engine(url)
     migrate.upgrade(engine)
     with db.unit_of_work(engine) as s:
@@ -448,7 +449,7 @@ def race_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engi
     yield engine
     engine.dispose()
     if request.param == "postgresql":
-        postgres("DROP DATABASE IF EXISTS minxin_sm_race WITH (FORCE)")
+        postgres(f"DROP DATABASE IF EXISTS {base.rsplit('/', 1)[-1]}_sm_race WITH (FORCE)")
 
 
 def test_two_clerks_handing_out_the_last_stock_at_once_cannot_both_win(race_engine: Engine,

@@ -58,7 +58,8 @@ def city_url(request, tmp_path_factory) -> str:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp / 'city.db'}"
     else:
-        url = _fresh_postgres("minxin_proc_test")
+        # Named after the suite's own database, so that two suites on one server never share it.
+        url = _fresh_postgres(f"{os.environ.get('MINXIN_TEST_DATABASE_URL', '').rsplit('/', 1)[-1]}_proc")
         if url is None:
             pytest.skip("MINXIN_TEST_DATABASE_URL not set")
     assert _run(url, "init").returncode == 0

@@ -14,11 +14,12 @@ if TYPE_CHECKING:
     from minxin.programs.models import Case
 
 
-def standard_select(q: RunSql, *, amount: str, rule: str, units: str = "NULL") -> str:
+def standard_select(q: RunSql, *, amount: str, rule: str, units: str = "CAST(NULL AS BIGINT)") -> str:
     """Every active case of the run whose amount is a function of its standard (and the month) alone."""
     return f"""
 SELECT c.id AS case_id, c.region_code AS region_code, {amount} AS amount, c.category AS category, '{rule}' AS rule,
-       s.standard_fen AS standard_fen, s.standard_id AS standard_id, NULL AS income_fen, NULL AS members,
+       s.standard_fen AS standard_fen, s.standard_id AS standard_id, CAST(NULL AS BIGINT) AS income_fen,
+       CAST(NULL AS INTEGER) AS members,
        {units} AS units, 0 AS addon_fen, 0 AS n_elderly, 0 AS n_minor, 0 AS n_disabled, 0 AS n_ill
 FROM cases c CROSS JOIN mx_std s
 WHERE {q.active} AND s.period = :period AND s.region_code = c.region_code AND s.category = c.category

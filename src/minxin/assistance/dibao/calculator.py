@@ -136,7 +136,8 @@ def amounts_sql(q: RunSql, *, facts: str, keep: str = "y.sanwu OR y.gap > 0", ca
 _OUT = """z.case_id AS case_id, z.region_code AS region_code,
        z.base + CASE WHEN z.base > 0 THEN z.addon ELSE 0 END AS amount, z.category AS category, z.rule AS rule,
        z.standard_fen AS standard_fen, z.standard_id AS standard_id, z.income_fen AS income_fen, z.members AS members,
-       NULL AS units, CASE WHEN z.base > 0 THEN z.addon ELSE 0 END AS addon_fen, z.n_elderly AS n_elderly,
+       CAST(NULL AS BIGINT) AS units, CASE WHEN z.base > 0 THEN z.addon ELSE 0 END AS addon_fen,
+       z.n_elderly AS n_elderly,
        z.n_minor AS n_minor, z.n_disabled AS n_disabled, z.n_ill AS n_ill"""
 
 

@@ -35,7 +35,8 @@ class MedicalCalculator(Calculator):
     def regular_select(self, q: RunSql) -> str:
         return f"""
 SELECT r.case_id AS case_id, c.region_code AS region_code, SUM(r.assistance_fen) AS amount, c.category AS category,
-       'medical' AS rule, NULL AS standard_fen, NULL AS standard_id, NULL AS income_fen, NULL AS members,
+       'medical' AS rule, CAST(NULL AS BIGINT) AS standard_fen, CAST(NULL AS INTEGER) AS standard_id,
+       CAST(NULL AS BIGINT) AS income_fen, CAST(NULL AS INTEGER) AS members,
        COUNT(*) AS units, 0 AS addon_fen, 0 AS n_elderly, 0 AS n_minor, 0 AS n_disabled, 0 AS n_ill
 FROM medical_records r JOIN cases c ON c.id = r.case_id
 WHERE r.status = 'assisted' AND r.cycle_id IS NULL AND r.visit_period <= :period AND {_CASES}
