@@ -304,7 +304,10 @@ def test_gbk_csv_and_xlsx_are_read_alike(session, county_officer, dibao_member):
 
 def test_people_outside_the_importers_county_are_refused(session, other_county_officer, dibao_member):
     res = run(session, other_county_officer, [visit("S1", dibao_member.id_number, "2012-03-01")])
-    assert [(e.row, e.column) for e in res.errors] == [(2, "身份证号")] and "不在您的辖区内" in res.errors[0].reason
+    assert [(e.row, e.column) for e in res.errors] == [(2, "身份证号")]
+    # Only that the person is registered elsewhere: never the community, the household or the number.
+    assert res.errors[0].reason == "记录号 S1：此人已在其他辖区登记 (already registered outside your scope)"
+    assert dibao_member.region_code not in res.errors[0].reason
     assert count(session, MedicalRecord) == 0
 
 

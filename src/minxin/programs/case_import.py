@@ -30,13 +30,16 @@ from minxin.core.errors import ValidationError
 from minxin.core.idnumber import normalize_id
 from minxin.core.period import Period
 from minxin.db import utcnow
-from minxin.programs.eligibility import ineligibility
+from minxin.programs.eligibility import Beneficiary, check_case_terms, needs_institution
 from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent
 from minxin.programs.service import _clean_account, get_program, next_review, program_policy
 from minxin.registry.models import Household, Institution, Person
+from minxin.registry.service import outside_scope_message
 from minxin.tabular import RowError, Table, cell_text, read_table, require_headers
 
 REQUIRED = ["身份证号", "开始月份", "账号"]
+# check_case_terms names fields; the sheet names columns.
+COLUMNS = {"eligibility": "身份证号", "category": "类别", "institution": "机构"}
 CASES = cast(sa.Table, Case.__table__)
 
 
@@ -72,9 +75,9 @@ def import_cases(session: Session, *, actor: User, program: str, data: bytes, fi
     err = result.errors.append
     cat_col = table.headers.index("类别") if "类别" in table.headers else None
     inst_col = table.headers.index("机构") if "机构" in table.headers else None
-    hukou_categories = set(prog.category_list) <= {"城镇", "农村"}
     institutions = {name: (iid, region, acct) for iid, name, region, acct in session.execute(
         select(Institution.id, Institution.name, Institution.region_code, Institution.bank_account))}
+    on = today()
     parsed: list[tuple[int, str, Period, str | None, str, int | None]] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(table.rows):
@@ -92,24 +95,21 @@ def import_cases(session: Session, *, actor: User, program: str, data: bytes, fi
             err(RowError(n, "开始月份", exc.message))
             ok, start = False, Period(2000, 1)
         category = cell_text(raw[cat_col]) if cat_col is not None and cat_col < len(raw) else ""
-        if category and category not in prog.category_list:
-            allowed = "/".join(prog.category_list) or "（无）"
-            err(RowError(n, "类别", f"类别必须是 {allowed} 之一 (unknown category)"))
-            ok = False
-        elif not category and prog.category_list and not hukou_categories:
-            err(RowError(n, "类别", f"请填写类别：{'/'.join(prog.category_list)} (category required)"))
-            ok = False
         institution_id: int | None = None
         inst_name = cell_text(raw[inst_col]) if inst_col is not None and inst_col < len(raw) else ""
-        if category == "集中":
-            if not inst_name:
-                err(RowError(n, "机构", "集中供养须填写供养机构名称 (institution required)"))
-                ok = False
-            elif inst_name not in institutions:
-                err(RowError(n, "机构", f"未登记的供养机构：{inst_name}；请先登记机构 (unknown institution)"))
-                ok = False
-            else:
+        if inst_name and needs_institution(policy, category) and inst_name not in institutions:
+            err(RowError(n, "机构", f"未登记的供养机构：{inst_name[:100]}；请先登记机构 (unknown institution)"))
+            ok = False
+        else:
+            if inst_name in institutions:
                 institution_id = institutions[inst_name][0]
+            try:  # what can be checked before the registry is read (the same check runs again below)
+                check_case_terms(policy, category=category, beneficiary=None, on=on,
+                                 institution_region=institutions[inst_name][1] if inst_name in institutions
+                                 else ("" if inst_name else None))
+            except ValidationError as exc:
+                err(RowError(n, COLUMNS.get(exc.field or "", "类别"), exc.message))
+                ok = False
         account: str | None = None
         try:
             account = _clean_account(cell_text(cells["账号"]))
@@ -147,7 +147,6 @@ def import_cases(session: Session, *, actor: User, program: str, data: bytes, fi
     rows: list[dict[str, Any]] = []
     now = utcnow()
     institutions_by_id = {iid: region for iid, region, _ in institutions.values()}
-    on = today()
     for n, number, start, account, category, institution_id in parsed:
         found = persons.get(number)
         if found is None or found[3] is None:
@@ -156,25 +155,24 @@ def import_cases(session: Session, *, actor: User, program: str, data: bytes, fi
         pid, hh, head, region, hukou, birth, disability = found
         if region is None:
             continue
+        if not covers(actor.scope_code, region):  # first: nothing more about such a person is said
+            err(RowError(n, "身份证号", f"此人{outside_scope_message()}"))
+            continue
         if prog.unit == "household" and not head:
             err(RowError(n, "身份证号",
                          f"此人不是户主；{prog.name}以户为单位，请填写户主的身份证号 (not a household head)"))
             continue
-        if not covers(actor.scope_code, region):
-            err(RowError(n, "身份证号", f"此人所在社区 {region} 不在您的辖区内 (outside your scope)"))
-            continue
         if pid in open_ids:
             err(RowError(n, "身份证号", f"此人已有未结束的{prog.name}案件 (an open case exists)"))
             continue
-        why = ineligibility(policy, birth=birth, disability_grade=disability, hukou=hukou, on=on)
-        if why:
-            err(RowError(n, "身份证号", why))
+        try:
+            category = check_case_terms(
+                policy, category=category, on=on,
+                institution_region=institutions_by_id[institution_id] if institution_id is not None else None,
+                beneficiary=Beneficiary(birth_date=birth, disability_grade=disability, hukou=hukou, region_code=region))
+        except ValidationError as exc:
+            err(RowError(n, COLUMNS.get(exc.field or "", "身份证号"), exc.message))
             continue
-        if institution_id is not None and not region.startswith(institutions_by_id[institution_id][:6]):
-            err(RowError(n, "机构", "供养机构不在此人所在县区 (institution in another county)"))
-            continue
-        if prog.category_list and not category:
-            category = hukou or ""
         rows.append({"program_code": program, "household_id": hh,
                      "person_id": pid, "region_code": region, "category": category, "status": "active",
                      "start_period": str(start), "bank_account": account, "sanwu": False, "staff_relative": False,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
+from minxin.core.errors import ValidationError
 from minxin.programs.policy import ProgramPolicy
 
 
@@ -31,3 +33,66 @@ def ineligibility(policy: ProgramPolicy, *, birth: date, disability_grade: int |
         return None
     return (f"{age} 岁、无残疾，不符合{policy.short}条件（须年满 {min_age} 岁、残疾或未满 {minor} 岁） "
             "(not elderly, disabled or a minor)")
+
+
+@dataclass(frozen=True)
+class Beneficiary:
+    """What the rules for a new case need to know about the person (or the household's head)."""
+
+    birth_date: date
+    disability_grade: int | None
+    hukou: str | None  # the household's 户籍类别
+    region_code: str  # the household's community
+
+
+def needs_institution(policy: ProgramPolicy, category: str) -> bool:
+    """集中供养: the person lives in a care institution, which is paid."""
+    return category in tuple(policy.extra.get("institution_categories", ("集中",)))
+
+
+def check_case_terms(policy: ProgramPolicy, *, category: str | None, institution_region: str | None,
+                     beneficiary: Beneficiary | None, on: date) -> str:
+    """The category a new case gets, or ValidationError naming the field (category, institution,
+    eligibility). Every face that opens a case (the pages, the API, the imports) asks this.
+
+    1. Who may be a case at all (`ineligibility`: 五保 rural, elderly/disabled/minor).
+    2. The category: none for a program without categories; 城镇/农村 programs (低保) take the
+       household's 户籍类别, and a category given must be that one; other programs (五保 集中/分散)
+       need one of theirs.
+    3. The institution: required for 集中 and in the person's county; refused for any other category.
+
+    ``institution_region`` is the region of the institution given (None: none given). With
+    ``beneficiary`` None only the checks that need no person are made (an import's first pass).
+    """
+    cats = tuple(policy.categories)
+    category = (category or "").strip()
+    by_hukou = bool(cats) and set(cats) <= {"城镇", "农村"}
+    if beneficiary is not None:
+        why = ineligibility(policy, birth=beneficiary.birth_date, disability_grade=beneficiary.disability_grade,
+                            hukou=beneficiary.hukou, on=on)
+        if why:
+            raise ValidationError(why, field="eligibility")
+    if not cats:
+        if category:
+            raise ValidationError(f"{policy.short}不分类别 (program has no categories)", field="category")
+    elif category and category not in cats:
+        raise ValidationError(f"类别必须是 {'/'.join(cats)} 之一 (unknown category)", field="category")
+    elif by_hukou:
+        hukou = beneficiary.hukou if beneficiary is not None else None
+        if beneficiary is not None and category and hukou and category != hukou:
+            raise ValidationError(f"类别 {category} 与户籍类别 {hukou} 不符 (category must be the household's hukou)",
+                                  field="category")
+        if beneficiary is not None and not (category or hukou):
+            raise ValidationError(f"请填写类别：{'/'.join(cats)} (category required)", field="category")
+        category = category or hukou or ""
+    elif not category:
+        raise ValidationError(f"请填写类别：{'/'.join(cats)} (category required)", field="category")
+    if needs_institution(policy, category):
+        if institution_region is None:
+            raise ValidationError(f"{category}供养须填写供养机构 (institution required)", field="institution")
+        if beneficiary is not None and not beneficiary.region_code.startswith(institution_region[:6]):
+            raise ValidationError("供养机构不在此人所在县区 (institution in another county)", field="institution")
+    elif institution_region is not None:
+        raise ValidationError(f"只有{'/'.join(c for c in cats if needs_institution(policy, c)) or '集中'}供养填写供养机构 "
+                              "(an institution only for centralized support)", field="institution")
+    return category

@@ -15,14 +15,16 @@ from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, require, scoped
 from minxin.clock import CHINA_TZ, today
+from minxin.core._text import LIKE_ESCAPE, MAX_LENGTH, clean_text, escape_like, is_ascii_digits, optional_text
 from minxin.core.divisions import covers, scope_prefix
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.period import Period
 from minxin.db import UTCDateTime, utcnow
 from minxin.paging import Page, paginate
+from minxin.programs.eligibility import Beneficiary, check_case_terms
 from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent, Cycle, Objection, Program, Standard
 from minxin.programs.policy import ProgramPolicy, load_policy
-from minxin.registry.models import Household, Person, Region
+from minxin.registry.models import Household, Institution, Person, Region
 
 STATUS_NAMES = {
     "applied": "申请", "investigated": "调查", "reviewed": "审核", "noticed": "公示", "approved": "审批",
@@ -154,6 +156,7 @@ def set_standard(session: Session, *, actor: User, program: str, region_code: st
     category = _check_category(prog, category)
     if amount_fen < 0:
         raise ValidationError("标准金额不能为负数 (amount must not be negative)", field="amount")
+    source = clean_text(source, label="依据", max_length=MAX_LENGTH["source"], field="source")
     region = session.get(Region, region_code)
     if region is None:
         raise ValidationError(f"未知区划代码：{region_code} (unknown region)", field="region")
@@ -246,8 +249,11 @@ def next_review(policy: ProgramPolicy, review_class: str, start: date) -> date |
 
 def apply(session: Session, *, actor: User, program: str, household_id: int, bank_account: str | None = None,
           sanwu: bool = False, staff_relative: bool = False, review_class: str = "B",
-          reason: str | None = None) -> Case:
-    """申请: open a case for a household (household programs) in the program's category of its 户籍."""
+          reason: str | None = None, category: str | None = None, institution_id: int | None = None) -> Case:
+    """申请: open a case for a household (its head is the applicant and, for person programs, the
+    beneficiary). The same check as every import (`check_case_terms`): who may be a case of the
+    program, its category (低保 from the 户籍; 五保 集中 or 分散, required) and, for 集中, a care
+    institution in the person's county."""
     require(actor, Perm.CASES_APPLY)
     prog = get_program(session, program)
     household = session.get(Household, household_id)
@@ -259,12 +265,26 @@ def apply(session: Session, *, actor: User, program: str, household_id: int, ban
         raise Conflict(f"该户已有未结束的{prog.name}案件 (an open case exists)")
     if review_class not in ("A", "B", "C"):
         raise ValidationError("复核分类必须是 A/B/C (review class A, B or C)", field="review_class")
-    # Programs whose categories are the 户籍 types take the household's; others start without one.
-    category = household.hukou_type if household.hukou_type in prog.category_list else ""
+    reason = optional_text(reason, label="申请说明", max_length=MAX_LENGTH["note"], field="reason", multiline=True)
+    institution = None
+    if institution_id is not None:
+        institution = session.get(Institution, institution_id) if 0 < institution_id <= 2**31 - 1 else None
+        if institution is None:
+            raise ValidationError(f"供养机构不存在：{institution_id} (no such institution)", field="institution_id")
+    try:
+        category = check_case_terms(
+            program_policy(program), category=category, on=today(),
+            institution_region=institution.region_code if institution else None,
+            beneficiary=Beneficiary(birth_date=head.birth_date, disability_grade=head.disability_grade,
+                                    hukou=household.hukou_type, region_code=household.region_code))
+    except ValidationError as exc:
+        exc.field = {"institution": "institution_id", "eligibility": "household_id"}.get(exc.field or "", exc.field)
+        raise
     case = Case(program_code=program, household_id=household.id, person_id=head.id,
                 region_code=household.region_code, category=category, status="applied",
-                bank_account=_clean_account(bank_account), sanwu=sanwu, staff_relative=staff_relative,
-                review_class=review_class)
+                bank_account=_clean_account(bank_account) or (institution.bank_account if institution else None),
+                sanwu=sanwu, staff_relative=staff_relative, review_class=review_class,
+                institution_id=institution.id if institution else None)
     session.add(case)
     session.flush()
     ev = CaseEvent(case_id=case.id, action="apply", from_status=None, to_status="applied", actor=actor.username,
@@ -272,7 +292,7 @@ def apply(session: Session, *, actor: User, program: str, household_id: int, ban
     session.add(ev)
     audit.record(session, actor=actor.username, action="case.apply", entity="case", entity_id=case.id,
                  region_code=case.region_code, detail={"program": program, "household": household.household_no,
-                                                       "staff_relative": staff_relative})
+                                                       "category": category, "staff_relative": staff_relative})
     return case
 
 
@@ -284,7 +304,7 @@ def _clean_account(account: str | None) -> str | None:
         acct = acct[:-2]
     if not acct:
         return None
-    if not acct.isdigit() or not 12 <= len(acct) <= 30:
+    if not is_ascii_digits(acct) or not 12 <= len(acct) <= 30:
         raise ValidationError("银行账号应为 12–30 位数字 (bad bank account)", field="账号")
     return acct
 
@@ -331,7 +351,8 @@ def step(session: Session, *, actor: User, case_id: int, action: str, reason: st
     if case.status not in sources:
         raise Conflict(f"案件当前为「{STATUS_NAMES[case.status]}」，不能执行「{STEP_NAMES[action]}」 "
                        f"(step {action} not allowed from {case.status})")
-    if action in REASON_REQUIRED and not (reason and reason.strip()):
+    reason = optional_text(reason, label="理由", max_length=MAX_LENGTH["note"], field="reason", multiline=True)
+    if action in REASON_REQUIRED and not reason:
         raise ValidationError(f"「{STEP_NAMES[action]}」必须填写书面理由 (a written reason is required)",
                               field="reason")
     now = now or utcnow()
@@ -397,16 +418,14 @@ def _check_approval(session: Session, case: Case, *, actor: User, spot_checked: 
 def raise_objection(session: Session, *, case_id: int, content: str, raised_by: str | None = None,
                     contact: str | None = None, actor: str = "public") -> Objection:
     """Record an objection to a case under public notice (anyone may raise one)."""
-    content = (content or "").strip()
-    if not content:
-        raise ValidationError("异议内容不能为空 (objection is empty)", field="content")
-    if len(content) > 2000:
-        raise ValidationError("异议内容过长（最多 2000 字） (too long)", field="content")
+    content = clean_text(content, label="异议内容", max_length=MAX_LENGTH["note"], field="content", required=True,
+                         multiline=True)
+    raised_by = optional_text(raised_by, label="姓名", max_length=MAX_LENGTH["short_name"], field="name", name=True)
+    contact = optional_text(contact, label="联系方式", max_length=MAX_LENGTH["short_name"], field="contact")
     case = session.get(Case, case_id)
     if case is None or case.status != "noticed" or (case.notice_end is not None and case.notice_end < utcnow()):
         raise NotFound("该公示不存在或已结束 (no such notice)")
-    obj = Objection(case_id=case.id, content=content, raised_by=(raised_by or "").strip()[:64] or None,
-                    contact=(contact or "").strip()[:64] or None)
+    obj = Objection(case_id=case.id, content=content, raised_by=raised_by, contact=contact)
     session.add(obj)
     session.flush()
     audit.record(session, actor=actor, action="case.objection", entity="case", entity_id=case.id,
@@ -424,9 +443,11 @@ def resolve_objection(session: Session, *, actor: User, objection_id: int, resol
         raise Conflict("该异议已处理 (already resolved)")
     if not (resolution or "").strip():
         raise ValidationError("请填写核查处理结果 (resolution required)", field="resolution")
+    resolution = clean_text(resolution, label="处理结果", max_length=MAX_LENGTH["note"], field="resolution",
+                            multiline=True)
     obj.resolved_at = utcnow()
     obj.resolved_by = actor.username
-    obj.resolution = resolution.strip()
+    obj.resolution = resolution
     audit.record(session, actor=actor.username, action="case.objection_resolved", entity="case",
                  entity_id=obj.case_id, detail={"objection": obj.id})
     return obj
@@ -474,7 +495,7 @@ def list_cases(session: Session, *, user: User, program: str | None = None, stat
     if status:
         stmt = stmt.where(Case.status == status)
     if region_code:
-        stmt = stmt.where(Case.region_code.like(region_code.strip() + "%"))
+        stmt = stmt.where(Case.region_code.like(escape_like(region_code.strip()) + "%", escape=LIKE_ESCAPE))
     return paginate(session, stmt.order_by(Case.id.desc()), page=page, page_size=page_size)
 
 
@@ -503,6 +524,7 @@ def record_review(session: Session, *, actor: User, case_id: int, note: str | No
     """动态管理: a periodic review done; the next one is due after the class's interval."""
     require(actor, Perm.CASES_INVESTIGATE)
     case = get_case_for(session, actor, case_id)
+    note = optional_text(note, label="复核说明", max_length=MAX_LENGTH["note"], field="note", multiline=True)
     if case.status != "active":
         raise Conflict("只有在保案件需要复核 (only active cases are reviewed)")
     if review_class:
@@ -522,6 +544,7 @@ def suspend_overdue(session: Session, *, actor: User, program: str, overdue_befo
     """Suspend, in one set-based statement, every active case in scope whose review is overdue."""
     require(actor, Perm.CASES_APPROVE)
     get_program(session, program)
+    reason = clean_text(reason, label="理由", max_length=MAX_LENGTH["source"], field="reason", required=True)
     prefix = scope_prefix(actor.scope_code)
     where = (Case.program_code == program, Case.status == "active", Case.next_review_due.is_not(None),
              Case.next_review_due < overdue_before, Case.region_code.like(prefix + "%"))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, has_perm, require, scoped
+from minxin.core._text import LIKE_ESCAPE, escape_like
 from minxin.core.divisions import county_of, covers
 from minxin.core.errors import Conflict, MinxinError, NotFound, ValidationError
 from minxin.core.masking import mask_account, mask_name
@@ -732,7 +733,7 @@ def _due_cases(session: Session, *, user: User, program: str | None, region_code
     if program:
         stmt = stmt.where(Case.program_code == program)
     if region_code:
-        stmt = stmt.where(Case.region_code.like(region_code + "%"))
+        stmt = stmt.where(Case.region_code.like(escape_like(region_code) + "%", escape=LIKE_ESCAPE))
     return paginate(session, stmt.order_by(Case.next_review_due, Case.id), page=page, page_size=page_size)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, require, scoped
+from minxin.core._text import LIKE_ESCAPE, escape_like
 from minxin.core.masking import mask_id, mask_phone
 from minxin.core.money import format_yuan
 from minxin.registry.models import Household, Person, Region
@@ -34,7 +35,7 @@ def _rows(session: Session, user: User, *, q_region: str | None, unmasked: bool,
         user, Household.region_code,
     ).order_by(Household.id, Person.is_head.desc(), Person.id)
     if q_region:
-        stmt = stmt.where(Household.region_code.like(q_region + "%"))
+        stmt = stmt.where(Household.region_code.like(escape_like(q_region) + "%", escape=LIKE_ESCAPE))
     if q:
         stmt = person_query(stmt, q)
     for r in session.execute(stmt.execution_options(yield_per=5000)):

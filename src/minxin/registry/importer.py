@@ -26,11 +26,16 @@ from minxin.core.money import parse_yuan
 from minxin.db import table_of
 from minxin.registry.models import Household, IncomeDeclaration, Person, Region
 from minxin.registry.service import (
+    check_household_no,
+    check_name,
+    existing_household_numbers,
     find_household_of,
     normalize_disability,
     normalize_hukou,
     normalize_phone,
     normalize_relation,
+    taken_household_no_message,
+    taken_id_message,
 )
 from minxin.tabular import RowError, Table, cell_text, read_table, require_headers
 
@@ -64,15 +69,6 @@ class _Row:
     income_fen: int
     phone: str | None
     disability: int | None
-
-
-def _check_name(value: Any) -> str:
-    name = cell_text(value)
-    if not name:
-        raise ValidationError("姓名不能为空 (name is empty)")
-    if len(name) > 32 or any(ch.isdigit() for ch in name):
-        raise ValidationError("姓名格式不正确 (bad name)")
-    return name
 
 
 def validate_households(session: Session, *, actor: User, table: Table,
@@ -111,11 +107,8 @@ def validate_households(session: Session, *, actor: User, table: Table,
                 err(n, column, exc.message)
                 return None
 
-        hh_no = cell_text(cells["户编号"])
-        if not hh_no:
-            row_ok = False
-            err(n, "户编号", "户编号不能为空 (household number is empty)")
-        name = check("姓名", _check_name)
+        hh_no = check("户编号", check_household_no)
+        name = check("姓名", check_name)
         id_number = check("身份证号", lambda v: normalize_id(cell_text(v), today=day))
         relation = check("与户主关系", lambda v: normalize_relation(cell_text(v)))
         community = cell_text(cells["社区代码"])
@@ -171,19 +164,14 @@ def validate_households(session: Session, *, actor: User, table: Table,
     # Against the database: existing households and persons.
     if progress:
         progress("检查", total, total)
-    hh_numbers = list(groups)
-    existing_hh: set[str] = set()
-    for k in range(0, len(hh_numbers), 500):
-        chunk = hh_numbers[k:k + 500]
-        existing_hh.update(session.execute(
-            select(Household.household_no).where(Household.household_no.in_(chunk))).scalars())
-    for hh_no in existing_hh:
-        err(groups[hh_no][0].n, "户编号", f"户编号 {hh_no} 已存在 (household number already registered)")
-    taken = find_household_of(session, [r.id_number for r in rows])
+    # A household or person registered outside the actor's scope is refused without saying where.
+    existing_hh = existing_household_numbers(session, list(groups), user=actor)
+    for hh_no, in_scope in existing_hh.items():
+        err(groups[hh_no][0].n, "户编号", taken_household_no_message(hh_no, in_scope=in_scope))
+    taken = find_household_of(session, [r.id_number for r in rows], user=actor)
     for r in rows:
         if r.id_number in taken:
-            err(r.n, "身份证号", f"此人已登记在户 {taken[r.id_number]} 中 (person already in household "
-                                 f"{taken[r.id_number]})")
+            err(r.n, "身份证号", taken_id_message(taken[r.id_number]))
     errors.sort(key=lambda e: (e.row, HEADERS.index(e.column) if e.column in HEADERS else -1))
     return rows, errors
 

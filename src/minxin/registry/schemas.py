@@ -10,7 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from minxin.core.errors import ValidationError as DomainValidationError
 from minxin.core.idnumber import normalize_id
 from minxin.core.money import parse_yuan
-from minxin.registry.service import HouseholdIn, MemberIn, normalize_phone, normalize_relation
+from minxin.core._text import MAX_LENGTH, optional_text
+from minxin.registry.service import (
+    HouseholdIn,
+    MemberIn,
+    check_address,
+    check_household_no,
+    check_name,
+    normalize_phone,
+    normalize_relation,
+)
 
 HealthStatus = Literal["健康", "慢性病", "重病", "残疾", "失能"]  # = models.HEALTH_STATUSES (tested)
 
@@ -141,10 +150,15 @@ class MemberCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=32)]
     id_number: Annotated[str, Field(min_length=15, max_length=18, description="18 digits (15 are upgraded)")]
     relation: Annotated[str, Field(description="户主/本人、配偶、子女、父母、孙子女、兄弟姐妹、其他")]
-    phone: str | None = None
+    phone: Annotated[str | None, Field(max_length=20)] = None
     disability_grade: Annotated[int | None, Field(ge=1, le=4)] = None
     health_status: HealthStatus | None = None
     monthly_income_yuan: Annotated[str | int | float, Field(description="yuan, e.g. \"1200.50\"")] = "0"
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return str(_domain(check_name, v))
 
     @field_validator("id_number")
     @classmethod
@@ -180,13 +194,23 @@ class HouseholdCreate(BaseModel):
     region_code: Annotated[str, Field(pattern=r"^[0-9]{12}$", description="12-digit community code")]
     hukou_type: Literal["城镇", "农村"]
     address: Annotated[str | None, Field(max_length=200)] = None
-    phone: str | None = None
+    phone: Annotated[str | None, Field(max_length=20)] = None
     members: Annotated[list[MemberCreate], Field(min_length=1, max_length=50)]
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, v: str | None) -> str | None:
         return _domain(normalize_phone, v) if v is not None else None
+
+    @field_validator("household_no")
+    @classmethod
+    def _household_no(cls, v: str) -> str:
+        return str(_domain(check_household_no, v))
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        return _domain(check_address, v) if v is not None else None
 
     def to_domain(self) -> HouseholdIn:
         return HouseholdIn(household_no=self.household_no, region_code=self.region_code,
@@ -198,3 +222,8 @@ class RevealIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str | None, Field(max_length=200)] = None
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str | None) -> str | None:
+        return _domain(lambda x: optional_text(x, label="理由", max_length=MAX_LENGTH["source"]), v)

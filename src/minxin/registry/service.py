@@ -13,6 +13,7 @@ from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, require, scoped
 from minxin.clock import today
+from minxin.core._text import LIKE_ESCAPE, MAX_LENGTH, clean_text, escape_like, is_ascii_digits, optional_text
 from minxin.core.errors import Conflict, NotFound, ValidationError
 from minxin.core.idnumber import normalize_id, parse_id
 from minxin.core.masking import mask_id
@@ -119,7 +120,7 @@ def normalize_phone(value: object) -> str | None:
         text = text[:-2]
     if not text:
         return None
-    if not text.isdigit() or not (7 <= len(text) <= 12) or (len(text) == 11 and not text.startswith("1")):
+    if not is_ascii_digits(text) or not (7 <= len(text) <= 12) or (len(text) == 11 and not text.startswith("1")):
         raise ValidationError("联系电话应为 11 位手机号或 7–12 位固定电话 (bad phone number)", field="联系电话")
     return text
 
@@ -132,12 +133,25 @@ def normalize_hukou(value: str) -> str:
 
 
 def check_name(value: object) -> str:
-    name = "" if value is None else str(value).strip()
-    if not name:
-        raise ValidationError("姓名不能为空 (name is empty)", field="姓名")
-    if len(name) > 32 or any(ch.isdigit() for ch in name):
+    """A person's name: not blank, at most 32 characters, no digits, control, direction or invisible characters."""
+    name = clean_text(value, label="姓名", max_length=MAX_LENGTH["person_name"], required=True, name=True)
+    if any(ch.isdigit() for ch in name):
         raise ValidationError("姓名格式不正确 (bad name)", field="姓名")
     return name
+
+
+def check_household_no(value: object) -> str:
+    """户编号: not blank, at most 32 characters (the column's length), no control or invisible characters."""
+    return clean_text(value, label="户编号", max_length=MAX_LENGTH["household_no"], required=True, name=True)
+
+
+def check_address(value: object) -> str | None:
+    return optional_text(value, label="住址", max_length=MAX_LENGTH["address"], field="住址")
+
+
+def outside_scope_message() -> str:
+    """What a refusal says about a record outside the user's scope: that it exists, nothing more."""
+    return "已在其他辖区登记 (already registered outside your scope)"
 
 
 def community_region(session: Session, code: str) -> Region:
@@ -169,18 +183,42 @@ class HouseholdIn:
     assets_fen: int | None = None
 
 
-def find_household_of(session: Session, id_numbers: list[str]) -> dict[str, str]:
-    """Map each ID number already registered in a household to that household's number."""
-    found: dict[str, str] = {}
+def find_household_of(session: Session, id_numbers: list[str], *, user: User) -> dict[str, str | None]:
+    """Map each ID number already registered in a household to that household's number, or to None
+    where the household lies outside ``user``'s scope (whose refusal must not say which household)."""
+    found: dict[str, str | None] = {}
     for i in range(0, len(id_numbers), 500):
         chunk = id_numbers[i:i + 500]
         rows = session.execute(
-            select(Person.id_number, Household.household_no)
+            select(Person.id_number, Household.household_no, Household.region_code)
             .join(Household, Person.household_id == Household.id)
             .where(Person.id_number.in_(chunk))
         )
-        found.update(rows.all())
+        found.update((number, no if can_see(user, region) else None) for number, no, region in rows)
     return found
+
+
+def existing_household_numbers(session: Session, numbers: list[str], *, user: User) -> dict[str, bool]:
+    """Which of these 户编号 are taken, each with whether the household is inside ``user``'s scope."""
+    found: dict[str, bool] = {}
+    for i in range(0, len(numbers), 500):
+        rows = session.execute(select(Household.household_no, Household.region_code)
+                               .where(Household.household_no.in_(numbers[i:i + 500])))
+        found.update((no, can_see(user, region)) for no, region in rows)
+    return found
+
+
+def taken_id_message(household_no: str | None) -> str:
+    """The refusal for a person already in a household: its number within scope, else only that."""
+    if household_no is None:
+        return f"此人{outside_scope_message()}"
+    return f"此人已登记在户 {household_no} 中 (person already in household {household_no})"
+
+
+def taken_household_no_message(household_no: str, *, in_scope: bool) -> str:
+    if not in_scope:
+        return f"户编号{outside_scope_message()}"
+    return f"户编号 {household_no} 已存在 (household number already registered)"
 
 
 def create_household(session: Session, *, actor: User, data: HouseholdIn) -> Household:
@@ -190,11 +228,12 @@ def create_household(session: Session, *, actor: User, data: HouseholdIn) -> Hou
     if not can_see(actor, region.code):
         raise NotFound(f"未知社区代码：{data.region_code} (unknown community code)", field="社区代码")
     hukou = normalize_hukou(data.hukou_type)
-    no = data.household_no.strip()
-    if not no:
-        raise ValidationError("户编号不能为空 (household number is empty)", field="户编号")
-    if session.execute(select(Household.id).where(Household.household_no == no)).first():
-        raise Conflict(f"户编号已存在：{no} (household number exists)", field="户编号")
+    no = check_household_no(data.household_no)
+    address = check_address(data.address)
+    taken_no = existing_household_numbers(session, [no], user=actor)
+    if taken_no:
+        raise Conflict(f"户编号已存在：{no} (household number exists)" if taken_no[no]
+                       else taken_household_no_message(no, in_scope=False), field="户编号")
     if not data.members:
         raise ValidationError("一户至少要有一名成员 (a household needs members)", field="members")
     heads = []
@@ -217,14 +256,16 @@ def create_household(session: Session, *, actor: User, data: HouseholdIn) -> Hou
             "一户必须有且只有一名户主 (a household needs exactly one head)" if heads
             else "户内没有户主 (the household has no head)", field="与户主关系",
         )
-    taken = find_household_of(session, numbers)
+    taken = find_household_of(session, numbers, user=actor)
     if taken:
         n, h = next(iter(taken.items()))
-        raise Conflict(f"身份证号 {mask_id(n)} 已登记在户 {h} 中 (person already in household {h})",
+        who = f"第 {numbers.index(n) + 1} 名成员：" if len(numbers) > 1 else ""
+        raise Conflict(f"{who}{taken_id_message(h)}" if h is None else
+                       f"身份证号 {mask_id(n)} 已登记在户 {h} 中 (person already in household {h})",
                        field="身份证号")
     income = sum(m.monthly_income_fen for m in data.members)
     household = Household(
-        household_no=no, region_code=region.code, hukou_type=hukou, address=data.address,
+        household_no=no, region_code=region.code, hukou_type=hukou, address=address,
         phone=normalize_phone(data.phone), monthly_income_fen=income, assets_fen=data.assets_fen,
         income_declared_on=today(),
     )
@@ -290,7 +331,7 @@ def search_persons(session: Session, *, user: User, q: str = "", region_code: st
         Person.household_id.is_not(None))
     stmt = person_query(stmt, q)
     if region_code:
-        stmt = stmt.where(Person.region_code.like(region_code.strip() + "%"))
+        stmt = stmt.where(Person.region_code.like(escape_like(region_code.strip()) + "%", escape=LIKE_ESCAPE))
     stmt = stmt.order_by(Person.name, Person.id)
     return paginate(session, stmt, page=page, page_size=page_size)
 
@@ -307,9 +348,14 @@ def person_query(stmt: Select[*Ts], q: str) -> Select[*Ts]:
                 stmt = stmt.where(Person.id_number == digits)
         elif digits.isdigit() or (digits[:-1].isdigit() and digits.endswith("X") and len(digits) > 1):
             # A clerk often has only the last digits of a number at hand.
-            stmt = stmt.where(or_(Person.id_number.like(f"%{digits}"), Person.id_number.like(f"{digits}%")))
+            pattern = escape_like(digits)
+            stmt = stmt.where(or_(Person.id_number.like(f"%{pattern}", escape=LIKE_ESCAPE),
+                                  Person.id_number.like(f"{pattern}%", escape=LIKE_ESCAPE)))
         else:
-            stmt = stmt.where(Person.name.like(f"{q}%") if len(q) < 2 else Person.name.contains(q))
+            # % and _ are what the clerk typed, not wildcards: "%" must not list everyone.
+            pattern = escape_like(q)
+            stmt = stmt.where(Person.name.like(f"{pattern}%", escape=LIKE_ESCAPE) if len(q) < 2
+                              else Person.name.like(f"%{pattern}%", escape=LIKE_ESCAPE))
     return stmt
 
 
@@ -318,7 +364,7 @@ def list_households(session: Session, *, user: User, region_code: str | None = N
     require(user, Perm.REGISTRY_READ)
     stmt = scoped(select(Household), user, Household.region_code)
     if region_code:
-        stmt = stmt.where(Household.region_code.like(region_code.strip() + "%"))
+        stmt = stmt.where(Household.region_code.like(escape_like(region_code.strip()) + "%", escape=LIKE_ESCAPE))
     return paginate(session, stmt.order_by(Household.id), page=page, page_size=page_size)
 
 
@@ -335,6 +381,7 @@ def declare_income(session: Session, *, actor: User, household_id: int, monthly_
     when = declared_on or today()
     if when > today():
         raise ValidationError("申报日期不能晚于今天 (declaration date in the future)", field="申报日期")
+    note = optional_text(note, label="备注", max_length=MAX_LENGTH["note"], field="note", multiline=True)
     decl = IncomeDeclaration(household_id=household.id, declared_on=when, monthly_income_fen=monthly_income_fen,
                              assets_fen=assets_fen, source="manual", note=note)
     session.add(decl)
@@ -422,9 +469,8 @@ def add_institution(session: Session, *, actor: User, name: str, region_code: st
                     opened_on: date | None = None) -> Institution:
     """Register a care institution (敬老院 …) in a county or town within the actor's scope."""
     require(actor, Perm.STANDARDS_SET)
-    name = (name or "").strip()
-    if not name or len(name) > 100:
-        raise ValidationError("机构名称不能为空 (name is empty)", field="name")
+    name = clean_text(name, label="机构名称", max_length=MAX_LENGTH["institution_name"], field="name",
+                      required=True, name=True)
     region = session.get(Region, region_code)
     if region is None or region.alias_of or region.level not in ("county", "town", "community"):
         raise ValidationError(f"未知区划代码：{region_code} (unknown region)", field="region")
@@ -439,8 +485,10 @@ def add_institution(session: Session, *, actor: User, name: str, region_code: st
     account = None
     if bank_account:
         account = bank_account.replace(" ", "")
-        if not account.isdigit() or not 12 <= len(account) <= 30:
+        if not is_ascii_digits(account) or not 12 <= len(account) <= 30:
             raise ValidationError("银行账号应为 12–30 位数字 (bad bank account)", field="账号")
+    credit_code = optional_text(credit_code, label="统一社会信用代码", max_length=MAX_LENGTH["credit_code"],
+                                field="credit_code", name=True)
     inst = Institution(name=name, region_code=region.code, kind=kind, beds=beds, bank_account=account,
                        credit_code=credit_code, opened_on=opened_on)
     session.add(inst)

@@ -47,6 +47,7 @@ from minxin.programs.models import OPEN_STATUSES
 from minxin.programs.policy import load_policy
 from minxin.programs.service import get_program
 from minxin.registry.models import Household, Person
+from minxin.registry.service import outside_scope_message
 from minxin.settings import get_settings
 from minxin.tabular import RowError, Table, cell_text, read_table, require_headers, write_xlsx
 
@@ -508,7 +509,7 @@ def _import(session: Session, *, actor: User, data: bytes, filename: str, book: 
         if p is None or p.region_code is None:
             refused[number] = "户籍登记中没有此人 (person not in the registry)"
         elif not covers(actor.scope_code, p.region_code):
-            refused[number] = f"此人所在社区 {p.region_code} 不在您的辖区内 (outside your scope)"
+            refused[number] = f"此人{outside_scope_message()}"
     if refused:
         result.errors.extend(RowError(r[0], "身份证号", f"记录号 {r[1]}：{refused[r[2]]}")
                              for r in parsed if r[2] in refused)
