@@ -361,7 +361,7 @@ def test_the_public_notice_shows_masked_heads_and_never_ids_phones_addresses_or_
 
 
 def test_the_public_notice_amount_is_the_cycle_rule_for_this_month(session: Session, county_officer: User) -> None:
-    from minxin.programs.views import proposed_amount
+    from minxin.programs.service import proposed_amount
 
     case, _ = _noticed(session, county_officer)
     # (460 − 300/3) × 3 = 1080, plus 10% of 460 for the seriously ill member = 46 → 1126; the third member

@@ -134,7 +134,8 @@ def apply(body: ApplyIn, user: User = Depends(api_user), session: Session = Depe
     created = service.apply(session, actor=user, program=body.program or service.default_program(),
                             household_id=body.household_id,
                             bank_account=body.bank_account, sanwu=body.sanwu, staff_relative=body.staff_relative,
-                            review_class=body.review_class, reason=body.reason)
+                            review_class=body.review_class, reason=body.reason, category=body.category,
+                            institution_id=body.institution_id)
     session.commit()
     return _case_out(session, user, created, full=True)
 

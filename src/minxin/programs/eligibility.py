@@ -93,6 +93,7 @@ def check_case_terms(policy: ProgramPolicy, *, category: str | None, institution
         if beneficiary is not None and not beneficiary.region_code.startswith(institution_region[:6]):
             raise ValidationError("供养机构不在此人所在县区 (institution in another county)", field="institution")
     elif institution_region is not None:
-        raise ValidationError(f"只有{'/'.join(c for c in cats if needs_institution(policy, c)) or '集中'}供养填写供养机构 "
-                              "(an institution only for centralized support)", field="institution")
+        centralized = "/".join(c for c in cats if needs_institution(policy, c)) or "集中"
+        raise ValidationError(f"只有{centralized}供养填写供养机构 (an institution only for centralized support)",
+                              field="institution")
     return category

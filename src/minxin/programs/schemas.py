@@ -90,6 +90,10 @@ class ApplyIn(BaseModel):
     staff_relative: bool = False
     review_class: Literal["A", "B", "C"] = "B"
     reason: str | None = Field(None, max_length=2000)
+    category: str | None = Field(None, max_length=16, description="五保: 集中 or 分散 (required); 低保: the 户籍类别 "
+                                                                 "(default)")
+    institution_id: int | None = Field(None, ge=1,
+                                       description="集中供养: the id of a care institution in the person's county")
 
 
 class StepIn(BaseModel):

@@ -26,13 +26,14 @@ from minxin.auth.service import Perm, can_see, has_perm, require, scoped
 from minxin.core._text import LIKE_ESCAPE, escape_like
 from minxin.core.divisions import county_of, covers
 from minxin.core.errors import Conflict, MinxinError, NotFound, ValidationError
-from minxin.core.masking import mask_account, mask_name
+from minxin.core.masking import mask_account
 from minxin.core.money import parse_yuan
 from minxin.core.period import Period
 from minxin.db import savepoint, utcnow
 from minxin.paging import Page, paginate
 from minxin.programs import cycles as cycle_service
 from minxin.programs.models import CASE_STATUSES, Case, Cycle, Objection, Payment, Program
+from minxin.programs.notices import case_problem, notice_rows, policy_or_none, safe_proposed_amount
 from minxin.programs.service import (
     REASON_REQUIRED,
     STATUS_NAMES,
@@ -47,7 +48,6 @@ from minxin.programs.service import (
     list_standards,
     notices_for_community,
     program_policy,
-    proposed_amount,
     raise_objection,
     record_review,
     resolve_objection,
@@ -58,7 +58,13 @@ from minxin.programs.service import (
     suspend_overdue,
 )
 from minxin.registry.models import Household, Person, Region
-from minxin.registry.service import list_regions, region_names, region_path
+from minxin.registry.service import (
+    check_household_no,
+    list_institutions,
+    list_regions,
+    region_names,
+    region_path,
+)
 from minxin.settings import get_settings
 from minxin.web.deps import current_user, ensure_city_name, get_session, writes
 from minxin.web.errors import status_for
@@ -126,6 +132,10 @@ _ZH: dict[str, str] = {
     "programs.apply.class.b": "B类：收入稳定，每半年复核",
     "programs.apply.class.c": "C类：收入不稳定、有劳动能力，每季度复核",
     "programs.apply.reason": "申请说明（可空）",
+    "programs.apply.category": "类别（五保必填：集中/分散；低保按户籍）",
+    "programs.apply.category_default": "按户籍类别",
+    "programs.apply.institution": "供养机构（集中供养必填）",
+    "programs.apply.no_institution": "无",
     "programs.apply.submit": "提交申请",
     "programs.apply.done": "申请已登记，案件号 {id}。",
     # suspend overdue
@@ -343,6 +353,8 @@ _ZH: dict[str, str] = {
     "programs.notice.col_objection": "异议",
     "programs.notice.persons": "{n} 人",
     "programs.notice.no_standard": "待核定",
+    "programs.notice.broken": "金额待核定",
+    "programs.case.broken_amount": "金额待核定（本案数据不完整，请核对类别与标准）",
     "programs.notice.empty": "该社区（村）目前没有正在公示的家庭。",
     "programs.notice.object": "提出异议",
     "programs.notice.content": "异议内容（必填，请写明事实）",
@@ -391,6 +403,10 @@ _EN: dict[str, str] = {
     "programs.apply.class.b": "B: stable income, review every 6 months",
     "programs.apply.class.c": "C: unstable income, able-bodied, quarterly review",
     "programs.apply.reason": "Note (optional)",
+    "programs.apply.category": "Category (five guarantees: centralized/dispersed; minimum living: from hukou)",
+    "programs.apply.category_default": "From the hukou",
+    "programs.apply.institution": "Care institution (centralized support)",
+    "programs.apply.no_institution": "None",
     "programs.apply.submit": "Submit application",
     "programs.apply.done": "Application registered as case {id}.",
     "programs.overdue.title": "Suspend overdue reviews",
@@ -607,6 +623,8 @@ _EN: dict[str, str] = {
     "programs.notice.col_objection": "Objection",
     "programs.notice.persons": "{n}",
     "programs.notice.no_standard": "to be set",
+    "programs.notice.broken": "amount to be set",
+    "programs.case.broken_amount": "Amount to be set (this case's data is incomplete: check its category and standard)",
     "programs.notice.empty": "No household of this community is under notice.",
     "programs.notice.object": "Object",
     "programs.notice.content": "Your objection (required; state the facts)",
@@ -713,6 +731,14 @@ def _heads(session: Session, person_ids: set[int]) -> dict[int, str]:
     return dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(person_ids))).all())
 
 
+def _problem(request: Request, program: Program | None, case: Case) -> str | None:
+    """What is missing from a stored case (shown beside it, so a broken record is marked, not fatal)."""
+    if program is None:
+        return None
+    problem = case_problem(program, case, policy_or_none(case.program_code))
+    return domain_message(problem, lang=request_lang(request)) if problem else None
+
+
 def _redirect(url: str, **params: Any) -> RedirectResponse:
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return RedirectResponse(url + (f"?{query}" if query else ""), status_code=303)
@@ -769,15 +795,19 @@ def _cases_page(request: Request, session: Session, user: User, *, program: str 
         results = list_cases(session, user=user, program=program or None, status=status or None,
                              region_code=region_code, page=page, page_size=size)
     due_total = cases_due_for_review(session, user=user, program=program or None, on=today, page_size=1).total
+    by_code = {p.code: p for p in programs}
     return render(request, "programs/cases.html", {
         "programs": programs, "program_names": _short_names(programs),
         "program": program, "status": status, "region": region_code or "", "due": due, "error": error,
         "results": results, "statuses": CASE_STATUSES, "regions": _region_options(session, user),
         "heads": _heads(session, {c.person_id for c in results.items}),
+        "problems": {c.id: _problem(request, by_code.get(c.program_code), c) for c in results.items},
         "community_names": region_names(session, {c.region_code for c in results.items}),
         "due_total": due_total, "today": today,
         "can_apply": has_perm(user, Perm.CASES_APPLY), "can_suspend": has_perm(user, Perm.CASES_APPROVE),
         "apply_form": apply_form or {"review_class": "B"}, "apply_error": apply_error,
+        "categories": sorted({c for p in programs for c in p.category_list if c not in ("城镇", "农村")}),
+        "institutions": list_institutions(session, user=user) if has_perm(user, Perm.CASES_APPLY) else [],
         "overdue_form": overdue_form or {}, "overdue_error": overdue_error, "suspended": suspended,
     }, status_code=status_code)
 
@@ -797,6 +827,7 @@ def _household_by_no(session: Session, user: User, household_no: str) -> Househo
     number = household_no.strip()
     if not number:
         raise ValidationError("请填写户编号 (household number required)", field="household_no")
+    number = check_household_no(number)
     household = session.execute(select(Household).where(Household.household_no == number)).scalar_one_or_none()
     if household is None or not can_see(user, household.region_code):
         raise ValidationError(f"户编号 {number[:32]} 不存在或不在您的辖区内 (no such household in your scope)",
@@ -807,19 +838,23 @@ def _household_by_no(session: Session, user: User, household_no: str) -> Househo
 @router.post("/cases", name="case_apply")
 def case_apply(request: Request, program: str = Form(""), household_no: str = Form(""),
                bank_account: str = Form(""), sanwu: bool = Form(False), staff_relative: bool = Form(False),
-               review_class: str = Form("B"), reason: str = Form(""), user: User = Depends(current_user),
+               review_class: str = Form("B"), reason: str = Form(""), category: str = Form(""),
+               institution: str = Form(""), user: User = Depends(current_user),
                session: Session = Depends(get_session)) -> Response:
     """申请: open a case for a household found by its number; the reason is shown next to the form."""
     require(user, Perm.CASES_APPLY)
     form = {"program": program, "household_no": household_no[:32], "bank_account": bank_account[:40],
             "sanwu": sanwu, "staff_relative": staff_relative, "review_class": review_class[:1],
-            "reason": reason[:500]}
+            "reason": reason[:500], "category": category[:16], "institution": institution[:12]}
     try:
         household = _household_by_no(session, user, household_no)
+        if institution.strip() and not institution.strip().isdigit():
+            raise ValidationError("请选择供养机构 (choose an institution)", field="institution")
         case = apply(session, actor=user, program=program or _default_program(session),
                      household_id=household.id, bank_account=bank_account.strip() or None, sanwu=sanwu,
                      staff_relative=staff_relative, review_class=review_class.strip(),
-                     reason=reason.strip()[:2000] or None)
+                     reason=reason or None, category=category.strip() or None,
+                     institution_id=int(institution) if institution.strip() else None)
     except MinxinError as exc:
         if isinstance(exc, NotFound):
             exc = ValidationError(exc.message, field="household_no")
@@ -923,6 +958,7 @@ def _case_page(request: Request, session: Session, user: User, case: Case, *, er
     for key in [k for k in errors if k.startswith("step:") and k[5:] not in steps]:
         errors["general"] = errors.pop(key)  # its form is not on the page (any more)
     active_like = case.status not in ("terminated", "rejected")
+    proposed, proposed_broken = safe_proposed_amount(session, case) if active_like else (None, False)
     forward = [s for s in steps if s in FORWARD_STEPS]
     other = [s for s in steps if s not in FORWARD_STEPS]
     return render(request, "programs/case.html", {
@@ -937,7 +973,8 @@ def _case_page(request: Request, session: Session, user: User, case: Case, *, er
         "reason_required": REASON_REQUIRED, "month_steps": MONTH_STEPS,
         "objections": objections, "events": events, "names": names,
         "payments": payments,
-        "proposed": proposed_amount(session, case) if active_like else None,
+        "proposed": proposed, "proposed_broken": proposed_broken,
+        "problem": _problem(request, program, case),
         "spot_needed": case.spot_check_required or case.staff_relative,
         "can_resolve": has_perm(user, Perm.CASES_REVIEW),
         "can_review": has_perm(user, Perm.CASES_INVESTIGATE) and case.status == "active",
@@ -1326,16 +1363,6 @@ def cycle_reconcile(request: Request, cycle_id: int, file: UploadFile | None = F
 
 # ---- public notice (公示) -------------------------------------------------------------------------
 
-@dataclass
-class NoticeRow:
-    case_id: int
-    head: str  # already masked
-    members: int
-    income_fen: int
-    proposed_fen: int | None
-    notice_end: datetime | None
-
-
 def _communities_under_notice(session: Session, *, q: str, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
     """Communities with a notice running now, matched by code prefix or by name."""
     counts = dict(session.execute(
@@ -1376,14 +1403,7 @@ def _community(session: Session, code: str) -> Region:
 def _notice_page(request: Request, session: Session, community: Region, *, thanks: bool = False,
                  errors: dict[int, str] | None = None, forms: dict[int, dict[str, str]] | None = None,
                  status_code: int = 200) -> Response:
-    rows = []
-    for case in notices_for_community(session, community_code=community.code):
-        household = session.get(Household, case.household_id) if case.household_id else None
-        head = session.get(Person, case.person_id)
-        rows.append(NoticeRow(case_id=case.id, head=mask_name(head.name if head else ""),
-                              members=len(household.members) if household else 1,
-                              income_fen=household.monthly_income_fen if household else 0,
-                              proposed_fen=proposed_amount(session, case), notice_end=case.notice_end))
+    rows = notice_rows(session, community_code=community.code)
     errors = dict(errors or {})
     for key in [k for k in errors if k not in {r.case_id for r in rows}]:
         errors[0] = errors.pop(key)  # not a row on the page: shown above the table

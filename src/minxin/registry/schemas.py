@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from minxin.core._text import MAX_LENGTH, optional_text
 from minxin.core.errors import ValidationError as DomainValidationError
 from minxin.core.idnumber import normalize_id
 from minxin.core.money import parse_yuan
-from minxin.core._text import MAX_LENGTH, optional_text
 from minxin.registry.service import (
     HouseholdIn,
     MemberIn,

@@ -1,0 +1,84 @@
+"""What the public notice (公示) and the case pages show of each case, and how they survive a broken one.
+
+A page lists what it can: a case whose amount cannot be worked out (no category where its program
+needs one, a category without a standard, a household gone) is listed with its amount marked
+待核定, never failing the whole page. `proposed_amount` itself stays the engine's; this module only
+wraps its use.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from minxin.core.errors import MinxinError
+from minxin.core.masking import mask_name
+from minxin.programs.eligibility import needs_institution
+from minxin.programs.models import Case, Program
+from minxin.programs.policy import ProgramPolicy
+from minxin.programs.service import notices_for_community, program_policy, proposed_amount
+from minxin.registry.models import Household, Person
+
+log = logging.getLogger(__name__)
+
+# What a broken record may raise while its amount is worked out: domain refusals and the errors of
+# missing or malformed data. Database errors are not caught: they are not the record's fault.
+_RECORD_ERRORS = (MinxinError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError)
+
+
+@dataclass
+class NoticeRow:
+    case_id: int
+    head: str  # already masked
+    members: int
+    income_fen: int
+    proposed_fen: int | None
+    notice_end: datetime | None
+    broken: bool = False  # the amount could not be worked out: shown as 金额待核定
+
+
+def case_problem(program: Program, case: Case, policy: ProgramPolicy | None = None) -> str | None:
+    """Why a stored case is incomplete (written before every face checked it, or by hand), or None."""
+    cats = program.category_list
+    if cats and case.category not in cats:
+        return f"类别待补（须为 {'/'.join(cats)}） (category missing)"
+    if not cats and case.category:
+        return "类别有误 (program has no categories)"
+    if policy is not None and needs_institution(policy, case.category) and case.institution_id is None:
+        return "供养机构待补 (institution missing)"
+    return None
+
+
+def safe_proposed_amount(session: Session, case: Case) -> tuple[int | None, bool]:
+    """(拟补助金额 or None, broken): a case whose amount fails is marked, not raised."""
+    try:
+        with session.begin_nested():  # whatever the calculation touched is undone if it fails
+            return proposed_amount(session, case), False
+    except _RECORD_ERRORS as exc:
+        log.warning("case %s: proposed amount unavailable: %s", case.id, exc)
+        return None, True
+
+
+def notice_rows(session: Session, *, community_code: str, now: datetime | None = None) -> list[NoticeRow]:
+    """One community's cases under notice as the public page shows them (masked), each on its own."""
+    rows = []
+    for case in notices_for_community(session, community_code=community_code, now=now):
+        household = session.get(Household, case.household_id) if case.household_id else None
+        head = session.get(Person, case.person_id)
+        proposed, broken = safe_proposed_amount(session, case)
+        rows.append(NoticeRow(case_id=case.id, head=mask_name(head.name if head else ""),
+                              members=len(household.members) if household else 1,
+                              income_fen=household.monthly_income_fen if household else 0,
+                              proposed_fen=proposed, notice_end=case.notice_end, broken=broken))
+    return rows
+
+
+def policy_or_none(code: str) -> ProgramPolicy | None:
+    """The program's policy, or None for a program the policy file no longer lists."""
+    try:
+        return program_policy(code)
+    except MinxinError:
+        return None
