@@ -15,7 +15,8 @@ DOMAIN = Domain(
     web=("minxin.programs.views",),
     api=("minxin.programs.api",),
     cli=("minxin.programs.cli",),
-    models=("minxin.programs.models",),
+    # The rate limits of the public objection form (minxin.ratelimit, a table any face may use).
+    models=("minxin.programs.models", "minxin.ratelimit"),
     permissions=(
         Permission(Perm.CASES_APPLY, roles=_COMMUNITY_UP),
         Permission(Perm.CASES_INVESTIGATE, roles=_COMMUNITY_UP),

@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from minxin import ratelimit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, has_perm, require, scoped
 from minxin.core._text import LIKE_ESCAPE, escape_like
@@ -353,6 +354,7 @@ _ZH: dict[str, str] = {
     "programs.notice.col_objection": "异议",
     "programs.notice.persons": "{n} 人",
     "programs.notice.no_standard": "待核定",
+    "programs.notice.too_many": "提交过于频繁：同一网络地址 {minutes} 分钟内最多提交 {n} 次异议，请稍后再试。",
     "programs.notice.broken": "金额待核定",
     "programs.case.broken_amount": "金额待核定（本案数据不完整，请核对类别与标准）",
     "programs.notice.empty": "该社区（村）目前没有正在公示的家庭。",
@@ -623,6 +625,8 @@ _EN: dict[str, str] = {
     "programs.notice.col_objection": "Objection",
     "programs.notice.persons": "{n}",
     "programs.notice.no_standard": "to be set",
+    "programs.notice.too_many": "Too many submissions: at most {n} objections per {minutes} minutes from one address. "
+                                "Please try again later.",
     "programs.notice.broken": "amount to be set",
     "programs.case.broken_amount": "Amount to be set (this case's data is incomplete: check its category and standard)",
     "programs.notice.empty": "No household of this community is under notice.",
@@ -1363,6 +1367,11 @@ def cycle_reconcile(request: Request, cycle_id: int, file: UploadFile | None = F
 
 # ---- public notice (公示) -------------------------------------------------------------------------
 
+# The public objection form: at most this many posts per client address in the window, counted in the
+# database (minxin.ratelimit) so that every worker process shares the count.
+OBJECTIONS_PER_WINDOW = 5
+OBJECTION_WINDOW = timedelta(minutes=10)
+
 def _communities_under_notice(session: Session, *, q: str, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
     """Communities with a notice running now, matched by code prefix or by name."""
     counts = dict(session.execute(
@@ -1433,6 +1442,15 @@ def notice_objection(request: Request, community_code: str, case_id: int = Form(
     _public(request, session)
     community = _community(session, community_code)
     form = {"content": content[:2000], "name": name[:64], "contact": contact[:64]}
+    client = request.client.host if request.client else "unknown"
+    allowed = ratelimit.hit(session, key=f"objection:{client}", limit=OBJECTIONS_PER_WINDOW, window=OBJECTION_WINDOW)
+    session.commit()  # the attempt counts even when it is refused below
+    if not allowed:
+        response = _notice_page(request, session, community, forms={case_id: form}, status_code=429, errors={
+            case_id: _text(request, "programs.notice.too_many", n=OBJECTIONS_PER_WINDOW,
+                           minutes=int(OBJECTION_WINDOW.total_seconds()) // 60)})
+        response.headers["Retry-After"] = str(int(OBJECTION_WINDOW.total_seconds()))
+        return response
     expected = request.cookies.get(NOTICE_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
         return _notice_page(request, session, community, errors={case_id: _text(request, "programs.notice.expired")},

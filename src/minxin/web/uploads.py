@@ -3,20 +3,28 @@ an error sheet that only the uploading user can download.
 
 Error sheets live under `<tmp>/minxin-import-errors/<user id>/<random token>.xlsx` for a day. Any
 importer (households, cases, bank results) can use `store_error_sheet` and link to
-`/import/errors/<token>.xlsx`, which `minxin.web.views` serves to the same user only.
+`/import/errors/<token>.xlsx`, which `minxin.web.views` serves to the same user only. The sheets hold
+the rows as uploaded (names, ID numbers): the directories are 0700 and the files 0600, owned by the
+server's account (a directory someone else made or linked is refused), and every download is audited
+(`import.errors_download`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import secrets
+import stat
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import UploadFile
+from sqlalchemy.orm import Session
 
+from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.core.errors import ValidationError
 from minxin.settings import get_settings
@@ -49,10 +57,25 @@ def read_upload(file: UploadFile | None, *, field: str = "file") -> tuple[bytes,
     return data, file.filename
 
 
+def _private_dir(path: Path) -> Path:
+    """Make ``path`` a directory only this process's user may enter (0700), or refuse one that is not ours.
+
+    The root sits in the shared temporary directory, where anyone could have made it (or a link
+    named like it) first.
+    """
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise PermissionError(f"{path} is not a directory owned by this server's account")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        path.chmod(0o700)
+    return path
+
+
 def _user_dir(user: User) -> Path:
-    folder = Path(tempfile.gettempdir()) / ERROR_SHEET_DIR / str(user.id)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
+    root = _private_dir(Path(tempfile.gettempdir()) / ERROR_SHEET_DIR)
+    return _private_dir(root / str(user.id))
 
 
 def _sweep(root: Path) -> None:
@@ -70,8 +93,25 @@ def store_error_sheet(user: User, write: Callable[[Path], None]) -> str:
     folder = _user_dir(user)
     _sweep(folder.parent)
     token = secrets.token_urlsafe(24)
-    write(folder / f"{token}.xlsx")
+    path = folder / f"{token}.xlsx"
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # 0600 before a byte is written
+    try:
+        write(path)
+        path.chmod(0o600)  # in case the writer replaced the file
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return token
+
+
+def download_error_sheet(session: Session, *, user: User, token: str, partial: bool = False) -> Path | None:
+    """The sheet to send to its uploader, with the download written to the audit trail (once: a
+    ``partial`` request, which resumes a download already begun, is not recorded again)."""
+    path = error_sheet_path(user, token)
+    if path is not None and not partial:
+        audit.record(session, actor=user.username, action="import.errors_download", entity="import_errors",
+                     entity_id=token[:16], region_code=user.scope_code)
+    return path
 
 
 def error_sheet_path(user: User, token: str) -> Path | None:

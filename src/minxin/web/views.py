@@ -4,25 +4,31 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.core.errors import NotFound
-from minxin.web.deps import current_user, safe_next
+from minxin.web.deps import current_user, get_session, safe_next, writes
 from minxin.web.i18n import LANGS, gettext
 from minxin.web.templating import LANG_COOKIE, render, request_lang
-from minxin.web.uploads import error_sheet_path
+from minxin.web.uploads import download_error_sheet
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter()
 public_router = APIRouter()
 
+
 @router.get("/import/errors/{token}.xlsx", name="import_error_sheet")
-def import_error_sheet(request: Request, token: str, user: User = Depends(current_user)) -> Response:
-    """An import's error sheet, for the user who uploaded the file only."""
-    path = error_sheet_path(user, token)
+@writes
+def import_error_sheet(request: Request, token: str, user: User = Depends(current_user),
+                       session: Session = Depends(get_session)) -> Response:
+    """An import's error sheet, for the user who uploaded the file only; each download is audited."""
+    resumed = request.headers.get("range", "").replace(" ", "").lower() not in ("", "bytes=0-")
+    path = download_error_sheet(session, user=user, token=token, partial=resumed)
     if path is None:
         raise NotFound(gettext("import.sheet_missing", lang=request_lang(request)))
+    session.commit()
     return FileResponse(path, media_type=XLSX, filename="导入错误明细.xlsx")
 
 
