@@ -36,6 +36,7 @@ from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, require, scoped
 from minxin.clock import today
+from minxin.core._text import text_problem
 from minxin.core.divisions import covers
 from minxin.core.errors import NotFound, ValidationError
 from minxin.core.idnumber import normalize_id
@@ -246,6 +247,9 @@ class _RowReader:
             rid, ok = f"（第 {n} 行）", False
         elif len(rid) > MAX_RECORD_ID:
             err(RowError(n, "记录号", f"记录号过长，最多 {MAX_RECORD_ID} 个字符 (record id too long)"))
+            ok = False
+        elif problem := text_problem(rid, name=True):
+            err(RowError(n, "记录号", f"记录号{problem}"))
             ok = False
         elif rid in self.seen:
             err(RowError(n, "记录号", f"记录号 {rid} 与第 {self.seen[rid]} 行重复 (duplicate record id in the file)"))

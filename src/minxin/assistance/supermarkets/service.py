@@ -24,12 +24,13 @@ from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import ROLE_NAMES, Perm, can_see, has_perm, require, scoped
 from minxin.clock import today
+from minxin.core._text import text_problem
 from minxin.core.divisions import covers
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.money import MAX_FEN, format_yuan
 from minxin.paging import Page, paginate
 from minxin.registry.models import Household, Region
-from minxin.registry.service import get_household_for
+from minxin.registry.service import check_household_no, get_household_for
 
 KIND_NAMES = {"donation_money": "捐款", "donation_goods": "捐物", "distribution": "发放", "correction": "冲销"}
 
@@ -87,6 +88,7 @@ def household_by_no(session: Session, *, user: User, household_no: str) -> House
     no = household_no.strip()
     if not no:
         raise ValidationError("请填写户编号 (household number is required)", field="户编号")
+    no = check_household_no(no)
     hid = session.execute(select(Household.id).where(Household.household_no == no)).scalar()
     if hid is None:
         raise NotFound(f"户不存在：{no} (no such household)", field="户编号")
@@ -106,6 +108,9 @@ def _text(value: str | None, *, label: str, field: str, max_len: int, required: 
         return None
     if len(text) > max_len:
         raise ValidationError(f"{label}过长，最多 {max_len} 字 ({field} too long)", field=label)
+    problem = text_problem(text, name=field in ("name", "donor"))  # the one rule (minxin.core._text)
+    if problem:
+        raise ValidationError(f"{label}{problem}", field=label)
     return text
 
 
