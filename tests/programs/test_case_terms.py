@@ -64,7 +64,8 @@ def test_centralized_support_needs_an_institution_of_the_persons_county():
 
 def test_dibao_takes_the_category_of_the_household_hukou():
     policy = program_policy("dibao")
-    assert check_case_terms(policy, category=None, institution_region=None, beneficiary=_person(age=30), on=ON) == "农村"
+    assert check_case_terms(policy, category=None, institution_region=None, beneficiary=_person(age=30),
+                            on=ON) == "农村"
     assert check_case_terms(policy, category="城镇", institution_region=None,
                             beneficiary=_person(age=30, hukou="城镇"), on=ON) == "城镇"
     field, message = _refusal("dibao", category="城镇", beneficiary=_person(age=30, hukou="农村"))
@@ -104,8 +105,7 @@ def _cases(session) -> int:  # type: ignore[no-untyped-def]
     return session.execute(select(func.count()).select_from(Case).where(Case.program_code == "wubao")).scalar_one()
 
 
-def test_applying_for_wubao_for_an_urban_64_year_old_is_refused_and_nothing_stored(session, community_worker,
-                                                                                    county_officer):
+def test_applying_for_wubao_for_an_urban_64_year_old_is_refused_and_nothing_stored(session, county_officer):
     h = _urban_64(session, county_officer)
     before = _cases(session)
     for category in (None, "分散"):

@@ -74,7 +74,7 @@ def test_the_application_page_refuses_a_five_thousand_character_household_number
     assert r.status_code == 422 and "户编号过长" in r.text
 
 
-@pytest.mark.parametrize("name", ["王\u202e强", "王\u200d强", "王\x00强", "王\x1b[31m强"])
+@pytest.mark.parametrize("name", ["王\u202e强", "王\u200d强", "王\x00强", "王\x07强"])
 def test_the_api_refuses_control_direction_and_invisible_characters_in_names(
         client: TestClient, session: Session, city_admin: User, county_officer: User, name: str) -> None:
     body = new_household()

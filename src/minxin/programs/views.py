@@ -908,7 +908,7 @@ def suspend_overdue_confirm(request: Request, program: str = Form(""), before: s
     try:
         day = _overdue_date(before)
         n = suspend_overdue(session, actor=user, program=program, overdue_before=day,
-                            reason=reason.strip()[:200] or _text(request, "programs.overdue.default_reason"))
+                            reason=reason.strip() or _text(request, "programs.overdue.default_reason"))
     except MinxinError as exc:
         session.rollback()
         return _cases_page(request, session, user, overdue_form=form, overdue_error=_message(request, exc),
@@ -1021,7 +1021,7 @@ def case_step(request: Request, case_id: int, action: str = Form(""), reason: st
     try:
         period = _parse_period(month) if action in MONTH_STEPS and month.strip() else None
         income_fen = parse_yuan(income, field="核定收入") if action == "investigate" and income.strip() else None
-        step(session, actor=user, case_id=case.id, action=action, reason=reason.strip()[:2000] or None,
+        step(session, actor=user, case_id=case.id, action=action, reason=reason or None,
              spot_checked=spot_checked, start_period=period, income_fen=income_fen)
     except MinxinError as exc:
         return _refused(request, session, user, case.id, f"step:{action}", exc, form)
@@ -1052,7 +1052,7 @@ def case_periodic_review(request: Request, case_id: int, note: str = Form(""), r
     """定期复核 of an active case: the next review date moves on by the class's interval."""
     case = get_case_for(session, user, _db_id(case_id))
     try:
-        record_review(session, actor=user, case_id=case.id, note=note.strip()[:2000] or None,
+        record_review(session, actor=user, case_id=case.id, note=note or None,
                       review_class=review_class.strip()[:1] or None)
     except MinxinError as exc:
         return _refused(request, session, user, case.id, "review", exc,
@@ -1150,7 +1150,7 @@ def standards_add(request: Request, program: str = Form(""), region: str = Form(
         day = _parse_date(effective, field="effective",
                           message="生效日期格式应为 年-月-日，如 2013-01-01 (bad date)")
         std = set_standard(session, actor=user, program=program, region_code=region.strip(), amount_fen=amount_fen,
-                           effective=day, category=category, source=source.strip()[:200])
+                           effective=day, category=category, source=source)
     except MinxinError as exc:
         session.rollback()
         return _standards_page(request, session, user, program=program, form=form,

@@ -154,7 +154,7 @@ def _optional_date(value: str) -> date | None:
 @router.post("/households/{household_id}/income", name="household_declare_income")
 def household_declare_income(
     request: Request, household_id: int, monthly_income: str = Form(""), assets: str = Form(""),
-    declared_on: str = Form(""), note: str = Form("", max_length=500), user: User = Depends(current_user),
+    declared_on: str = Form(""), note: str = Form(""), user: User = Depends(current_user),
     session: Session = Depends(get_session),
 ) -> Response:
     """Record a new income declaration (申报); redisplay the form with the reason if it is refused."""
