@@ -144,19 +144,30 @@ def test_a_search_for_percent_returns_nobody_on_the_api_and_the_page(client: Tes
 
 # ---- the import error sheet ----------------------------------------------------------------------------
 
-def test_an_error_sheet_is_private_to_the_server_and_each_download_is_audited(
-        client: TestClient, session: Session, county_officer: User) -> None:
+@pytest.fixture
+def sheet_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Error sheets under this test's own temporary directory (not the machine's shared one)."""
     import tempfile
 
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path / "minxin-import-errors"
+
+
+def _bad_rows() -> list[list[object]]:
     rows = household_rows(1)
     rows[0][3] = "朋友"
+    return rows
+
+
+def test_an_error_sheet_is_private_to_the_server_and_each_download_is_audited(
+        client: TestClient, session: Session, county_officer: User, sheet_root: Path) -> None:
     token = logged_in(client, county_officer)
-    link = re.search(r'href="/import/errors/([^"]+)\.xlsx"', _upload(client, token, xlsx_bytes(rows), "h.xlsx").text)
+    page = _upload(client, token, xlsx_bytes(_bad_rows()), "h.xlsx")
+    link = re.search(r'href="/import/errors/([^"]+)\.xlsx"', page.text)
     assert link
     sheet_token = link.group(1)
-    root = Path(tempfile.gettempdir()) / "minxin-import-errors"
-    path = root / str(county_officer.id) / f"{sheet_token}.xlsx"
-    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    path = sheet_root / str(county_officer.id) / f"{sheet_token}.xlsx"
+    assert stat.S_IMODE(sheet_root.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -180,17 +191,25 @@ def test_an_error_sheet_is_private_to_the_server_and_each_download_is_audited(
     assert len(downloads()) == 2
 
 
-def test_an_error_sheet_directory_left_open_is_closed_again(client: TestClient, county_officer: User) -> None:
-    import tempfile
-
-    root = Path(tempfile.gettempdir()) / "minxin-import-errors"
-    root.mkdir(exist_ok=True)
-    root.chmod(0o755)
-    rows = household_rows(1)
-    rows[0][3] = "朋友"
+def test_an_error_sheet_directory_left_open_is_closed_again(client: TestClient, county_officer: User,
+                                                            sheet_root: Path) -> None:
+    sheet_root.mkdir(mode=0o755)
+    sheet_root.chmod(0o755)
     token = logged_in(client, county_officer)
-    assert _upload(client, token, xlsx_bytes(rows), "h.xlsx").status_code == 422
-    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    assert _upload(client, token, xlsx_bytes(_bad_rows()), "h.xlsx").status_code == 422
+    assert stat.S_IMODE(sheet_root.stat().st_mode) == 0o700
+
+
+def test_a_linked_error_sheet_directory_is_not_used_and_the_errors_still_show(
+        client: TestClient, county_officer: User, sheet_root: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    sheet_root.symlink_to(elsewhere)  # planted by someone before the server made its own
+    token = logged_in(client, county_officer)
+    page = _upload(client, token, xlsx_bytes(_bad_rows()), "h.xlsx")
+    assert page.status_code == 422 and "与户主关系" in page.text
+    assert 'id="error-sheet"' not in page.text
+    assert list(elsewhere.iterdir()) == []
 
 
 # ---- the command line ------------------------------------------------------------------------------

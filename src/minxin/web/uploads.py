@@ -12,6 +12,7 @@ server's account (a directory someone else made or linked is refused), and every
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import secrets
@@ -29,6 +30,8 @@ from minxin.auth.models import User
 from minxin.core.errors import ValidationError
 from minxin.settings import get_settings
 from minxin.web.errors import megabytes
+
+log = logging.getLogger(__name__)
 
 ERROR_SHEET_DIR = "minxin-import-errors"
 ERROR_SHEET_HOURS = 24
@@ -88,9 +91,14 @@ def _sweep(root: Path) -> None:
             pass  # another process swept it first
 
 
-def store_error_sheet(user: User, write: Callable[[Path], None]) -> str:
-    """Write an error sheet for this user (`write(path)`), return the token that names it."""
-    folder = _user_dir(user)
+def store_error_sheet(user: User, write: Callable[[Path], None]) -> str | None:
+    """Write an error sheet for this user (`write(path)`), return the token that names it; None (and
+    the page shows the errors without a sheet) when the directory is not safe to use."""
+    try:
+        folder = _user_dir(user)
+    except OSError:
+        log.exception("import error sheets: no private directory, sheet not kept")
+        return None
     _sweep(folder.parent)
     token = secrets.token_urlsafe(24)
     path = folder / f"{token}.xlsx"
