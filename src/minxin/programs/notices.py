@@ -69,6 +69,9 @@ def notice_rows(session: Session, *, community_code: str, now: datetime | None =
         household = session.get(Household, case.household_id) if case.household_id else None
         head = session.get(Person, case.person_id)
         proposed, broken = safe_proposed_amount(session, case)
+        program = session.get(Program, case.program_code)
+        if program is not None and case_problem(program, case, policy_or_none(case.program_code)):
+            proposed, broken = None, True  # whatever came out, it rests on an incomplete record
         rows.append(NoticeRow(case_id=case.id, head=mask_name(head.name if head else ""),
                               members=len(household.members) if household else 1,
                               income_fen=household.monthly_income_fen if household else 0,

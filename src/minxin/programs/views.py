@@ -963,6 +963,9 @@ def _case_page(request: Request, session: Session, user: User, case: Case, *, er
         errors["general"] = errors.pop(key)  # its form is not on the page (any more)
     active_like = case.status not in ("terminated", "rejected")
     proposed, proposed_broken = safe_proposed_amount(session, case) if active_like else (None, False)
+    problem = _problem(request, program, case)
+    if problem and active_like:
+        proposed, proposed_broken = None, True
     forward = [s for s in steps if s in FORWARD_STEPS]
     other = [s for s in steps if s not in FORWARD_STEPS]
     return render(request, "programs/case.html", {
@@ -978,7 +981,7 @@ def _case_page(request: Request, session: Session, user: User, case: Case, *, er
         "objections": objections, "events": events, "names": names,
         "payments": payments,
         "proposed": proposed, "proposed_broken": proposed_broken,
-        "problem": _problem(request, program, case),
+        "problem": problem,
         "spot_needed": case.spot_check_required or case.staff_relative,
         "can_resolve": has_perm(user, Perm.CASES_REVIEW),
         "can_review": has_perm(user, Perm.CASES_INVESTIGATE) and case.status == "active",

@@ -2,7 +2,7 @@
 address) with its window and the attempts counted in it.
 
 Revision ID: 20261203_rate_limits
-Revises: 20261201_line_status_check
+Revises: 20261203_county_cycles
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 from minxin.db import UTCDateTime
 
 revision: str = '20261203_rate_limits'
-down_revision: str | None = '20261201_line_status_check'
+down_revision: str | None = '20261203_county_cycles'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
