@@ -226,4 +226,5 @@ class RevealIn(BaseModel):
     @field_validator("reason")
     @classmethod
     def _reason(cls, v: str | None) -> str | None:
-        return _domain(lambda x: optional_text(x, label="理由", max_length=MAX_LENGTH["source"]), v)
+        reason = _domain(lambda x: optional_text(x, label="理由", max_length=MAX_LENGTH["source"]), v)
+        return str(reason) if reason is not None else None
