@@ -90,8 +90,9 @@ class ApplyIn(BaseModel):
     staff_relative: bool = False
     review_class: Literal["A", "B", "C"] = "B"
     reason: str | None = Field(None, max_length=2000)
-    category: str | None = Field(None, max_length=16, description="五保: 集中 or 分散 (required); 低保: the 户籍类别 "
-                                                                 "(default)")
+    category: str | None = Field(None, max_length=16,
+                                 description="The case's category: required where the program's categories are "
+                                             "not the 户籍 types (e.g. 集中 or 分散); else the household's 户籍类别")
     institution_id: int | None = Field(None, ge=1,
                                        description="集中供养: the id of a care institution in the person's county")
 
