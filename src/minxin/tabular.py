@@ -88,8 +88,8 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("gb18030"), "gbk"
     except UnicodeDecodeError as exc:
         line = _line_of(data, exc.start)
-        raise ImportRejected(f"第 {line} 行无法识别编码，请另存为 UTF-8 或 GBK 编码的 CSV (row {line}: unknown encoding)"
-                             ) from exc
+        raise ImportRejected(f"第 {line} 行无法识别编码，请另存为 UTF-8 或 GBK 编码的 CSV "
+                             f"(row {line}: unknown encoding)") from exc
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -149,8 +149,9 @@ def _read_csv(data: bytes, *, max_rows: int = MAX_IMPORT_ROWS) -> Table:
                 while record and not record[-1].strip():
                     record.pop()
                 if len(record) > MAX_IMPORT_COLUMNS:
-                    raise ImportRejected(f"第 {reader.line_num} 行有 {len(record)} 列，超过上限 {MAX_IMPORT_COLUMNS} 列 "
-                                         f"(row {reader.line_num}: too many columns)")
+                    line = reader.line_num
+                    raise ImportRejected(f"第 {line} 行有 {len(record)} 列，超过上限 {MAX_IMPORT_COLUMNS} 列 "
+                                         f"(row {line}: too many columns)")
             all_rows.append(record)
     except csv.Error as exc:
         raise ImportRejected(f"CSV 格式错误：{exc} (malformed CSV)") from exc

@@ -25,8 +25,8 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
-from itertools import repeat
 from dataclasses import dataclass
+from itertools import repeat
 
 from minxin.core.errors import ValidationError
 
@@ -45,7 +45,8 @@ class ImportRejected(ValidationError):
     """The file as a whole cannot be imported (empty, wrong headers, too large, unreadable)."""
 
 
-NOT_XLSX = "不是有效的 Excel 文件（.xlsx 应为 zip 压缩格式），请用 Excel 另存为 .xlsx 或 CSV 后再导入 (not an xlsx file)"
+NOT_XLSX = ("不是有效的 Excel 文件（.xlsx 应为 zip 压缩格式），请用 Excel 另存为 .xlsx 或 CSV 后再导入 "
+            "(not an xlsx file)")
 DAMAGED = "无法读取 Excel 文件，文件可能已损坏或被截断 (damaged or truncated xlsx)"
 
 
@@ -67,9 +68,18 @@ class SheetLimits:
     max_columns: int = MAX_IMPORT_COLUMNS
     max_cells: int = MAX_IMPORT_CELLS
 
-    def refuse_area(self, rows: int, columns: int, *, what: str) -> None:
+    def refuse_counts(self, rows: int, cells: int) -> None:
+        """Rows and cells counted so far (the header row is one of them)."""
         if rows > self.max_rows + 1:
-            raise ImportRejected(f"{what}到第 {rows} 行，超过单次上限 {self.max_rows} 行数据，请拆分后分批导入 (too many rows)")
+            raise ImportRejected(f"数据行过多（超过 {self.max_rows} 行），单次上限 {self.max_rows} 行 (too many rows)")
+        if cells > self.max_cells:
+            raise ImportRejected(f"单元格过多（超过 {self.max_cells} 个），请拆分后导入 (too many cells)")
+
+    def refuse_area(self, rows: int, columns: int, *, what: str) -> None:
+        """The grid the reader would allocate: from A1 to the farthest row and column."""
+        if rows > self.max_rows + 1:
+            raise ImportRejected(f"{what}到第 {rows} 行，超过单次上限 {self.max_rows} 行数据，"
+                                 "请拆分后分批导入 (too many rows)")
         if columns > self.max_columns:
             raise ImportRejected(f"{what}到第 {columns} 列，超过上限 {self.max_columns} 列 (too many columns)")
         if rows * columns > self.max_cells:
@@ -92,7 +102,8 @@ def check_xlsx(data: bytes, limits: SheetLimits) -> None:
         _check_declared(info)
         total += info.file_size
         if total > MAX_XLSX_TOTAL_BYTES:
-            raise ImportRejected(f"Excel 文件解压后超过 {_mb(MAX_XLSX_TOTAL_BYTES)}，请拆分后分批导入 (xlsx too large uncompressed)")
+            raise ImportRejected(f"Excel 文件解压后超过 {_mb(MAX_XLSX_TOTAL_BYTES)}，请拆分后分批导入 "
+                                 "(xlsx too large uncompressed)")
     first = _first_sheet(data, zf)
     names = {i.filename for i in infos}
     if first is None or first not in names:
@@ -116,8 +127,8 @@ def _check_declared(info: zipfile.ZipInfo) -> None:
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise ImportRejected(DAMAGED)
     if info.file_size > MAX_XLSX_ENTRY_BYTES:
-        raise ImportRejected(f"Excel 文件中的 {name} 解压后 {_mb(info.file_size)}，超过上限 {_mb(MAX_XLSX_ENTRY_BYTES)}，"
-                             "请拆分后分批导入 (xlsx entry too large)")
+        raise ImportRejected(f"Excel 文件中的 {name} 解压后 {_mb(info.file_size)}，"
+                             f"超过上限 {_mb(MAX_XLSX_ENTRY_BYTES)}，请拆分后分批导入 (xlsx entry too large)")
     if info.file_size > RATIO_FLOOR and info.file_size > MAX_XLSX_RATIO * max(info.compress_size, 1):
         raise ImportRejected(f"Excel 文件压缩比异常（{name} 压缩了 {info.file_size // max(info.compress_size, 1)} 倍，"
                              f"上限 {MAX_XLSX_RATIO} 倍），疑为压缩炸弹，已拒绝 (suspicious compression ratio)")
@@ -130,7 +141,8 @@ def _inflate(data: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
     if len(header) < zipfile.sizeFileHeader or header[:4] != zipfile.stringFileHeader:
         raise ImportRejected(DAMAGED)
     fields = struct.unpack(zipfile.structFileHeader, header)
-    begin = start + zipfile.sizeFileHeader + fields[zipfile._FH_FILENAME_LENGTH] + fields[zipfile._FH_EXTRA_FIELD_LENGTH]
+    name_length, extra_length = fields[10], fields[11]  # the local header's file name and extra field lengths
+    begin = start + zipfile.sizeFileHeader + name_length + extra_length
     raw = data[begin:begin + info.compress_size]
     if len(raw) < info.compress_size:
         raise ImportRejected(DAMAGED)
@@ -216,10 +228,7 @@ def _scan_sheet(data: bytes, info: zipfile.ZipInfo, limits: SheetLimits) -> None
             _scan_positions(data, info, limits)
             return
         rows, cells = rows + n_rows, cells + n_cells
-        if rows > limits.max_rows + 1:
-            raise ImportRejected(f"数据行过多（超过 {limits.max_rows} 行），单次上限 {limits.max_rows} 行 (too many rows)")
-        if cells > limits.max_cells:
-            raise ImportRejected(f"单元格过多（超过 {limits.max_cells} 个），请拆分后导入 (too many cells)")
+        limits.refuse_counts(rows, cells)
         if row_refs:
             max_ref_row = max(max_ref_row, max(map(int, set(row_refs))))
         refless_rows += n_rows - len(row_refs)
@@ -252,10 +261,7 @@ def _scan_positions(data: bytes, info: zipfile.ZipInfo, limits: SheetLimits) -> 
                     col, row_here = col + 1, row
                 max_row, max_col = max(max_row, row_here), max(max_col, col)
             max_row = max(max_row, row)
-        if rows > limits.max_rows + 1:
-            raise ImportRejected(f"数据行过多（超过 {limits.max_rows} 行），单次上限 {limits.max_rows} 行 (too many rows)")
-        if cells > limits.max_cells:
-            raise ImportRejected(f"单元格过多（超过 {limits.max_cells} 个），请拆分后导入 (too many cells)")
+        limits.refuse_counts(rows, cells)
         limits.refuse_area(max_row, max_col, what="工作表有单元格")
 
 
