@@ -218,6 +218,44 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+# Formula injection (CSV injection): a spreadsheet evaluates a text cell that starts with one of these
+# (=HYPERLINK(…), @SUM(…), +cmd|…, a tab or carriage return before them). Every writer here puts
+# OWASP's leading apostrophe before such text, so the cell shows as typed and is never run.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def safe_text(value: str) -> str:
+    """Text as a spreadsheet must show it: `=1+1` → `'=1+1`; a plain signed number such as `-12.50` stays."""
+    if value.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def safe_cell(value: Any) -> Any:
+    """A cell value for any writer: text made safe with `safe_text`, numbers and dates as they are."""
+    return safe_text(value) if isinstance(value, str) else value
+
+
+class SafeCsvWriter:
+    """`csv.writer` whose every text cell goes through `safe_text`; use `csv_writer` to make one."""
+
+    def __init__(self, handle: Any, **options: Any) -> None:
+        self._writer = csv.writer(handle, **options)
+
+    def writerow(self, row: Iterable[Any]) -> Any:
+        return self._writer.writerow([safe_cell(v) for v in row])
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def csv_writer(handle: Any, **options: Any) -> SafeCsvWriter:
+    """The one CSV writer for exports (bank files, rosters, medical results): formula-safe text."""
+    return SafeCsvWriter(handle, **options)
+
+
 def write_xlsx(path_or_buffer: Path | io.BytesIO, headers: Sequence[str], rows: Iterable[Sequence[Any]],
                *, sheet: str = "Sheet1", text_columns: Iterable[str] = (), widths: dict[str, int] | None = None
                ) -> None:
@@ -273,7 +311,8 @@ def _xml_row(n: int, values: Sequence[Any], *, style: str = "") -> str:
     for v in values:
         kind = type(v)
         if kind is str and v:
-            cells.append(f'<c t="inlineStr"{style}><is><t xml:space="preserve">{v.translate(_XML_TEXT)}</t></is></c>')
+            text = safe_text(v).translate(_XML_TEXT)
+            cells.append(f'<c t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>')
         elif v is None or v == "":
             cells.append("<c/>")
         elif kind is bool:
@@ -281,7 +320,7 @@ def _xml_row(n: int, values: Sequence[Any], *, style: str = "") -> str:
         elif isinstance(v, int | float | Decimal):
             cells.append(f"<c{style}><v>{v}</v></c>")
         else:
-            text = str(v.isoformat() if isinstance(v, date | datetime) else v).translate(_XML_TEXT)
+            text = safe_text(str(v.isoformat() if isinstance(v, date | datetime) else v)).translate(_XML_TEXT)
             cells.append(f'<c t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>')
     return f'<row r="{n}">{"".join(cells)}</row>'
 
@@ -357,21 +396,21 @@ def write_error_sheet(path_or_buffer: Path | io.BytesIO, table: Table, errors: S
     assert ws is not None
     ws.title = "导入错误"
     headers = [*table.headers, "错误"]
-    ws.append(headers)
+    _append_text(ws, headers)
     red = PatternFill("solid", fgColor="FDE2E1")
     for c in ws[1]:
         c.font = Font(bold=True)
     for i, r in enumerate(table.rows):
         n = table.row_number(i)
         reasons = by_row.get(n)
-        ws.append([*[cell_text(v) if v is not None else None for v in r],
-                   *([None] * (len(table.headers) - len(r))), "；".join(reasons) if reasons else None])
+        _append_text(ws, [*[cell_text(v) if v is not None else None for v in r],
+                          *([None] * (len(table.headers) - len(r))), "；".join(reasons) if reasons else None])
         if reasons:
             for c in ws[ws.max_row]:
                 c.fill = red
     if file_level:
         ws.append([])
-        ws.append(["整个文件：" + "；".join(file_level)])
+        _append_text(ws, ["整个文件：" + "；".join(file_level)])
     for i, h in enumerate(headers):
         ws.column_dimensions[_col_letter(i)].width = 60 if h == "错误" else max(12, len(h) * 3)
         if h in ("身份证号", "社区代码", "联系电话", "账号"):
@@ -383,3 +422,11 @@ def write_error_sheet(path_or_buffer: Path | io.BytesIO, table: Table, errors: S
             c.alignment = Alignment(wrap_text=True)
     ws.freeze_panes = "A2"
     wb.save(path_or_buffer)
+
+
+def _append_text(ws: Any, values: Sequence[str | None]) -> None:
+    """One row of an error sheet: every cell text (data type 's'), formula-safe, never a formula."""
+    ws.append([None if v is None else safe_text(v) for v in values])
+    for c in ws[ws.max_row]:
+        if c.value is not None:
+            c.data_type = "s"
