@@ -10,6 +10,7 @@ import io
 import zipfile
 
 import pytest
+
 from hostile_files import (
     HEADER_ROW,
     SHEET,
@@ -27,7 +28,6 @@ from hostile_files import (
     wide_row_without_references,
     xlsx_with,
 )
-
 from minxin.core.errors import ValidationError
 from minxin.tabular import read_table, write_xlsx
 from minxin.xlsx_guard import MAX_IMPORT_COLUMNS, SheetLimits, check_xlsx, column_number
@@ -103,9 +103,9 @@ def test_an_entry_whose_crc_does_not_match_is_refused_as_damaged():
 
 
 def test_a_namespace_prefixed_sheet_is_checked_like_any_other():
-    body = ('<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
-            '<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>a</x:t></x:is></x:c></x:row>'
-            '<x:row r="2"><x:c r="XFD2"><x:v>1</x:v></x:c></x:row></x:sheetData></x:worksheet>').encode()
+    body = (b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+            b'<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>a</x:t></x:is></x:c></x:row>'
+            b'<x:row r="2"><x:c r="XFD2"><x:v>1</x:v></x:c></x:row></x:sheetData></x:worksheet>')
     assert "16384 列" in _refusal(xlsx_with(body))
 
 

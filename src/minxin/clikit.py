@@ -65,10 +65,13 @@ def print_json(data: Any) -> None:
 
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[str, int, int], None]]:
-    """A rich progress bar on stderr; yields update(label, done, total)."""
+    """A rich progress bar on stderr; yields update(label, done, total).
+
+    Only on a terminal: redirected to a file or a pipe, stderr keeps to what went wrong (one line).
+    """
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False, disable=not console.is_terminal and False,
+        console=console, transient=False, disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task(description, total=None)
 
