@@ -141,3 +141,10 @@ def test_workbooks_written_by_minxin_and_by_openpyxl_still_read():
 @pytest.mark.parametrize(("letters", "number"), [("A", 1), ("Z", 26), ("AA", 27), ("CV", 100), ("XFD", 16384)])
 def test_column_letters_count_like_excel(letters, number):
     assert column_number(letters) == number
+
+
+def test_an_oversized_styles_part_is_refused_before_the_reader_parses_it(monkeypatch):
+    from minxin import xlsx_guard
+
+    monkeypatch.setattr(xlsx_guard, "MAX_XLSX_STYLES_BYTES", 100)  # our minimal styles.xml is about 1 KB
+    assert "styles.xml" in _refusal(xlsx_with(sheet_xml(HEADER_ROW)))

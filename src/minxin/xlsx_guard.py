@@ -37,6 +37,7 @@ MAX_XLSX_ENTRY_BYTES = 512 * 1024 * 1024
 MAX_XLSX_TOTAL_BYTES = 1024 * 1024 * 1024
 MAX_XLSX_RATIO = 250  # uncompressed ÷ compressed, for entries over RATIO_FLOOR bytes
 RATIO_FLOOR = 1024 * 1024
+MAX_XLSX_STYLES_BYTES = 64 * 1024 * 1024
 _CHUNK = 1024 * 1024
 _TAIL = 1024 * 1024  # the most bytes without a `>` (a cell holds at most 32,767 characters)
 
@@ -104,6 +105,10 @@ def check_xlsx(data: bytes, limits: SheetLimits) -> None:
         if total > MAX_XLSX_TOTAL_BYTES:
             raise ImportRejected(f"Excel 文件解压后超过 {_mb(MAX_XLSX_TOTAL_BYTES)}，请拆分后分批导入 "
                                  "(xlsx too large uncompressed)")
+    styles = next((i for i in infos if i.filename == "xl/styles.xml"), None)
+    if styles is not None and styles.file_size > MAX_XLSX_STYLES_BYTES:  # the reader parses it whole
+        raise ImportRejected(f"Excel 文件中的 xl/styles.xml 解压后 {_mb(styles.file_size)}，格式定义异常庞大，"
+                             "请另存为新文件后再导入 (xlsx styles too large)")
     first = _first_sheet(data, zf)
     names = {i.filename for i in infos}
     if first is None or first not in names:
