@@ -41,6 +41,13 @@ def test_a_gbk_file_with_a_utf8_line_is_refused_too_whichever_comes_first():
     assert message.startswith("第 1 行") and "混用" in message and "第 3 行是 UTF-8" in message
 
 
+def test_a_gbk_line_whose_bytes_happen_to_be_valid_utf8_is_still_read_as_gbk():
+    assert b"\xc4\xa3".decode("utf-8") == "\u0123" and b"\xc4\xa3".decode("gbk") == "模"
+    data = "户编号,姓名\n".encode("gbk") + b"H1,\xc4\xa3\n"
+    table = read_table(data, "f.csv")
+    assert table.encoding == "gbk" and table.rows == [["H1", "模"]]
+
+
 def test_a_utf8_bom_file_with_a_gbk_line_is_refused():
     data = "\ufeffname,city\nH1,Lianyungang\n".encode() + "H2,李四\n".encode("gbk")
     message = _refusal(data)

@@ -47,6 +47,7 @@ class Table:
 _NOT_TEXT = "文件不是文本 CSV（{what}），请用 Excel 另存为 .xlsx 或 UTF-8 编码的 CSV 后再导入 ({gloss}: not a text CSV)"
 # Control characters no text CSV holds (tab, line feed and carriage return are fine).
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CJK = re.compile("[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -75,11 +76,13 @@ def _decode(data: bytes) -> tuple[str, str]:
         if line_bytes.isascii():
             continue
         try:
-            line_bytes.decode("utf-8")
+            line_text = line_bytes.decode("utf-8")
         except UnicodeDecodeError:
             continue
-        utf8_line = n  # a line with Chinese that is valid UTF-8: GBK text almost never is
-        break
+        # Chinese that is valid UTF-8; GBK bytes that happen to be valid UTF-8 read as Latin or Cyrillic.
+        if _CJK.search(line_text):
+            utf8_line = n
+            break
     if bom or utf8_line:
         where = f"第 {utf8_line} 行是 UTF-8" if utf8_line else "文件以 UTF-8 标记开头"
         raise ImportRejected(f"第 {first_bad} 行的编码与其他行不同（{where}，第 {first_bad} 行不是，可能是 GBK）："
