@@ -110,11 +110,13 @@ def check_xlsx(data: bytes, limits: SheetLimits) -> None:
         raise ImportRejected(f"Excel 文件中的 xl/styles.xml 解压后 {_mb(styles.file_size)}，格式定义异常庞大，"
                              "请另存为新文件后再导入 (xlsx styles too large)")
     first = _first_sheet(data, zf)
-    names = {i.filename for i in infos}
-    if first is None or first not in names:
+    # Where the workbook's own pointers cannot be followed here, every worksheet is held to the limits.
+    sheets = {first} if first in {i.filename for i in infos} else {
+        i.filename for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")}
+    if not sheets:
         raise ImportRejected(DAMAGED)
     for info in infos:
-        if info.filename == first:
+        if info.filename in sheets:
             _scan_sheet(data, info, limits)
         elif info.filename.endswith("sharedStrings.xml"):
             strings = sum(len(_SI.findall(chunk)) for chunk in _tagged_chunks(_inflate(data, info)))
