@@ -39,6 +39,9 @@ MAX_XLSX_RATIO = 250  # uncompressed ÷ compressed, for entries over RATIO_FLOOR
 RATIO_FLOOR = 1024 * 1024
 MAX_XLSX_STYLES_BYTES = 64 * 1024 * 1024
 _CHUNK = 1024 * 1024
+# A zip entry's local file header (APPNOTE 4.3.7): signature, versions, flags, method, time, date,
+# CRC, sizes, then the lengths of the file name and the extra field that come before the data.
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 _TAIL = 1024 * 1024  # the most bytes without a `>` (a cell holds at most 32,767 characters)
 
 
@@ -144,12 +147,12 @@ def _check_declared(info: zipfile.ZipInfo) -> None:
 def _inflate(data: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
     """The entry's bytes, chunk by chunk, from the raw archive: never more than it declared, CRC checked."""
     start = info.header_offset
-    header = data[start:start + zipfile.sizeFileHeader]
-    if len(header) < zipfile.sizeFileHeader or header[:4] != zipfile.stringFileHeader:
+    header = data[start:start + _LOCAL_HEADER.size]
+    if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
         raise ImportRejected(DAMAGED)
-    fields = struct.unpack(zipfile.structFileHeader, header)
+    fields = _LOCAL_HEADER.unpack(header)
     name_length, extra_length = fields[10], fields[11]  # the local header's file name and extra field lengths
-    begin = start + zipfile.sizeFileHeader + name_length + extra_length
+    begin = start + _LOCAL_HEADER.size + name_length + extra_length
     raw = data[begin:begin + info.compress_size]
     if len(raw) < info.compress_size:
         raise ImportRejected(DAMAGED)
