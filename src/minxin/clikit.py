@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -26,8 +26,15 @@ JSON_OPTION = typer.Option(False, "--json", help="Print JSON.")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def fail_import(errors: Sequence[Any], *, nothing: str = "nothing was imported") -> NoReturn:
+    """Exit 1 with one line on stderr: the file's own refusal (a bomb, a wrong encoding) or the error count."""
+    if len(errors) == 1 and errors[0].row <= 1:
+        fail(f"{errors[0].reason}; {nothing}")
+    fail(f"{len(errors)} error(s); {nothing}")
 
 
 def actor_for(session: Session, username: str) -> User:
@@ -58,10 +65,13 @@ def print_json(data: Any) -> None:
 
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[str, int, int], None]]:
-    """A rich progress bar on stderr; yields update(label, done, total)."""
+    """A rich progress bar on stderr; yields update(label, done, total).
+
+    Only on a terminal: redirected to a file or a pipe, stderr keeps to what went wrong (one line).
+    """
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False, disable=not console.is_terminal and False,
+        console=console, transient=False, disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task(description, total=None)
 

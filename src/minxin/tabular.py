@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from minxin.core.errors import ValidationError
+from minxin.xlsx_guard import DAMAGED, MAX_IMPORT_COLUMNS, ImportRejected, SheetLimits, check_xlsx
 
 MAX_IMPORT_ROWS = 500_000
 
@@ -43,21 +44,59 @@ class Table:
         return index + 2
 
 
-class ImportRejected(ValidationError):
-    """The file as a whole cannot be imported (empty, wrong headers, too large, unreadable)."""
+_NOT_TEXT = "文件不是文本 CSV（{what}），请用 Excel 另存为 .xlsx 或 UTF-8 编码的 CSV 后再导入 ({gloss}: not a text CSV)"
+# Control characters no text CSV holds (tab, line feed and carriage return are fine).
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CJK = re.compile("[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
 def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
+    """The text and its encoding: UTF-8 (with or without BOM) or GBK, the same for every line.
+
+    A file is refused, naming the line, when it holds NUL or other control bytes (a binary or a
+    UTF-16 file) or mixes the two encodings (lines pasted from another file): decoding it whole in
+    either one would store garbled names without a word.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportRejected(_NOT_TEXT.format(what="UTF-16 编码", gloss="UTF-16"))
+    bad = _CONTROL.search(data)
+    if bad:
+        line = _line_of(data, bad.start())
+        what = f"第 {line} 行含 NUL 字节" if data[bad.start()] == 0 else f"第 {line} 行含控制字符"
+        raise ImportRejected(_NOT_TEXT.format(what=what, gloss=f"row {line}"))
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if bom:
+        data = data[3:]
     try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+        return data.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
+    except UnicodeDecodeError as exc:
+        first_bad = _line_of(data, exc.start)
+    utf8_line = 0
+    for n, line_bytes in enumerate(data.split(b"\n"), start=1):
+        if line_bytes.isascii():
+            continue
+        try:
+            line_text = line_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        # Chinese that is valid UTF-8; GBK bytes that happen to be valid UTF-8 read as Latin or Cyrillic.
+        if _CJK.search(line_text):
+            utf8_line = n
+            break
+    if bom or utf8_line:
+        where = f"第 {utf8_line} 行是 UTF-8" if utf8_line else "文件以 UTF-8 标记开头"
+        raise ImportRejected(f"第 {first_bad} 行的编码与其他行不同（{where}，第 {first_bad} 行不是，可能是 GBK）："
+                             f"文件混用了两种编码，请统一另存为 UTF-8 后再导入 (row {first_bad}: mixed encodings)")
     try:
         return data.decode("gb18030"), "gbk"
     except UnicodeDecodeError as exc:
-        raise ImportRejected("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV (unknown encoding)") from exc
+        line = _line_of(data, exc.start)
+        raise ImportRejected(f"第 {line} 行无法识别编码，请另存为 UTF-8 或 GBK 编码的 CSV "
+                             f"(row {line}: unknown encoding)") from exc
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
 
 
 def _cell(value: Any) -> Any:
@@ -85,9 +124,10 @@ def read_table(data: bytes, filename: str, *, max_bytes: int | None = None,
     if not data.strip():
         raise ImportRejected("文件是空的 (the file is empty)")
     if name.endswith(".xlsx") or data[:2] == b"PK":
+        check_xlsx(data, SheetLimits(max_rows=max_rows))  # zip bombs, far cells, too many rows: before parsing
         table = _read_xlsx(data)
     elif name.endswith((".csv", ".txt")):
-        table = _read_csv(data)
+        table = _read_csv(data, max_rows=max_rows)
     else:
         raise ImportRejected("只支持 .xlsx 和 .csv 文件 (only .xlsx and .csv files)")
     if not table.headers or not any(table.headers):
@@ -99,13 +139,23 @@ def read_table(data: bytes, filename: str, *, max_bytes: int | None = None,
     return table
 
 
-def _read_csv(data: bytes) -> Table:
+def _read_csv(data: bytes, *, max_rows: int = MAX_IMPORT_ROWS) -> Table:
+    """Rows counted while reading: a file of twenty million line breaks stops at the limit, not in memory."""
     text, encoding = _decode(data)
-    if "\x00" in text:
-        raise ImportRejected("文件内容不是文本 CSV（含二进制数据） (not a text CSV)")
     reader = csv.reader(io.StringIO(text, newline=""))
+    all_rows: list[list[str]] = []
     try:
-        all_rows = list(reader)
+        for record in reader:
+            if len(all_rows) > max_rows:
+                raise ImportRejected(f"数据行过多（超过 {max_rows} 行），单次上限 {max_rows} 行 (too many rows)")
+            if len(record) > MAX_IMPORT_COLUMNS:
+                while record and not record[-1].strip():
+                    record.pop()
+                if len(record) > MAX_IMPORT_COLUMNS:
+                    line = reader.line_num
+                    raise ImportRejected(f"第 {line} 行有 {len(record)} 列，超过上限 {MAX_IMPORT_COLUMNS} 列 "
+                                         f"(row {line}: too many columns)")
+            all_rows.append(record)
     except csv.Error as exc:
         raise ImportRejected(f"CSV 格式错误：{exc} (malformed CSV)") from exc
     if not all_rows:
@@ -116,10 +166,12 @@ def _read_csv(data: bytes) -> Table:
 
 
 def _read_xlsx(data: bytes) -> Table:
-    """The first sheet, read with calamine (Rust; ten times openpyxl's speed on a 100,000-row sheet)."""
+    """The first sheet, read with calamine (Rust; ten times openpyxl's speed on a 100,000-row sheet).
+
+    Only after `check_xlsx` has bounded the sheet: calamine aborts the process on a far cell.
+    """
     from python_calamine import CalamineWorkbook
 
-    damaged = "无法读取 Excel 文件，文件可能已损坏或被截断 (damaged or truncated xlsx)"
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if not wb.sheet_names:
@@ -127,8 +179,10 @@ def _read_xlsx(data: bytes) -> Table:
         grid = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except ImportRejected:
         raise
-    except Exception as exc:  # calamine raises its own error types for damaged files
-        raise ImportRejected(damaged) from exc
+    except BaseException as exc:  # calamine raises its own errors for damaged files, and pyo3 panics
+        if isinstance(exc, KeyboardInterrupt | SystemExit | MemoryError):
+            raise
+        raise ImportRejected(DAMAGED) from exc
     if not grid:
         raise ImportRejected("文件是空的 (the file is empty)")
     headers = ["" if h is None else str(h).strip() for h in grid[0]]
@@ -165,6 +219,44 @@ def cell_text(value: Any) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return str(value).strip()
+
+
+# Formula injection (CSV injection): a spreadsheet evaluates a text cell that starts with one of these
+# (=HYPERLINK(…), @SUM(…), +cmd|…, a tab or carriage return before them). Every writer here puts
+# OWASP's leading apostrophe before such text, so the cell shows as typed and is never run.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def safe_text(value: str) -> str:
+    """Text as a spreadsheet must show it: `=1+1` → `'=1+1`; a plain signed number such as `-12.50` stays."""
+    if value.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def safe_cell(value: Any) -> Any:
+    """A cell value for any writer: text made safe with `safe_text`, numbers and dates as they are."""
+    return safe_text(value) if isinstance(value, str) else value
+
+
+class SafeCsvWriter:
+    """`csv.writer` whose every text cell goes through `safe_text`; use `csv_writer` to make one."""
+
+    def __init__(self, handle: Any, **options: Any) -> None:
+        self._writer = csv.writer(handle, **options)
+
+    def writerow(self, row: Iterable[Any]) -> Any:
+        return self._writer.writerow([safe_cell(v) for v in row])
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def csv_writer(handle: Any, **options: Any) -> SafeCsvWriter:
+    """The one CSV writer for exports (bank files, rosters, medical results): formula-safe text."""
+    return SafeCsvWriter(handle, **options)
 
 
 def write_xlsx(path_or_buffer: Path | io.BytesIO, headers: Sequence[str], rows: Iterable[Sequence[Any]],
@@ -222,7 +314,8 @@ def _xml_row(n: int, values: Sequence[Any], *, style: str = "") -> str:
     for v in values:
         kind = type(v)
         if kind is str and v:
-            cells.append(f'<c t="inlineStr"{style}><is><t xml:space="preserve">{v.translate(_XML_TEXT)}</t></is></c>')
+            text = safe_text(v).translate(_XML_TEXT)
+            cells.append(f'<c t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>')
         elif v is None or v == "":
             cells.append("<c/>")
         elif kind is bool:
@@ -230,7 +323,7 @@ def _xml_row(n: int, values: Sequence[Any], *, style: str = "") -> str:
         elif isinstance(v, int | float | Decimal):
             cells.append(f"<c{style}><v>{v}</v></c>")
         else:
-            text = str(v.isoformat() if isinstance(v, date | datetime) else v).translate(_XML_TEXT)
+            text = safe_text(str(v.isoformat() if isinstance(v, date | datetime) else v)).translate(_XML_TEXT)
             cells.append(f'<c t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>')
     return f'<row r="{n}">{"".join(cells)}</row>'
 
@@ -306,21 +399,21 @@ def write_error_sheet(path_or_buffer: Path | io.BytesIO, table: Table, errors: S
     assert ws is not None
     ws.title = "导入错误"
     headers = [*table.headers, "错误"]
-    ws.append(headers)
+    _append_text(ws, headers)
     red = PatternFill("solid", fgColor="FDE2E1")
     for c in ws[1]:
         c.font = Font(bold=True)
     for i, r in enumerate(table.rows):
         n = table.row_number(i)
         reasons = by_row.get(n)
-        ws.append([*[cell_text(v) if v is not None else None for v in r],
-                   *([None] * (len(table.headers) - len(r))), "；".join(reasons) if reasons else None])
+        _append_text(ws, [*[cell_text(v) if v is not None else None for v in r],
+                          *([None] * (len(table.headers) - len(r))), "；".join(reasons) if reasons else None])
         if reasons:
             for c in ws[ws.max_row]:
                 c.fill = red
     if file_level:
         ws.append([])
-        ws.append(["整个文件：" + "；".join(file_level)])
+        _append_text(ws, ["整个文件：" + "；".join(file_level)])
     for i, h in enumerate(headers):
         ws.column_dimensions[_col_letter(i)].width = 60 if h == "错误" else max(12, len(h) * 3)
         if h in ("身份证号", "社区代码", "联系电话", "账号"):
@@ -332,3 +425,11 @@ def write_error_sheet(path_or_buffer: Path | io.BytesIO, table: Table, errors: S
             c.alignment = Alignment(wrap_text=True)
     ws.freeze_panes = "A2"
     wb.save(path_or_buffer)
+
+
+def _append_text(ws: Any, values: Sequence[str | None]) -> None:
+    """One row of an error sheet: every cell text (data type 's'), formula-safe, never a formula."""
+    ws.append([None if v is None else safe_text(v) for v in values])
+    for c in ws[ws.max_row]:
+        if c.value is not None:
+            c.data_type = "s"

@@ -8,7 +8,6 @@ the whole year as the policy says.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from minxin.core.divisions import scope_prefix
 from minxin.core.errors import ValidationError
 from minxin.core.money import format_yuan, parse_yuan
 from minxin.programs.policy import load_policy
-from minxin.tabular import write_xlsx
+from minxin.tabular import csv_writer, write_xlsx
 
 ROSTER_HEADERS = ["姓名", "身份证号", "险种", "户籍类别", "保障类别", "社区代码", "覆盖月数", "代缴金额(元)"]
 
@@ -131,7 +130,7 @@ def export_roster(session: Session, *, user: User, year: int, target: Path | io.
                    widths={"身份证号": 22, "险种": 22, "社区代码": 16})
     else:
         buf = io.StringIO(newline="")
-        w = csv.writer(buf, lineterminator="\r\n")
+        w = csv_writer(buf, lineterminator="\r\n")
         w.writerow(ROSTER_HEADERS)
         w.writerows(rows)
         data = buf.getvalue().encode("utf-8")

@@ -8,7 +8,18 @@ from typing import Any
 
 import typer
 
-from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, progress_bar, work
+from minxin.clikit import (
+    AS_OPTION,
+    JSON_OPTION,
+    actor_for,
+    console,
+    fail,
+    fail_import,
+    out,
+    print_json,
+    progress_bar,
+    work,
+)
 from minxin.core.errors import MinxinError, ValidationError
 from minxin.core.money import format_yuan, format_yuan_display, parse_yuan
 from minxin.core.period import Period
@@ -302,7 +313,7 @@ def cycle_reconcile(cycle_id: int, result_file: Path, as_user: str = AS_OPTION, 
     if not res.ok:
         for e in res.errors[:200]:
             out.print(str(e), highlight=False)
-        fail(f"{len(res.errors)} error(s); nothing was marked")
+        fail_import(res.errors, nothing="nothing was marked")
     if as_json:
         print_json(
             {
@@ -350,7 +361,7 @@ def case_import(
         if errors and res.table is not None:
             write_error_sheet(errors, res.table, res.errors)
             console.print(f"error sheet written: {errors}")
-        fail(f"{len(res.errors)} error(s); nothing was imported")
+        fail_import(res.errors)
     console.print(f"{'checked' if dry_run else 'imported'} {res.cases if not dry_run else '-'} cases")
 
 

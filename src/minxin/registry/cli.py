@@ -14,6 +14,7 @@ from minxin.clikit import (
     console,
     export_app,
     fail,
+    fail_import,
     import_app,
     out,
     print_json,
@@ -100,7 +101,7 @@ def import_households_cmd(
         if errors and result.table is not None:
             write_error_sheet(errors, result.table, result.errors)
             console.print(f"error sheet written: {errors}")
-        fail(f"{len(result.errors)} error(s); nothing was imported")
+        fail_import(result.errors)
     if dry_run:
         console.print(f"checked {len(result.table.rows) if result.table else 0} rows: no errors (dry run)")
         return

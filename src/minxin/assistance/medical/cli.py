@@ -7,7 +7,18 @@ from pathlib import Path
 
 import typer
 
-from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, progress_bar, work
+from minxin.clikit import (
+    AS_OPTION,
+    JSON_OPTION,
+    actor_for,
+    console,
+    fail,
+    fail_import,
+    out,
+    print_json,
+    progress_bar,
+    work,
+)
 from minxin.core.money import format_yuan
 
 medical_app = typer.Typer(help="Medical assistance 医疗救助 (P4, P5): settlement records.", no_args_is_help=True)
@@ -58,7 +69,7 @@ def medical_import(
         if errors and res.table is not None:
             write_error_sheet(errors, res.table, res.errors)
             console.print(f"error sheet written: {errors}")
-        fail(f"{len(res.errors)} error(s); nothing was imported")
+        fail_import(res.errors)
     if as_json:
         return
     out.print(f"new records: {res.new}, skipped (already imported): {res.skipped}")

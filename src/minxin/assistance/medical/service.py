@@ -13,7 +13,6 @@ and rows go to the database through the driver's bulk path (executemany / COPY).
 
 from __future__ import annotations
 
-import csv
 import gc
 import hashlib
 import io
@@ -50,7 +49,7 @@ from minxin.programs.service import get_program
 from minxin.registry.models import Household, Person
 from minxin.registry.service import outside_scope_message
 from minxin.settings import get_settings
-from minxin.tabular import RowError, Table, cell_text, read_table, require_headers, write_xlsx
+from minxin.tabular import RowError, Table, cell_text, csv_writer, read_table, require_headers, write_xlsx
 
 PROGRAM = "medical"
 HEADERS = ["记录号", "身份证号", "就诊日期", "类别", "总费用", "基本医保支付", "大病保险支付", "政策范围内费用"]
@@ -729,7 +728,7 @@ def _write_csv(target: Path | io.BytesIO, rows: Iterable[Sequence[Any]]) -> None
     buffer: Any = target if isinstance(target, io.BytesIO) else target.open("wb")
     handle = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
     try:
-        w = csv.writer(handle, lineterminator="\r\n")
+        w = csv_writer(handle, lineterminator="\r\n")
         w.writerow(EXPORT_HEADERS)
         w.writerows(rows)
     finally:

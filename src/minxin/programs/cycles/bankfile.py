@@ -3,7 +3,6 @@ bank's result file that reconciles it."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from minxin.programs.calculator import get_calculator
 from minxin.programs.cycles.approval import get_cycle_to_pay
 from minxin.programs.models import Cycle
 from minxin.programs.service import get_program, program_policy
-from minxin.tabular import RowError, cell_text, read_table, require_headers, write_xlsx
+from minxin.tabular import RowError, cell_text, csv_writer, read_table, require_headers, write_xlsx
 
 BANK_HEADERS = ["姓名", "身份证号", "账号", "金额(元)", "摘要", "流水号"]
 
@@ -117,7 +116,7 @@ def _write(target: Path | io.BytesIO, cycle: Cycle, rows: list[list[Any]], *, fm
         return
     enc = {"gbk": "gbk", "utf-8": "utf-8", "utf8": "utf-8"}[encoding.lower()]
     buf = io.StringIO(newline="")
-    w = csv.writer(buf, lineterminator="\r\n")
+    w = csv_writer(buf, lineterminator="\r\n")
     w.writerow(BANK_HEADERS)
     w.writerows(rows)
     data = buf.getvalue().encode(enc, errors="strict")
