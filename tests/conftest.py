@@ -6,9 +6,21 @@ migrations) and the region seed are laid once per database.
 
 from __future__ import annotations
 
+import atexit
 import os
+import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+# One audit key for the whole run (and for every `minxin` subprocess the tests start), outside the
+# repository; anchors then default to beside each test database (SQLite) or beside this key.
+if "MINXIN_AUDIT_KEY_FILE" not in os.environ:
+    _AUDIT_DIR = Path(tempfile.mkdtemp(prefix="minxin-audit-"))
+    (_AUDIT_DIR / "minxin-audit.key").write_text(secrets.token_hex(32) + "\n", encoding="ascii")
+    os.environ["MINXIN_AUDIT_KEY_FILE"] = str(_AUDIT_DIR / "minxin-audit.key")
+    atexit.register(shutil.rmtree, _AUDIT_DIR, ignore_errors=True)
 
 import pytest
 from sqlalchemy import Engine, text

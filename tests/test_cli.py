@@ -111,6 +111,7 @@ def test_audit_verify_passes_then_names_the_tampered_entry(cli_db):
     assert ok.returncode == 0 and "intact" in ok.stdout
     con = sqlite3.connect(cli_db)
     target = con.execute("SELECT id FROM audit_events ORDER BY id LIMIT 1 OFFSET 1").fetchone()[0]
+    con.execute("DROP TRIGGER audit_events_no_update")  # as whoever owns the file could
     con.execute("UPDATE audit_events SET actor='mallory' WHERE id=?", (target,))
     con.commit()
     con.close()

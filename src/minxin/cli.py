@@ -31,12 +31,19 @@ app = typer.Typer(help="minxin 民心 — civil-affairs platform.", no_args_is_h
 
 @app.command()
 def init() -> None:
-    """Create or upgrade the database schema and load the city's regions and policy."""
+    """Create or upgrade the database schema, the audit key file, and load the city's regions and policy."""
     from minxin import migrate
+    from minxin.auth import audit
     from minxin.auth.service import ensure_system_user
     from minxin.db import get_engine
     from minxin.registry.service import seed_regions
 
+    key = audit.key_path()
+    try:
+        if audit.create_key(key):
+            console.print(f"audit key created: {key} (mode 0600; keep it out of the database's backups)")
+    except OSError as exc:
+        fail(f"审计密钥文件无法创建：{key}（{exc}）")
     engine = get_engine()
     migrate.upgrade(engine)
     with work() as session:
@@ -44,6 +51,12 @@ def init() -> None:
         ensure_system_user(session)
         for hook in init_hooks():
             hook(session)
+    # Re-anchor on every init: an upgraded database's unkeyed entries are pinned from here on.
+    with work(write=False) as session:
+        try:
+            audit.write_anchor(session)
+        except OSError as exc:
+            fail(f"审计锚点文件无法写入：{audit.anchor_path()}（{exc}）")
     console.print(f"database ready: {engine.url.render_as_string(hide_password=True)} ({added} regions added)")
 
 
@@ -54,9 +67,14 @@ def serve(host: str = typer.Option(None, help="Bind address (default MINXIN_HOST
     """Serve the web UI and the JSON API."""
     import uvicorn
 
+    from minxin.auth.audit import audit_key
     from minxin.settings import get_settings
 
     settings = get_settings()
+    try:
+        audit_key()  # every write appends a keyed audit entry: refuse to start without the key
+    except MinxinError as exc:
+        fail(exc.message)
     uvicorn.run("minxin.web.app:create_app", factory=True, host=host or settings.host,
                 port=port or settings.port, reload=reload, proxy_headers=True)
 

@@ -134,6 +134,19 @@ def write_lock() -> Iterator[None]:
         _sqlite_immediate.reset(token)
 
 
+def begin_write(session: Session) -> None:
+    """End the session's current transaction (committing it) and begin a write transaction, which on
+    SQLite holds the write lock from its first statement (BEGIN IMMEDIATE).
+
+    A read transaction must never turn into a write one on SQLite: if another writer committed since
+    it began, the upgrade fails at once with "database is locked" instead of waiting.
+    """
+    if session.in_transaction():
+        session.commit()
+    with write_lock():
+        session.connection()
+
+
 @contextmanager
 def unit_of_work(engine: Engine | None = None, *, write: bool = True) -> Iterator[Session]:
     """One transaction: commits once at the end, rolls back on any error."""

@@ -22,8 +22,18 @@ class Settings(BaseSettings):
     # Session cookies get the Secure flag when served over https or when this is set.
     cookie_secure: bool = False
     session_hours: int = 12
+    # Failed logins: the first `login_max_failures` in a row from one address or for one user name go
+    # unhindered; each further one doubles the wait before the next try (1 s, 2 s, 4 s …), for an
+    # address up to `login_lockout_minutes`, for a user name up to LOGIN_NAME_MAX_WAIT (seconds, so an
+    # attacker cannot lock anyone out). A key's count is forgotten `login_lockout_minutes` after its
+    # last failure.
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    # The audit trail's HMAC key (never in the database) and the append-only file its chain head is
+    # checkpointed to. Defaults: beside an SQLite database, else in the working directory
+    # (minxin.auth.audit.key_path / anchor_path).
+    audit_key_file: Path | None = None
+    audit_anchor_file: Path | None = None
     # Largest file an import accepts (web upload and CLI alike), in bytes.
     max_upload_bytes: int = 32 * 1024 * 1024
     timezone: str = "Asia/Shanghai"

@@ -1,4 +1,4 @@
-"""Accounts: argon2 passwords, lockout after repeated failures, API tokens, roles and scopes."""
+"""Accounts: argon2 passwords, login throttling by address and name, API tokens, roles and scopes."""
 
 from __future__ import annotations
 
@@ -8,16 +8,20 @@ import pytest
 from sqlalchemy import select
 
 from conftest import TEST_PASSWORD
-from minxin.auth.models import ApiToken, AuditEvent
+from minxin.auth.models import ApiToken, AuditEvent, LoginThrottle
 from minxin.auth.service import (
+    LOGIN_NAME_MAX_WAIT,
     LoginFailed,
     Perm,
     add_user,
+    address_key,
     authenticate,
     can_see,
+    clear_login_throttle,
     create_token,
     ensure_system_user,
     has_perm,
+    login_wait,
     revoke_token,
     user_for_token,
 )
@@ -53,18 +57,91 @@ def test_only_the_city_admin_adds_users(session, county_officer):
                  scope_code="320706006001")
 
 
-def test_an_account_locks_after_repeated_failures_and_unlocks_in_time(session, county_officer):
-    for _ in range(4):
-        with pytest.raises(LoginFailed, match="用户名或密码错误"):
-            authenticate(session, username=county_officer.username, password="wrong-password")
-    with pytest.raises(LoginFailed, match="锁定"):
-        authenticate(session, username=county_officer.username, password="wrong-password")
-    with pytest.raises(LoginFailed, match="锁定"):
-        authenticate(session, username=county_officer.username, password=TEST_PASSWORD)
-    later = utcnow() + timedelta(minutes=16)
-    assert authenticate(session, username=county_officer.username, password=TEST_PASSWORD, now=later)
-    actions = session.execute(select(AuditEvent.action).where(AuditEvent.actor == county_officer.username)).scalars()
-    assert "user.locked" in list(actions)
+def _fail(session, username: str, at, *, address: str | None = "10.0.0.1", match: str = "用户名或密码错误") -> None:
+    with pytest.raises(LoginFailed, match=match):
+        authenticate(session, username=username, password="wrong-password", address=address, now=at)
+
+
+def test_failures_beyond_the_limit_make_each_next_try_wait_longer(session, county_officer):
+    t0 = utcnow()
+    for _ in range(5):  # MINXIN_LOGIN_MAX_FAILURES: the fifth failure starts the wait
+        _fail(session, county_officer.username, t0)
+    with pytest.raises(LoginFailed, match="登录尝试过于频繁，请 1 秒后再试") as refused:
+        authenticate(session, username=county_officer.username, password=TEST_PASSWORD, address="10.0.0.1", now=t0)
+    assert refused.value.retry_after == 1
+    _fail(session, county_officer.username, t0 + timedelta(seconds=1))  # sixth: now 2 s
+    _fail(session, county_officer.username, t0 + timedelta(seconds=1.5), match="请 2 秒后再试")
+    user = authenticate(session, username=county_officer.username, password=TEST_PASSWORD, address="10.0.0.1",
+                        now=t0 + timedelta(seconds=3))
+    assert user.id == county_officer.id
+    assert login_wait(session, username=county_officer.username, now=t0 + timedelta(seconds=3)) is None
+    failed = session.execute(select(AuditEvent.detail).where(AuditEvent.actor == county_officer.username,
+                                                             AuditEvent.action == "user.login_failed")).scalars().all()
+    assert len(failed) == 6 and '"address": "10.0.0.1"' in failed[-1]
+
+
+def test_hammering_a_name_from_one_address_slows_the_address_for_up_to_the_lockout_not_the_name(
+    session, city_admin,
+):
+    at = utcnow()
+    for _ in range(16):  # 2 ** (16 - 5) s > 15 minutes
+        row = session.get(LoginThrottle, "addr:203.0.113.9")
+        if row is not None and row.next_allowed_at > at:
+            at = row.next_allowed_at
+        _fail(session, city_admin.username, at, address="203.0.113.9")
+    address_wait = session.get(LoginThrottle, "addr:203.0.113.9").next_allowed_at - at
+    assert address_wait == timedelta(minutes=15)  # MINXIN_LOGIN_LOCKOUT_MINUTES
+    assert login_wait(session, username=city_admin.username, now=at) is None
+    assert authenticate(session, username=city_admin.username, password=TEST_PASSWORD, address="198.51.100.7",
+                        now=at).id == city_admin.id
+    _fail(session, city_admin.username, at + timedelta(minutes=1), address="203.0.113.9", match="频繁")
+
+
+def test_failures_from_many_addresses_make_a_name_wait_never_longer_than_the_short_cap(session, city_admin):
+    at = utcnow()
+    for i in range(16):
+        wait = login_wait(session, username=city_admin.username, now=at)
+        at = max(at, wait or at)
+        _fail(session, city_admin.username, at, address=f"192.0.2.{i}")
+    name_wait = session.get(LoginThrottle, f"name:{city_admin.username}").next_allowed_at - at
+    assert name_wait == timedelta(seconds=LOGIN_NAME_MAX_WAIT)
+    _fail(session, city_admin.username, at, address="198.51.100.7", match=f"请 {LOGIN_NAME_MAX_WAIT} 秒后再试")
+    later = at + timedelta(seconds=LOGIN_NAME_MAX_WAIT)
+    assert authenticate(session, username=city_admin.username, password=TEST_PASSWORD, address="198.51.100.7",
+                        now=later).id == city_admin.id
+
+
+def test_unknown_and_known_names_are_counted_and_refused_alike(session, county_officer):
+    at = utcnow()
+    for name in (county_officer.username, "nobody_here"):
+        for i in range(5):
+            _fail(session, name, at, address=f"10.1.0.{i}")
+        with pytest.raises(LoginFailed) as refused:
+            authenticate(session, username=name, password="wrong-password", address="10.2.0.1", now=at)
+        assert refused.value.message == "登录尝试过于频繁，请 1 秒后再试"
+
+
+@pytest.mark.parametrize("name", ["ad\x00min", "x" * 5000, " ", "王" * 70, "admin'--"])
+def test_a_hostile_user_name_is_refused_like_any_wrong_one(session, city_admin, name):
+    with pytest.raises(LoginFailed, match=r"^用户名或密码错误$"):
+        authenticate(session, username=name, password="wrong-password", address="10.9.0.1")
+
+
+def test_an_ipv6_client_is_counted_by_its_64_bit_prefix():
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:bbbb::9") == "addr:2001:db8:1:2::/64"
+    assert address_key("::ffff:10.0.0.1") == address_key("10.0.0.1") == "addr:10.0.0.1"
+    assert address_key(None) is None
+
+
+def test_unlock_ends_the_wait_of_a_user_name(session, county_officer, city_admin):
+    at = utcnow()
+    for i in range(5):
+        _fail(session, county_officer.username, at, address=f"10.3.0.{i}")
+    assert login_wait(session, username=county_officer.username, now=at) is not None
+    clear_login_throttle(session, actor=city_admin, username=county_officer.username)
+    assert login_wait(session, username=county_officer.username, now=at) is None
+    assert authenticate(session, username=county_officer.username, password=TEST_PASSWORD, address="10.4.0.1",
+                        now=at).id == county_officer.id
 
 
 def test_the_system_account_can_never_log_in(session):

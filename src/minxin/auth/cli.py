@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, out, print_json, work
+from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, work
 
 user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for machine clients.", no_args_is_help=True)
@@ -44,15 +44,19 @@ def user_add(name: str = typer.Argument(..., help="Username."),
 
 @user_app.command("list")
 def user_list(as_json: bool = JSON_OPTION) -> None:
-    """List staff accounts."""
+    """List staff accounts (`locked_until`: until when the name's failed logins make it wait, if now)."""
     from sqlalchemy import select
 
     from minxin.auth.models import User
+    from minxin.auth.service import login_wait
 
     with work(write=False) as session:
         users = session.execute(select(User).where(User.is_system.is_(False)).order_by(User.username)).scalars()
-        data = [{"username": u.username, "role": u.role, "scope": u.scope_code, "active": u.is_active,
-                 "locked_until": u.locked_until.isoformat() if u.locked_until else None} for u in users]
+        data: list[dict[str, Any]] = []
+        for user in users:
+            wait = login_wait(session, username=user.username)
+            data.append({"username": user.username, "role": user.role, "scope": user.scope_code,
+                         "active": user.is_active, "locked_until": wait.isoformat() if wait else None})
     if as_json:
         print_json(data)
         return
@@ -63,16 +67,12 @@ def user_list(as_json: bool = JSON_OPTION) -> None:
 
 @user_app.command("unlock")
 def user_unlock(name: str, as_user: str = AS_OPTION) -> None:
-    """Clear a login lockout."""
-    from minxin.auth import audit
-    from minxin.auth.service import get_user
+    """Forget the failed logins counted against a user name (its wait ends now)."""
+    from minxin.auth.service import clear_login_throttle
 
     with work() as session:
         actor = actor_for(session, as_user)
-        user = get_user(session, name)
-        user.locked_until = None
-        user.failed_logins = 0
-        audit.record(session, actor=actor.username, action="user.unlock", entity="user", entity_id=user.id)
+        clear_login_throttle(session, actor=actor, username=name)
     console.print(f"unlocked: {name}")
 
 
@@ -102,17 +102,46 @@ def token_revoke(token: str = typer.Argument(..., help="The token, its first 10 
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the audit trail's hash chain; exit 1 naming the first broken entry."""
-    from minxin.auth.audit import verify
+    """Check the audit trail: hash chain, HMACs and the anchor file; exit 1 naming the first broken entry
+    or the truncation."""
+    from minxin.auth.audit import AnchorFileError, anchor_path, verify
 
-    with work(write=False) as session:
-        result = verify(session)
+    try:
+        with work(write=False) as session:
+            result = verify(session)
+    except AnchorFileError as exc:
+        fail(str(exc))
     if result.ok:
         out.print(f"audit trail intact: {result.checked} entries verified", highlight=False)
+        if result.anchor_file is None:
+            console.print(f"warning: no anchor file at {anchor_path()}: a truncation of the newest entries "
+                          "cannot be detected", highlight=False)
+        else:
+            console.print(f"{result.keyed} keyed; anchored up to entry {result.anchored_id} ({result.anchor_file})",
+                          highlight=False)
         return
-    out.print(f"audit trail BROKEN at entry {result.broken_id}: {result.reason} "
-              f"({result.checked} entries before it verified)", highlight=False)
+    if result.broken_id is None:
+        out.print(f"audit trail BROKEN: {result.reason} ({result.checked} entries verified)", highlight=False)
+    else:
+        out.print(f"audit trail BROKEN at entry {result.broken_id}: {result.reason} "
+                  f"({result.checked} entries before it verified)", highlight=False)
     raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor() -> None:
+    """Append the current head of the audit chain to the anchor file now."""
+    from minxin.auth.audit import anchor_path, write_anchor
+
+    try:
+        with work(write=False) as session:
+            anchor = write_anchor(session)
+    except OSError as exc:
+        fail(f"审计锚点文件无法写入：{anchor_path()}（{exc}）")
+    if anchor is None:
+        out.print("audit trail empty: nothing to anchor", highlight=False)
+        return
+    out.print(f"anchored entry {anchor.id} in {anchor_path()}", highlight=False)
 
 
 @audit_app.command("log")

@@ -1,4 +1,4 @@
-"""Users, API tokens, web sessions and the hash-chained audit trail."""
+"""Users, API tokens, web sessions, login throttling and the hash-chained audit trail."""
 
 from __future__ import annotations
 
@@ -23,8 +23,6 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The built-in `system` account acts for unattended CLI commands; it cannot log in.
     is_system: Mapped[bool] = mapped_column(Boolean, default=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
@@ -66,8 +64,24 @@ class WebSession(Base):
     user: Mapped[User] = relationship()
 
 
+class LoginThrottle(Base):
+    """Failed logins of one client address (`addr:…`) or one user name (`name:…`), known or not.
+
+    `failures` counts attempts within the window (MINXIN_LOGIN_LOCKOUT_MINUTES) since the last one;
+    the next attempt for this key is refused before `next_allowed_at` (minxin.auth.service).
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_allowed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class AuditEvent(Base):
-    """One entry of the append-only audit trail. hash = SHA-256(prev_hash + canonical entry)."""
+    """One entry of the append-only audit trail. hash = SHA-256(prev_hash + canonical entry);
+    hmac = HMAC-SHA256(key file, hash), NULL on entries written before the trail was keyed."""
 
     __tablename__ = "audit_events"
 
@@ -81,3 +95,4 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hmac: Mapped[str | None] = mapped_column(String(64))

@@ -1,21 +1,24 @@
-"""Users, roles and scopes, passwords, login lockout, API tokens, web sessions."""
+"""Users, roles and scopes, passwords, login throttling, API tokens, web sessions."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
+import math
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, delete, select
 from sqlalchemy.orm import Session
 
 from minxin.auth import audit
-from minxin.auth.models import ROLES, ApiToken, User, WebSession
+from minxin.auth.models import ROLES, ApiToken, LoginThrottle, User, WebSession
 from minxin.core.divisions import covers, scope_prefix
 from minxin.core.errors import Forbidden, NotFound, ValidationError
 from minxin.db import utcnow
@@ -162,55 +165,238 @@ def add_user(
 def set_password(session: Session, *, actor: User, user: User, password: str) -> None:
     check_password_strength(password)
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    session.execute(delete(LoginThrottle).where(LoginThrottle.key == name_key(user.username)))
     audit.record(session, actor=actor.username, action="user.password", entity="user", entity_id=user.id)
 
 
+# ---- login: throttled, the password hashed outside any write lock ---------------------------------
+
+GENERIC_LOGIN_FAILURE = "用户名或密码错误"
+# The longest wait failures for one user name can impose, in seconds. Short on purpose: anyone may
+# type `admin`, so the name alone must never lock its owner out; the client address carries the
+# long waits (up to MINXIN_LOGIN_LOCKOUT_MINUTES).
+LOGIN_NAME_MAX_WAIT = 10
+_PURGE_ONE_IN = 64
+
+
 class LoginFailed(Exception):
-    def __init__(self, message: str) -> None:
+    """A refused login; `retry_after` (seconds) when refused by the throttle, without a password check."""
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.retry_after = retry_after
 
 
-def authenticate(session: Session, *, username: str, password: str, now: datetime | None = None) -> User:
-    """Check a password; count failures and lock the account after too many. Raises LoginFailed.
+def address_key(host: str | None) -> str | None:
+    """`addr:<client address>`; an IPv6 client by its /64 (one host is given a whole /64)."""
+    if not host:
+        return None
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return "addr:" + host[:120]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return "addr:" + str(ip.ipv4_mapped)
+        return "addr:" + str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return "addr:" + str(ip)
 
-    The caller must commit even on failure, so the failure count is kept.
+
+def _typed_name(username: str) -> str:
+    """The name as typed, stripped; NUL (which PostgreSQL text cannot hold) becomes U+FFFD, which no
+    user name contains."""
+    return username.strip().replace("\x00", "\ufffd")
+
+
+def name_key(username: str) -> str:
+    """`name:<user name>`, the same for known and unknown names (no enumeration through the throttle)."""
+    return "name:" + _typed_name(username)[:128]
+
+
+def throttle_wait(failures: int, *, cap_seconds: float) -> timedelta:
+    """The wait after `failures` failures in a row: none below MINXIN_LOGIN_MAX_FAILURES, then 1 s,
+    2 s, 4 s … doubling, never more than the cap."""
+    over = failures - get_settings().login_max_failures
+    if over < 0:
+        return timedelta(0)
+    return timedelta(seconds=min(cap_seconds, 2.0 ** min(over, 30)))
+
+
+def _failures_now(row: LoginThrottle, now: datetime, window: timedelta) -> int:
+    """The row's count, or 0 once it has been quiet for the window after its wait ended."""
+    return 0 if now - row.next_allowed_at > window else row.failures
+
+
+def _cap_seconds(key: str) -> float:
+    lockout = get_settings().login_lockout_minutes * 60
+    return float(min(LOGIN_NAME_MAX_WAIT, lockout) if key.startswith("name:") else lockout)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    key: str
+    before: datetime  # next_allowed_at before this attempt claimed it (restored on success)
+    claimed: datetime  # next_allowed_at this attempt set
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """An attempt the throttle let through, counted as a failure in advance."""
+
+    username: str
+    address: str | None
+    user_id: int | None  # None: unknown, disabled or system account (checked against a dummy hash)
+    password_hash: str | None
+    name_failures: int
+    claims: tuple[_Claim, ...]
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    ok: bool
+    rehash: str | None = None  # a fresh hash when the stored one uses outdated parameters
+
+
+def _insert(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
+def _wait_text(seconds: int) -> str:
+    return f"{seconds} 秒" if seconds < 60 else f"{(seconds + 59) // 60} 分钟"
+
+
+def begin_login(session: Session, *, username: str, address: str | None = None,
+                now: datetime | None = None) -> LoginAttempt:
+    """Step 1 of a login, a short write: refuse while the client's address or the user name must wait;
+    otherwise count this attempt as a failure in advance, so a burst of parallel attempts cannot
+    outrun the count, and return what the password check needs. Raises LoginFailed (throttled).
+
+    1. Make sure both throttle rows exist, then read them locked (in key order: no deadlock).
+    2. A row quiet for MINXIN_LOGIN_LOCKOUT_MINUTES after its wait ended starts again from 0.
+    3. Any remaining wait refuses the attempt without looking at the password (cheap for the server).
+    4. Otherwise each row counts one more failure and sets its next allowed time; the name's row only
+       while the address is still within MINXIN_LOGIN_MAX_FAILURES (see `offender`).
     """
     settings = get_settings()
     now = now or utcnow()
-    user = session.execute(select(User).where(User.username == username.strip())).scalar_one_or_none()
-    generic = "用户名或密码错误"
-    if user is None or user.is_system or not user.is_active or not user.password_hash:
+    window = timedelta(minutes=settings.login_lockout_minutes)
+    addr = address_key(address)
+    keys = sorted({k for k in (addr, name_key(username)) if k})
+    insert = _insert(session)
+    session.execute(
+        insert(LoginThrottle)
+        .values([{"key": k, "failures": 0, "last_failure_at": now, "next_allowed_at": now} for k in keys])
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    rows = session.execute(
+        select(LoginThrottle).where(LoginThrottle.key.in_(keys)).order_by(LoginThrottle.key).with_for_update()
+    ).scalars().all()
+    wait = max((r.next_allowed_at - now).total_seconds() for r in rows)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        raise LoginFailed(f"登录尝试过于频繁，请 {_wait_text(seconds)}后再试", retry_after=seconds)
+    claims = []
+    name_failures = 0
+    addr_row = next((r for r in rows if r.key == addr), None)
+    # An address already past the limit is slowed by its own row; its failures stop counting against
+    # the name, so one attacker cannot keep a name waiting and race its owner for every free slot.
+    offender = addr_row is not None and _failures_now(addr_row, now, window) >= settings.login_max_failures
+    for row in rows:
+        if row.key.startswith("name:") and offender:
+            name_failures = _failures_now(row, now, window)
+            continue
+        failures = _failures_now(row, now, window) + 1
+        before = row.next_allowed_at
+        row.failures = failures
+        row.last_failure_at = now
+        row.next_allowed_at = now + throttle_wait(failures, cap_seconds=_cap_seconds(row.key))
+        claims.append(_Claim(key=row.key, before=before, claimed=row.next_allowed_at))
+        if row.key.startswith("name:"):
+            name_failures = failures
+    if secrets.randbelow(_PURGE_ONE_IN) == 0:
+        session.execute(delete(LoginThrottle).where(LoginThrottle.next_allowed_at < now - window))
+    user = None
+    typed = _typed_name(username)
+    if len(typed) <= 64:
+        user = session.execute(select(User).where(User.username == typed)).scalar_one_or_none()
+    usable = user is not None and not user.is_system and user.is_active and bool(user.password_hash)
+    session.flush()
+    return LoginAttempt(
+        username=typed, address=address, user_id=user.id if usable and user else None,
+        password_hash=user.password_hash if usable and user else None, name_failures=name_failures,
+        claims=tuple(claims),
+    )
+
+
+def check_password(attempt: LoginAttempt, password: str) -> PasswordCheck:
+    """Step 2, no database: argon2 against the account's hash, or against a dummy hash for an unknown
+    name, so both take the same time."""
+    if attempt.password_hash is None:
         _hasher_dummy_verify(password)
-        raise LoginFailed(generic)
-    if user.locked_until and user.locked_until > now:
-        minutes = int((user.locked_until - now).total_seconds() // 60) + 1
-        raise LoginFailed(f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试")
+        return PasswordCheck(ok=False)
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(attempt.password_hash, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        detail: dict[str, Any] = {"failures": user.failed_logins}
-        if user.failed_logins >= settings.login_max_failures:
-            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            user.failed_logins = 0
-            detail["locked_until"] = user.locked_until.isoformat()
-            audit.record(session, actor=user.username, action="user.locked", entity="user",
-                         entity_id=user.id, detail=detail)
-            raise LoginFailed(
-                f"连续登录失败次数过多，账号已锁定 {settings.login_lockout_minutes} 分钟"
-            ) from None
-        audit.record(session, actor=user.username, action="user.login_failed", entity="user",
-                     entity_id=user.id, detail=detail)
-        raise LoginFailed(generic) from None
-    user.failed_logins = 0
-    user.locked_until = None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        return PasswordCheck(ok=False)
+    rehash = hash_password(password) if _hasher.check_needs_rehash(attempt.password_hash) else None
+    return PasswordCheck(ok=True, rehash=rehash)
+
+
+def finish_login(session: Session, *, attempt: LoginAttempt, check: PasswordCheck) -> User:
+    """Step 3, a short write: on success undo this attempt's advance count (the name starts over, the
+    address keeps its earlier failures) and return the user; on failure record it and raise LoginFailed."""
+    user = session.get(User, attempt.user_id) if attempt.user_id is not None else None
+    if user is None or not check.ok:
+        if user is not None:
+            audit.record(session, actor=user.username, action="user.login_failed", entity="user",
+                         entity_id=user.id, detail={"failures": attempt.name_failures, "address": attempt.address})
+        raise LoginFailed(GENERIC_LOGIN_FAILURE)
+    if user.is_system or not user.is_active or user.password_hash != attempt.password_hash:
+        raise LoginFailed(GENERIC_LOGIN_FAILURE)  # changed between the steps
+    for claim in attempt.claims:
+        row = session.get(LoginThrottle, claim.key, with_for_update=True)
+        if row is None:
+            continue
+        if claim.key.startswith("name:"):
+            session.delete(row)
+            continue
+        row.failures = max(0, row.failures - 1)
+        if row.next_allowed_at == claim.claimed:  # nobody failed from there since: as before this attempt
+            row.next_allowed_at = claim.before
+    if check.rehash:
+        user.password_hash = check.rehash
     audit.record(session, actor=user.username, action="user.login", entity="user", entity_id=user.id)
     return user
+
+
+def authenticate(session: Session, *, username: str, password: str, address: str | None = None,
+                 now: datetime | None = None) -> User:
+    """The three steps of a login in the caller's one transaction (CLI, tests). Raises LoginFailed;
+    the caller must commit even then, so the count is kept. The web login commits between the steps
+    instead, so the password hash never runs inside a write transaction."""
+    attempt = begin_login(session, username=username, address=address, now=now)
+    return finish_login(session, attempt=attempt, check=check_password(attempt, password))
+
+
+def login_wait(session: Session, *, username: str, now: datetime | None = None) -> datetime | None:
+    """When the user name may next try to log in, if it must wait now."""
+    row = session.get(LoginThrottle, name_key(username))
+    now = now or utcnow()
+    return row.next_allowed_at if row is not None and row.next_allowed_at > now else None
+
+
+def clear_login_throttle(session: Session, *, actor: User, username: str) -> None:
+    """`minxin user unlock`: forget the failed logins counted against a user name."""
+    user = get_user(session, username)
+    session.execute(delete(LoginThrottle).where(LoginThrottle.key == name_key(username)))
+    audit.record(session, actor=actor.username, action="user.unlock", entity="user", entity_id=user.id)
 
 
 def _hasher_dummy_verify(password: str) -> None:

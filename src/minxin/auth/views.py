@@ -14,9 +14,25 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from minxin.auth.models import User, WebSession
-from minxin.auth.service import LoginFailed, authenticate, end_session, start_session
+from minxin.auth.service import (
+    LoginFailed,
+    begin_login,
+    check_password,
+    end_session,
+    finish_login,
+    start_session,
+)
+from minxin.db import begin_write
 from minxin.settings import get_settings
-from minxin.web.deps import SESSION_COOKIE, current_user, ensure_city_name, get_session, safe_next, web_session
+from minxin.web.deps import (
+    SESSION_COOKIE,
+    current_user,
+    ensure_city_name,
+    get_session,
+    own_writes,
+    safe_next,
+    web_session,
+)
 from minxin.web.i18n import gettext
 from minxin.web.templating import render, request_lang
 
@@ -52,10 +68,12 @@ def login_form(request: Request, next: str = "/",
 
 
 @public_router.post("/login")
+@own_writes
 def login(request: Request, username: str = Form(""), password: str = Form(""),
           next: str = Form("/"),
           csrf_token: str = Form(""), session: Session = Depends(get_session)) -> Response:
-    """Check the password (counting failures, locking after too many) and start a session."""
+    """Log in: a short write to pass the throttle, argon2 with no transaction open, a short write for
+    the outcome (and the session). Throttled: 429; wrong name or password: 401, the same for both."""
     ensure_city_name(request, session)
     lang = request_lang(request)
     next_path = safe_next(next)
@@ -66,10 +84,23 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
     if not username.strip() or not password:
         return _login_page(request, next_path=next_path, username=username,
                            error=gettext("login.required", lang=lang), status_code=422)
+    address = request.client.host if request.client else None
     try:
-        user = authenticate(session, username=username, password=password)
+        begin_write(session)
+        attempt = begin_login(session, username=username, address=address)
     except LoginFailed as exc:
-        session.commit()  # keep the failure count and the lock
+        session.commit()
+        response = _login_page(request, next_path=next_path, username=username, error=exc.message,
+                               status_code=429)
+        response.headers["Retry-After"] = str(exc.retry_after or 1)
+        return response
+    session.commit()  # the attempt is counted before the slow part
+    check = check_password(attempt, password)  # no transaction open: other writers go on meanwhile
+    begin_write(session)
+    try:
+        user = finish_login(session, attempt=attempt, check=check)
+    except LoginFailed as exc:
+        session.commit()
         return _login_page(request, next_path=next_path, username=username, error=exc.message,
                            status_code=401)
     key, _ws = start_session(session, user=user)

@@ -6,7 +6,7 @@ and services only raise them.
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "Forbidden", "MinxinError", "NotFound", "ValidationError"]
+__all__ = ["Conflict", "Forbidden", "MinxinError", "NotFound", "Unavailable", "ValidationError"]
 
 
 class MinxinError(Exception):
@@ -42,3 +42,7 @@ class Forbidden(MinxinError):
 
 class Conflict(MinxinError):
     """A change that clashes with the current state (duplicate, stale update)."""
+
+
+class Unavailable(MinxinError):
+    """Something the server needs is missing or misconfigured (e.g. the audit key file): not the user's fault."""

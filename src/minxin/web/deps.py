@@ -4,6 +4,8 @@
   is not committed is rolled back when the request ends. Non-GET requests (and GET handlers marked
   `@writes`, e.g. an audited export) open their transaction with the SQLite write lock held
   (BEGIN IMMEDIATE), so two writers queue instead of failing halfway.
+  A POST handler marked `@own_writes` (the login) gets a plain session and opens its short write
+  transactions itself (`minxin.db.begin_write`), so slow work between them (argon2) holds no lock.
 * `current_user` is for HTML pages: no session → redirect to /login?next=…; on any non-GET request
   it also checks the CSRF token (form field `csrf_token` or header `X-CSRF-Token`). The app factory
   puts it on every domain's HTML router, so a new page cannot forget it.
@@ -58,9 +60,17 @@ def writes(endpoint: F) -> F:
     return endpoint
 
 
+def own_writes(endpoint: F) -> F:
+    """Mark a handler that begins its own write transactions (`begin_write`) between slow steps."""
+    endpoint.__minxin_writes__ = False  # type: ignore[attr-defined]
+    return endpoint
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; write mode for every method but GET/HEAD/OPTIONS and for @writes GETs."""
-    write = request.method not in SAFE_METHODS or getattr(request.scope.get("endpoint"), "__minxin_writes__", False)
+    """One session per request; write mode for every method but GET/HEAD/OPTIONS and for @writes GETs,
+    except handlers marked @own_writes."""
+    marked = getattr(request.scope.get("endpoint"), "__minxin_writes__", None)
+    write = marked if marked is not None else request.method not in SAFE_METHODS
     yield from _open_session(request, write=write)
 
 

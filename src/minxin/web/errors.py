@@ -1,6 +1,7 @@
 """Errors to responses: a Chinese page for HTML routes, JSON for /api, and never a traceback.
 
-Domain errors map to status codes (NotFound 404, Forbidden 403, ValidationError 422, Conflict 409).
+Domain errors map to status codes (NotFound 404, Forbidden 403, ValidationError 422, Conflict 409,
+Unavailable 503).
 On the API a ValidationError reads like FastAPI's own 422, naming the field:
 `{"detail": [{"loc": ["body", field], "msg": message, "type": "value_error"}]}`.
 Anything unexpected is logged with its traceback and answered with a plain 500.
@@ -19,14 +20,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from minxin.core.errors import Conflict, Forbidden, MinxinError, NotFound, ValidationError
+from minxin.core.errors import Conflict, Forbidden, MinxinError, NotFound, Unavailable, ValidationError
 from minxin.web.i18n import domain_message, gettext
 from minxin.web.templating import render, request_lang
 
 log = logging.getLogger("minxin.web")
 
 STATUS_BY_ERROR: tuple[tuple[type[MinxinError], int], ...] = (
-    (NotFound, 404), (Forbidden, 403), (ValidationError, 422), (Conflict, 409),
+    (NotFound, 404), (Forbidden, 403), (ValidationError, 422), (Conflict, 409), (Unavailable, 503),
 )
 
 

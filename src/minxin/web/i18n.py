@@ -77,7 +77,7 @@ ZH: dict[str, str] = {
     "login.username": "用户名",
     "login.password": "密码",
     "login.submit": "登录",
-    "login.hint": "连续 {n} 次输错密码，账号将锁定 {minutes} 分钟。",
+    "login.hint": "连续 {n} 次输错密码后，每次再试须等待更久（同一地址最长 {minutes} 分钟）。",
     "login.required": "请输入用户名和密码",
     "login.expired": "登录页面已过期，请重新输入后再登录。",
     # home
@@ -243,7 +243,8 @@ EN: dict[str, str] = {
     "login.username": "Username",
     "login.password": "Password",
     "login.submit": "Log in",
-    "login.hint": "After {n} wrong passwords in a row the account is locked for {minutes} minutes.",
+    "login.hint": "After {n} wrong passwords in a row each further try waits longer "
+                  "(up to {minutes} minutes per address).",
     "login.required": "Enter your username and password",
     "login.expired": "The login page expired; please log in again.",
     "home.title": "Home",
