@@ -55,10 +55,10 @@ def check_case_terms(policy: ProgramPolicy, *, category: str | None, institution
     """The category a new case gets, or ValidationError naming the field (category, institution,
     eligibility). Every face that opens a case (the pages, the API, the imports) asks this.
 
-    1. Who may be a case at all (`ineligibility`: 五保 rural, elderly/disabled/minor).
-    2. The category: none for a program without categories; 城镇/农村 programs (低保) take the
-       household's 户籍类别, and a category given must be that one; other programs (五保 集中/分散)
-       need one of theirs.
+    1. Who may be a case at all (`ineligibility`: the policy's age, disability and 户籍 conditions).
+    2. The category: none for a program without categories; 城镇/农村 programs take the household's
+       户籍类别, and a category given must be that one; other programs (e.g. 集中/分散) need one of
+       theirs.
     3. The institution: required for 集中 and in the person's county; refused for any other category.
 
     ``institution_region`` is the region of the institution given (None: none given). With

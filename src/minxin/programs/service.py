@@ -252,7 +252,8 @@ def apply(session: Session, *, actor: User, program: str, household_id: int, ban
           reason: str | None = None, category: str | None = None, institution_id: int | None = None) -> Case:
     """申请: open a case for a household (its head is the applicant and, for person programs, the
     beneficiary). The same check as every import (`check_case_terms`): who may be a case of the
-    program, its category (低保 from the 户籍; 五保 集中 or 分散, required) and, for 集中, a care
+    program, its category (from the 户籍 where the categories are 户籍 types; else one of the program's,
+    required) and, for 集中 (centralized support), a care
     institution in the person's county."""
     require(actor, Perm.CASES_APPLY)
     prog = get_program(session, program)

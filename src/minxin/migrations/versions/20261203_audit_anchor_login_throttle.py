@@ -9,7 +9,7 @@
   attempt is allowed (increasing delays), replacing `users.failed_logins` / `users.locked_until`.
 
 Revision ID: 20261203_audit_anchor
-Revises: 20261203_county_cycles
+Revises: 20261203_rate_limits
 """
 
 from collections.abc import Sequence
@@ -20,7 +20,7 @@ from alembic import op
 import minxin.db
 
 revision: str = '20261203_audit_anchor'
-down_revision: str | None = '20261203_county_cycles'
+down_revision: str | None = '20261203_rate_limits'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
