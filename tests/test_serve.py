@@ -70,7 +70,8 @@ def test_serve_with_two_workers_answers_healthz_and_logs_json_lines(ready_db, tm
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
     workers = {m.group(1) for line in lines if (m := re.match(r"Started server process \[(\d+)\]", line["message"]))}
     assert len(workers) == 2
-    (access,) = [line for line in lines if line.get("request_id") == "serve-test-1" and line["logger"] == "minxin.access"]
+    (access,) = [line for line in lines
+                 if line.get("request_id") == "serve-test-1" and line["logger"] == "minxin.access"]
     assert access["path"] == "/login" and access["status"] == 200 and str(access["pid"]) in workers
     assert proc.returncode == 0
 
