@@ -135,7 +135,7 @@ app.add_typer(report_app, name="report")
 
 
 def _die(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     sys.exit(1)
 
 
