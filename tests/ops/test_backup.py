@@ -170,6 +170,10 @@ def test_a_backup_of_one_kind_is_refused_by_the_other_kind(dbs, city_backup, tmp
 
 def test_backup_refuses_a_missing_directory_and_an_unreachable_database(city, tmp_path):
     assert "不存在" in _one_line_error(_run(city, "backup", str(tmp_path / "no" / "such" / "dir.backup")))
+    assert "目录" in _one_line_error(_run(city, "backup", str(tmp_path)))
+    if city.startswith("sqlite:///"):
+        itself = _one_line_error(_run(city, "backup", city.removeprefix("sqlite:///")))
+        assert "数据库本身" in itself
     unreachable = _run("postgresql+psycopg://nobody@127.0.0.1:1/nothing", "backup", str(tmp_path / "x.backup"))
     assert "connection" in _one_line_error(unreachable)
     assert not (tmp_path / "x.backup").exists()
