@@ -227,3 +227,23 @@ def test_a_sqlite_backup_taken_while_another_connection_commits_is_one_consisten
     copy.dispose()
     engine.dispose()
     assert during_start <= copied <= during_end
+
+
+def test_a_forced_restore_of_a_truncated_backup_fails_and_leaves_the_database_as_it_was(
+        dbs, city_backup, tmp_path):
+    target = dbs.new("kept")
+    _ok(target, "init")
+    before = _stats(target)
+    truncated = tmp_path / "truncated.backup"
+    truncated.write_bytes(city_backup.read_bytes()[: city_backup.stat().st_size * 2 // 3])
+    r = _run(target, "restore", str(truncated), "--force")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert [line for line in r.stderr.splitlines() if line.startswith("error:")] == [r.stderr.splitlines()[-1]]
+    assert _stats(target) == before
+    assert "intact" in _ok(target, "audit", "verify")
+    if dbs.kind == "postgresql":  # the old schema is back in its place, nothing left aside
+        engine = make_engine(target)
+        with engine.connect() as conn:
+            schemas = conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'minxin%'")).all()
+        engine.dispose()
+        assert schemas == []

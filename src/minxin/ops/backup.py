@@ -299,7 +299,7 @@ def _run_pg_tool(args: list[str], env: dict[str, str], *, marker: str, total: in
         if marker in line:
             done += 1
             progress(label, min(done, total), total)
-        elif "error" in line.lower() or "fatal" in line.lower():
+        elif re.search(r"\b(error|fatal|FATAL|ERROR):", line):
             errors.append(line.strip())
     code = proc.wait()
     if code != 0:
