@@ -10,10 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import logged_in
+from tests.web.conftest import logged_in, xlsx_bytes
 
 from factories import new_id
 from minxin import db
+from minxin.auth.service import create_token
 from minxin.web.app import create_app
 from minxin.web.logs import IdNumberFilter, JsonFormatter, RequestIdFilter, mask_id_numbers
 
@@ -118,3 +119,13 @@ def test_masking_leaves_other_numbers_alone():
         f"id {number[:6]}********{number[-4:]}, account 6228480012345678901, 3 rows"
     assert mask_id_numbers("old 320706900101123") == "old 320706*****1123"
     assert mask_id_numbers("took 1234 ms") == "took 1234 ms"
+
+
+def test_the_user_id_is_logged_after_a_request_whose_transaction_was_rolled_back(
+        client, captured, session, city_admin, county_officer):
+    headers = {"Authorization": f"Bearer {create_token(session, actor=city_admin, user=county_officer)}"}
+    response = client.post("/api/v1/imports/households", headers=headers,
+                           files={"file": ("h.xlsx", xlsx_bytes([["X1", "张伟", "123"]]), "application/octet-stream")})
+    assert response.status_code == 422
+    line = _access(captured)[-1]
+    assert line["status"] == 422 and line["user_id"] == county_officer.id

@@ -27,6 +27,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import NoInspectionAvailable
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -139,10 +141,18 @@ def _query_keys(scope: Scope) -> list[str]:
     return keys
 
 
-def _user_id(scope: Scope) -> int | None:
+def _user_id(scope: Scope) -> Any:
+    """The logged-in user's id, from the ORM identity: the request's session is closed by now and its
+    attributes expired, so reading `user.id` would go back to the database (and fail)."""
     state = scope.get("state")
     user = state.get("user") if isinstance(state, dict) else None
-    return getattr(user, "id", None)
+    if user is None:
+        return None
+    try:
+        identity = sa_inspect(user).identity
+    except NoInspectionAvailable:
+        return None
+    return identity[0] if identity else None
 
 
 class RequestLogMiddleware:
