@@ -119,6 +119,9 @@ def test_masking_leaves_other_numbers_alone():
         f"id {number[:6]}********{number[-4:]}, account 6228480012345678901, 3 rows"
     assert mask_id_numbers("old 320706900101123") == "old 320706*****1123"
     assert mask_id_numbers("took 1234 ms") == "took 1234 ms"
+    hex_id = "ed9aa471b530450787637568f2f76255"  # a request id with 15 digits in a row
+    assert mask_id_numbers(hex_id) == hex_id
+    assert mask_id_numbers(f"查{number}。") == f"查{number[:6]}********{number[-4:]}。"
 
 
 def test_the_user_id_is_logged_after_a_request_whose_transaction_was_rolled_back(

@@ -40,8 +40,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # An incoming id is echoed into our logs and headers: only a short token of safe characters.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # A resident ID number inside any text: 17 digits and a check character (0-9 or X), or 15 digits
-# (first generation), not part of a longer run of digits (a bank account stays as it is).
-_ID_LIKE = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9Xx])")
+# (first generation), not part of a longer run of digits or letters (a bank account, or the digits
+# inside a hex request id, stay as they are).
+_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("minxin_request_id", default=None)
 
