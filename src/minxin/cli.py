@@ -22,6 +22,7 @@ from minxin.clikit import (
 )
 from minxin.core.errors import MinxinError
 from minxin.domains import init_hooks, installed, resolve_callable
+from minxin.ops.cli import register as register_ops_commands
 
 app = typer.Typer(help="minxin 民心 — civil-affairs platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -63,20 +64,28 @@ def init() -> None:
 @app.command()
 def serve(host: str = typer.Option(None, help="Bind address (default MINXIN_HOST or 127.0.0.1)."),
           port: int = typer.Option(None, help="Port (default MINXIN_PORT or 8000)."),
-          reload: bool = typer.Option(False, help="Reload on code changes (development).")) -> None:
-    """Serve the web UI and the JSON API."""
+          workers: int = typer.Option(None, "--workers", min=1, max=64,
+                                      help="Worker processes (default MINXIN_WORKERS or 1; production: "
+                                           "2 × cores on PostgreSQL, see docs/deploy.md)."),
+          reload: bool = typer.Option(False, help="Reload on code changes (development, one process).")) -> None:
+    """Serve the web UI and the JSON API (JSON log lines on stderr)."""
     import uvicorn
 
     from minxin.auth.audit import audit_key
     from minxin.settings import get_settings
+    from minxin.web.logs import log_config
 
     settings = get_settings()
     try:
         audit_key()  # every write appends a keyed audit entry: refuse to start without the key
     except MinxinError as exc:
         fail(exc.message)
+    n = workers or settings.workers
+    if reload and n > 1:
+        fail("--reload runs one process: it cannot be combined with --workers above 1")
     uvicorn.run("minxin.web.app:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, reload=reload, proxy_headers=True)
+                port=port or settings.port, reload=reload, workers=None if reload else n, proxy_headers=True,
+                log_config=log_config(), access_log=False)
 
 
 @app.command()
@@ -136,6 +145,7 @@ def _register_domain_commands() -> None:
 
 
 _register_domain_commands()
+register_ops_commands(app)  # `minxin backup`, `minxin restore`: the platform's, like init and serve
 # The groups several domains add to, registered once after them.
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
@@ -143,7 +153,7 @@ app.add_typer(report_app, name="report")
 
 
 def _die(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     sys.exit(1)
 
 

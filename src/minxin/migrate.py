@@ -57,3 +57,23 @@ def check(engine: Engine) -> None:
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn
         command.check(cfg)
+
+
+def head_revisions() -> tuple[str, ...]:
+    """The head revision(s) of the migrations shipped with this code."""
+    from alembic.script import ScriptDirectory
+
+    if not _HEADS:
+        _HEADS.extend(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
+    return tuple(_HEADS)
+
+
+_HEADS: list[str] = []
+
+
+def schema_is_current(connection: Connection) -> bool:
+    """True when the database's Alembic revision is this code's head (False: missing, behind, ahead)."""
+    from alembic.runtime.migration import MigrationContext
+
+    current = MigrationContext.configure(connection).get_current_heads()
+    return tuple(sorted(current)) == head_revisions()

@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     city_code: str = "320700"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Worker processes of `minxin serve` (docs/deploy.md: 2 × cores on PostgreSQL).
+    workers: int = 1
     # Session cookies get the Secure flag when served over https or when this is set.
     cookie_secure: bool = False
     session_hours: int = 12
@@ -37,6 +39,8 @@ class Settings(BaseSettings):
     # Largest file an import accepts (web upload and CLI alike), in bytes.
     max_upload_bytes: int = 32 * 1024 * 1024
     timezone: str = "Asia/Shanghai"
+    # Where `minxin backup`/`restore` find pg_dump and pg_restore (default: beside the server's version).
+    pg_bin_dir: Path | None = None
     page_size: int = 20
 
 

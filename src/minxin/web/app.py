@@ -32,7 +32,9 @@ from minxin.domains import installed
 from minxin.settings import get_settings
 from minxin.web.deps import api_user, current_user
 from minxin.web.errors import UnexpectedErrorMiddleware, install_handlers
+from minxin.web.health import router as health_router
 from minxin.web.i18n import add_messages
+from minxin.web.logs import RequestLogMiddleware
 from minxin.web.nav import NavRegistry
 from minxin.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from minxin.web.templating import STATIC_DIR, TEMPLATES_DIR, build_templates
@@ -90,6 +92,7 @@ def create_app(session_factory: sessionmaker[Session] | None = None) -> FastAPI:
             router = importlib.import_module(name).router
             app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(api_user)])
 
+    app.include_router(health_router)  # /healthz: no login, no data
     app.state.templates = build_templates(template_dirs)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_handlers(app)
@@ -98,4 +101,5 @@ def create_app(session_factory: sessionmaker[Session] | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes + _BODY_OVERHEAD,
                        shown_limit=settings.max_upload_bytes)
     app.add_middleware(SecurityHeadersMiddleware, https_only=settings.cookie_secure)
+    app.add_middleware(RequestLogMiddleware)  # outermost: request id and one log line for every answer
     return app

@@ -1,0 +1,1 @@
+"""Operations (运维): backups and restores of the whole database."""
