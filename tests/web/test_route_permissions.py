@@ -41,7 +41,6 @@ from minxin.clock import today
 from minxin.core.divisions import covers
 from minxin.core.period import Period
 from minxin.db import utcnow, write_lock
-from minxin.programs.cycle_access import CYCLE_READ_PERMS
 from minxin.programs.cycles import run_cycle
 from minxin.programs.models import Case, Objection
 from minxin.registry.models import Institution
@@ -99,7 +98,7 @@ class Rule:
 PUBLIC = Rule(public=True)
 LOGIN = Rule()
 READ = Rule(perms=(Perm.REGISTRY_READ,))
-CYCLES = Rule(perms=CYCLE_READ_PERMS)
+CYCLES = Rule(perms=(Perm.CYCLES_RUN, Perm.AUDIT_READ))
 SUPERMARKET_MANAGERS = frozenset(MANAGER_ROLES)
 
 
@@ -147,14 +146,15 @@ ROUTES: dict[str, Rule] = {
     "POST /cases/{case_id:int}/bank-account": rec(Perm.CASES_APPLY),
     "GET /standards": READ,
     "POST /standards": writes(Perm.STANDARDS_SET),
-    # payment cycles: read by who runs, approves or audits them. A cycle is city-wide today: a county
-    # officer runs it, approving, exporting and reconciling it is for the city.
+    # payment cycles: a cycle is one program, month and county (Haizhou's here); read by who runs or audits
+    # cycles, of that county or the city; approved, exported and reconciled by the county or the city.
     "GET /cycles": CYCLES,
-    "POST /cycles": Rule(perms=(Perm.CYCLES_RUN,)),
-    "GET /cycles/{cycle_id:int}": CYCLES,
-    "POST /cycles/{cycle_id:int}/approve": Rule(perms=(Perm.CYCLES_APPROVE,), city=True),
-    "GET /cycles/{cycle_id:int}/bank.{fmt}": Rule(perms=(Perm.CYCLES_RUN,), city=True),
-    "POST /cycles/{cycle_id:int}/reconcile": Rule(perms=(Perm.CYCLES_RUN,), city=True),
+    "POST /cycles": writes(Perm.CYCLES_RUN),
+    "GET /cycles/{cycle_id:int}": rec(Perm.CYCLES_RUN, Perm.AUDIT_READ, region=HAIZHOU),
+    "POST /cycles/{cycle_id:int}/approve": rec(Perm.CYCLES_APPROVE, region=HAIZHOU),
+    "POST /cycles/{cycle_id:int}/export": rec(Perm.CYCLES_RUN, region=HAIZHOU),
+    "GET /cycles/{cycle_id:int}/bank.{fmt}": rec(Perm.CYCLES_RUN, region=HAIZHOU),
+    "POST /cycles/{cycle_id:int}/reconcile": rec(Perm.CYCLES_RUN, region=HAIZHOU),
     # assistance
     "GET /supermarkets": READ,
     "POST /supermarkets": writes(roles=SUPERMARKET_MANAGERS),
@@ -195,9 +195,10 @@ ROUTES: dict[str, Rule] = {
     "POST /api/v1/cases": writes(Perm.CASES_APPLY, region=HAIZHOU_COMMUNITY),
     "POST /api/v1/cases/{case_id}/steps": rec(Perm.CASES_REVIEW),
     "GET /api/v1/cycles": CYCLES,
-    "POST /api/v1/cycles": Rule(perms=(Perm.CYCLES_RUN,)),
-    "GET /api/v1/cycles/{cycle_id}": CYCLES,
-    "POST /api/v1/cycles/{cycle_id}/approve": Rule(perms=(Perm.CYCLES_APPROVE,), city=True),
+    "POST /api/v1/cycles": writes(Perm.CYCLES_RUN),
+    "POST /api/v1/cycles/city": Rule(perms=(Perm.CYCLES_RUN,), city=True),
+    "GET /api/v1/cycles/{cycle_id}": rec(Perm.CYCLES_RUN, Perm.AUDIT_READ, region=HAIZHOU),
+    "POST /api/v1/cycles/{cycle_id}/approve": rec(Perm.CYCLES_APPROVE, region=HAIZHOU),
 }
 
 
@@ -274,7 +275,7 @@ def _build_world(session: Session, connection: Any) -> World:
                for tag, code in (("A", HAIZHOU), ("C", GANYU))}
     session.add_all(markets.values())
     session.flush()
-    cycle = run_cycle(session, actor=system, program="dibao", period=Period(2012, 7))
+    cycle = run_cycle(session, actor=system, program="dibao", period=Period(2012, 7), county=HAIZHOU)
     session.commit()
 
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
@@ -332,7 +333,8 @@ def form_for(key: str, ids: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
         "POST /cases/{case_id:int}/bank-account": {"account": "6228480012345678901"},
         "POST /standards": {"program": "dibao", "region": HAIZHOU, "category": "城镇", "amount": "500",
                             "effective": f"{year + 1}-01-01"},
-        "POST /cycles": {"program": "dibao", "period": "2012-08"},
+        "POST /cycles": {"program": "dibao", "period": "2012-08", "county": HAIZHOU},
+        "POST /cycles/{cycle_id:int}/export": {"fmt": "xlsx"},
         "POST /supermarkets": {"name": "RP新超市", "county": HAIZHOU, "opened_on": f"{year}-01-01"},
         "POST /supermarkets/{supermarket_id:int}/donations": {"donor": "某公司", "money": "100"},
         "POST /supermarkets/{supermarket_id:int}/distributions": {"household_no": "RPMARKA001", "money": "10"},
@@ -347,7 +349,8 @@ def form_for(key: str, ids: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
                                    "amount_yuan": "500", "effective": f"{year + 1}-01-01"},
         "POST /api/v1/cases": {"program": "dibao", "household_id": ids["household_id"]},
         "POST /api/v1/cases/{case_id}/steps": {"action": "review", "reason": "核实"},
-        "POST /api/v1/cycles": {"program": "dibao", "period": "2012-08"},
+        "POST /api/v1/cycles": {"program": "dibao", "period": "2012-08", "county": HAIZHOU},
+        "POST /api/v1/cycles/city": {"program": "dibao", "period": "2012-08"},
     }
     uploads = {"POST /import", "POST /cycles/{cycle_id:int}/reconcile", "POST /medical/import",
                "POST /api/v1/imports/households"}
