@@ -556,7 +556,7 @@ def county_report(session: Session, *, user: User, year: int | None = None) -> S
 
     sm = CharitySupermarket
     # Whole-county figures (no one is named): a town officer sees the row of the county they work in.
-    counts: Select[Any] = (
+    counts = (
         select(sm.county_code, func.count(),
                func.sum(case((and_(sm.opened_on >= start, sm.opened_on <= end), 1), else_=0)))
         .where(sm.is_active.is_(True), sm.county_code.in_(list(rows))).group_by(sm.county_code))
@@ -574,7 +574,7 @@ def county_report(session: Session, *, user: User, year: int | None = None) -> S
             cond.append(e.item.is_(None) if money else e.item.is_not(None))
         return func.coalesce(func.sum(case((and_(*cond), e.value_fen * sign), else_=zero)), 0)
 
-    flows: Select[Any] = (
+    flows = (
         select(sm.county_code, flow("donation_money"), flow("donation_goods"),
                flow("distribution", money=True, sign=-1), flow("distribution", money=False, sign=-1),
                func.count(func.distinct(case((e.kind == "distribution", e.household_id), else_=None))))
