@@ -24,6 +24,15 @@ NAMING_CONVENTION = {
 }
 
 
+# Record ids are INTEGER columns (32-bit on PostgreSQL); an id past this can name no record.
+MAX_DB_ID = 2**31 - 1
+
+
+def is_db_id(value: int) -> bool:
+    """Whether `value` could be a record id: 1 … MAX_DB_ID (a larger one would overflow the driver)."""
+    return 0 < value <= MAX_DB_ID
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

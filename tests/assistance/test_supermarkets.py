@@ -343,6 +343,28 @@ def test_report_counts_new_supermarkets_flows_and_households_per_county(session:
     assert service.county_report(session, user=county_officer, year=2013).counties[0].households_served == 1
 
 
+def test_a_town_officer_reads_the_report_row_of_the_county_they_work_in(session: Session, county_officer: User,
+                                                                        other_county_officer: User,
+                                                                        town_officer: User) -> None:
+    _market(session, county_officer, name="海州甲", opened=date(2012, 3, 1))
+    _market(session, other_county_officer, name="赣榆甲", county="320707", opened=date(2012, 4, 1))
+    rep = service.county_report(session, user=town_officer, year=2012)
+    assert [(c.county_code, c.supermarkets, c.opened_in_year) for c in rep.counties] == [("320706", 1, 1)]
+    assert service.list_supermarkets(session, user=town_officer) == []  # the county's records stay the county's
+
+
+def test_reversing_from_one_supermarkets_page_refuses_another_supermarkets_entry(session: Session,
+                                                                               county_officer: User) -> None:
+    a = _market(session, county_officer, name="海州甲", opened=date(2012, 3, 1))
+    b = _market(session, county_officer, name="海州乙", opened=date(2012, 3, 1))
+    gift = service.record_donation(session, actor=county_officer, supermarket_id=b.id, donor="张三",
+                                   money_fen=1000, entry_date=date(2012, 5, 1))
+    with pytest.raises(ValidationError, match="不属于本超市"):
+        service.reverse_entry(session, actor=county_officer, entry_id=gift.id, reason="x", supermarket_id=a.id)
+    with pytest.raises(ValidationError, match="台账记录不存在"):
+        service.reverse_entry(session, actor=county_officer, entry_id=99_999_999, reason="x", supermarket_id=a.id)
+
+
 # ---- CLI -------------------------------------------------------------------------------------------
 
 def test_cli_happy_path_add_donate_distribute_reverse_ledger_report(cli) -> None:  # type: ignore[no-untyped-def]

@@ -98,6 +98,7 @@ ORDER BY pe.region_code, pe.id
 
 def roster_rows(session: Session, *, user: User, year: int, summary: RosterSummary) -> Iterator[list[Any]]:
     """Stream the roster, one row per person (a person in both programs appears once)."""
+    require(user, Perm.REGISTRY_READ)
     proration, schemes = premium_policy(year)
     params = {"first": f"{year}-01", "last": f"{year}-12", "scope": scope_prefix(user.scope_code) + "%"}
     result = session.execute(text(_roster_sql()).execution_options(yield_per=20000), params)

@@ -21,7 +21,6 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from minxin.assistance.premiums import ROSTER_HEADERS, RosterSummary, export_roster, premium_policy, roster_rows
@@ -30,19 +29,19 @@ from minxin.assistance.wubao import (
     DerivedStandard,
     centralized_rate,
     derive_standards,
+    institutions_with_residents,
     parse_ratio,
     ratio_band,
+    standards_in_force_by_county,
 )
 from minxin.auth.models import User
-from minxin.auth.service import Perm, has_perm, require
-from minxin.core.divisions import county_of, scope_prefix
+from minxin.auth.service import Perm, has_perm
 from minxin.core.errors import MinxinError, NotFound, ValidationError
 from minxin.core.period import Period
-from minxin.programs.models import Case, Standard
 from minxin.programs.policy import load_policy
 from minxin.programs.service import list_standards, program_policy, standard_in_force
 from minxin.registry.models import Institution, Region
-from minxin.registry.service import INSTITUTION_KINDS, add_institution, list_institutions, region_path
+from minxin.registry.service import INSTITUTION_KINDS, add_institution, counties_for, region_choices_for, region_path
 from minxin.web.deps import current_user, get_session, writes
 from minxin.web.errors import status_for
 from minxin.web.i18n import domain_message, gettext
@@ -328,53 +327,6 @@ def _percent(permille: int) -> str:
 
 # ---- /wubao -----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class StandardRow:
-    """A county's standard in force for one category (集中 / 分散), with how it was set."""
-
-    county: str
-    county_name: str
-    category: str
-    annual_fen: int | None
-    effective: date | None = None
-    source: str = ""
-    inherited_from: str | None = None  # the region whose standard applies, when not the county's own
-
-    @property
-    def monthly_fen(self) -> int | None:
-        """What a month pays: the annual standard ÷ 12 in whole fen, as the payment cycle computes it."""
-        return None if self.annual_fen is None else self.annual_fen // 12
-
-
-def _counties(session: Session, user: User) -> list[Region]:
-    """The counties the user's scope covers, or lies in."""
-    stmt = select(Region).where(Region.level == "county", Region.alias_of.is_(None)).order_by(Region.code)
-    own = county_of(user.scope_code)
-    stmt = stmt.where(Region.code == own) if own else stmt.where(Region.code.like(scope_prefix(user.scope_code) + "%"))
-    return list(session.execute(stmt).scalars())
-
-
-def _standards_in_force(session: Session, counties: list[Region], period: Period) -> list[StandardRow]:
-    rows = []
-    names = {c.code: c.name for c in counties}
-    for county in counties:
-        for category in program_policy(PROGRAM).categories:
-            try:
-                found = standard_in_force(session, program=PROGRAM, region_code=county.code, period=period,
-                                          category=category)
-            except NotFound:
-                rows.append(StandardRow(county.code, county.name, category, None))
-                continue
-            std = session.get(Standard, found.id)
-            source = std.source if std is not None and std.source != "manual" else ""
-            inherited = None
-            if found.region_code != county.code:
-                inherited = names.get(found.region_code) or region_path(session, found.region_code) or found.region_code
-            rows.append(StandardRow(county.code, county.name, category, found.amount_fen, found.effective_from,
-                                    source, inherited))
-    return rows
-
-
 def _statistics() -> tuple[int | None, bool]:
     """(latest year of the rural-income table, whether the table is marked verified) from the policy file."""
     table: dict[str, Any] = load_policy().section("statistics").get("rural_net_income", {})
@@ -444,7 +396,7 @@ def _wubao_page(request: Request, session: Session, user: User, *, form: dict[st
     low, high, default = ratio_band()
     stats_year, verified = _statistics()
     can_derive = has_perm(user, Perm.STANDARDS_SET)
-    standards = _standards_in_force(session, _counties(session, user), Period.of(today))
+    standards = standards_in_force_by_county(session, user=user, period=Period.of(today))
     return render(request, "assistance/wubao.html", {
         "rates": [(r, _shortfall(r)) for r in rates], "target": target, "chart": _chart(request, rates, target),
         "month": str(Period.of(today)),
@@ -471,7 +423,6 @@ def wubao_derive(request: Request, year: str = Form("", max_length=10), ratio: s
                  action: str = Form("preview", max_length=10), user: User = Depends(current_user),
                  session: Session = Depends(get_session)) -> Response:
     """Derive a year's standards: `preview` lists the proposals and stores nothing; `confirm` sets them."""
-    require(user, Perm.STANDARDS_SET)
     form = {"year": year, "ratio": ratio}
     try:
         number = _parse_year(year)
@@ -503,7 +454,6 @@ def _summary(session: Session, user: User, year: int) -> RosterSummary:
 def premiums_page(request: Request, year: str = Query("", max_length=10), user: User = Depends(current_user),
                   session: Session = Depends(get_session)) -> Response:
     """A year's premium subsidies per scheme, the proration rule, and the roster downloads."""
-    require(user, Perm.REGISTRY_READ)
     chosen = year or str(local_today().year)
     summary, schemes, error = None, [], None
     try:
@@ -549,42 +499,26 @@ class InstitutionRow:
         return self.residents * 1000 // beds if beds else None
 
 
-def _residents(session: Session, ids: list[int]) -> dict[int, int]:
-    """Active 集中 五保 recipients per institution. Counted whole: the institution is in scope, and a count
-    names nobody, even when some residents come from towns outside a town officer's own."""
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Case.institution_id, func.count()).where(
-            Case.program_code == PROGRAM, Case.status == "active", Case.category == "集中",
-            Case.institution_id.in_(ids)).group_by(Case.institution_id))
-    return {i: int(n) for i, n in rows.all() if i is not None}
-
-
 def _region_options(session: Session, user: User) -> list[tuple[Region, list[Region]]]:
     """Counties in scope, each with its towns (a town-scoped user gets just the town)."""
-    counties = _counties(session, user)
-    towns = list(session.execute(
-        select(Region).where(Region.level == "town", Region.alias_of.is_(None),
-                             Region.code.like(scope_prefix(user.scope_code) + "%"))
-        .order_by(Region.code)).scalars())
+    counties = counties_for(session, user)
+    towns = [r for r in region_choices_for(session, user) if r.level == "town"]
     return [(c, [t for t in towns if t.code.startswith(c.code)]) for c in counties]
 
 
 def _institutions_page(request: Request, session: Session, user: User, *, form: dict[str, str] | None = None,
                        error: str | None = None, added: str | None = None, status_code: int = 200) -> Response:
-    institutions = list_institutions(session, user=user)
-    residents = _residents(session, [i.id for i in institutions])
+    listed = institutions_with_residents(session, user=user)
     paths: dict[str, str] = {}
     rows = []
-    for inst in institutions:
+    for inst, residents in listed:
         if inst.region_code not in paths:
             paths[inst.region_code] = region_path(session, inst.region_code)
-        rows.append(InstitutionRow(inst, paths[inst.region_code], residents.get(inst.id, 0),
+        rows.append(InstitutionRow(inst, paths[inst.region_code], residents,
                                    inst.bank_account[-4:] if inst.bank_account else ""))
     can_add = has_perm(user, Perm.STANDARDS_SET)
     return render(request, "assistance/institutions.html", {
-        "rows": rows, "total_beds": sum(i.beds for i in institutions), "total_residents": sum(residents.values()),
+        "rows": rows, "total_beds": sum(i.beds for i, _ in listed), "total_residents": sum(n for _, n in listed),
         "can_add": can_add, "regions": _region_options(session, user) if can_add else [],
         "kinds": INSTITUTION_KINDS, "form": form or {"kind": INSTITUTION_KINDS[0]}, "error": error, "added": added,
         "today": local_today().isoformat(),
@@ -626,7 +560,6 @@ def institution_add(request: Request, name: str = Form("", max_length=200), regi
                     bank_account: str = Form("", max_length=60), opened_on: str = Form("", max_length=20),
                     user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """Register a care institution; a refusal redisplays the form with the reason and nothing stored."""
-    require(user, Perm.STANDARDS_SET)
     form = {"name": name, "region": region, "kind": kind, "beds": beds, "bank_account": bank_account,
             "opened_on": opened_on}
     try:
@@ -664,10 +597,9 @@ def institutions_xlsx(user: User = Depends(current_user), session: Session = Dep
     """The care institutions in scope with their beds and 集中 五保 residents, as xlsx."""
     from minxin.tabular import write_xlsx
 
-    institutions = list_institutions(session, user=user)
-    residents = _residents(session, [i.id for i in institutions])
-    rows = [[i.name, i.kind, region_path(session, i.region_code), i.beds, residents.get(i.id, 0),
-             i.opened_on.isoformat() if i.opened_on else None] for i in institutions]
+    rows = [[i.name, i.kind, region_path(session, i.region_code), i.beds, residents,
+             i.opened_on.isoformat() if i.opened_on else None]
+            for i, residents in institutions_with_residents(session, user=user)]
     buffer = io.BytesIO()
     write_xlsx(buffer, ["机构名称", "类型", "所在区域", "床位", "集中供养五保对象", "启用日期"], rows, sheet="供养机构",
                widths={"机构名称": 24, "所在区域": 28})

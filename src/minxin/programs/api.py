@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
-from minxin.auth.service import Perm, require
 from minxin.core.masking import mask_name
 from minxin.core.money import parse_yuan
 from minxin.core.period import Period
@@ -77,10 +76,9 @@ def _cycle_out(summary: cycle_ops.CycleSummary) -> CycleOut:
             responses=ERRORS)
 def standards(program: Annotated[str | None, Query(max_length=32)] = None, user: User = Depends(api_user),
               session: Session = Depends(get_session)) -> list[StandardOut]:
-    require(user, Perm.REGISTRY_READ)
     return [StandardOut(id=s.id, program=s.program_code, region_code=s.region_code, category=s.category,
                         amount_fen=s.amount_fen, effective_from=s.effective_from)
-            for s in service.list_standards(session, program=program)]
+            for s in service.standards_for(session, user, program=program)]
 
 
 @router.get("/standards/in-force", response_model=StandardOut, summary="The standard in force", responses=ERRORS)
@@ -89,9 +87,8 @@ def standard_in_force(program: Annotated[str, Query(max_length=32)],
                       period: Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{1,2}$")],
                       category: Annotated[str, Query(max_length=16)] = "",
                       user: User = Depends(api_user), session: Session = Depends(get_session)) -> StandardOut:
-    require(user, Perm.REGISTRY_READ)
-    s = service.standard_in_force(session, program=program, region_code=region, period=Period.parse(period),
-                                  category=category)
+    s = service.standard_in_force_for(session, user, program=program, region_code=region,
+                                      period=Period.parse(period), category=category)
     return StandardOut(id=s.id, program=s.program, region_code=s.region_code, category=s.category,
                        amount_fen=s.amount_fen, effective_from=s.effective_from)
 

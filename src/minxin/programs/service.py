@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from minxin.auth import audit
 from minxin.auth.models import User
-from minxin.auth.service import Perm, can_see, require, scoped
+from minxin.auth.service import Perm, can_see, has_perm, require, scoped
 from minxin.clock import CHINA_TZ, today
 from minxin.core._text import LIKE_ESCAPE, MAX_LENGTH, clean_text, escape_like, is_ascii_digits, optional_text
 from minxin.core.divisions import covers, scope_prefix
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.period import Period
-from minxin.db import UTCDateTime, utcnow
+from minxin.db import UTCDateTime, is_db_id, utcnow
 from minxin.paging import Page, paginate
 from minxin.programs.eligibility import Beneficiary, check_case_terms
 from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent, Cycle, Objection, Program, Standard
@@ -164,7 +164,7 @@ def set_standard(session: Session, *, actor: User, program: str, region_code: st
         raise ValidationError(f"{region.name}（{region.code}）已撤销，请使用 {region.alias_of}", field="region")
     if region.level not in ("city", "county", "town"):
         raise ValidationError("标准只能设在市、县区或乡镇一级 (city, county or town only)", field="region")
-    if not can_see(actor, region.code):
+    if not may_set_standard(actor, region.code):
         raise Forbidden(f"区划 {region.code} 不在您的辖区内 (outside your scope)")
     period = Period.of(effective)
     # The reconciled cycles the standard would reach: of the counties it applies in (a county's own, or
@@ -189,6 +189,24 @@ def set_standard(session: Session, *, actor: User, program: str, region_code: st
                  region_code=region.code, detail={"program": program, "category": category,
                                                   "amount_fen": amount_fen, "effective": effective.isoformat()})
     return std
+
+
+def may_set_standard(user: User, region_code: str) -> bool:
+    """Whether the user may add a standard for the region: the role sets standards and the region is in scope."""
+    return has_perm(user, Perm.STANDARDS_SET) and can_see(user, region_code)
+
+
+def standards_for(session: Session, user: User, *, program: str | None = None) -> list[Standard]:
+    """The standards history as a staff member reads it (standards are policy: every staff role reads all)."""
+    require(user, Perm.REGISTRY_READ)
+    return list_standards(session, program=program)
+
+
+def standard_in_force_for(session: Session, user: User, *, program: str, region_code: str, period: Period,
+                          category: str = "") -> StandardInForce:
+    """`standard_in_force`, for a staff member (the API's and the pages' read)."""
+    require(user, Perm.REGISTRY_READ)
+    return standard_in_force(session, program=program, region_code=region_code, period=period, category=category)
 
 
 def list_standards(session: Session, *, program: str | None = None) -> list[Standard]:
@@ -220,10 +238,17 @@ def _event(session: Session, case: Case, *, actor: User | str, action: str, to_s
 def get_case_for(session: Session, user: User, case_id: int) -> Case:
     """The one way to read a case: missing and out-of-scope look alike."""
     require(user, Perm.REGISTRY_READ)
-    case = session.get(Case, case_id)
+    case = session.get(Case, case_id) if is_db_id(case_id) else None
     if case is None or not can_see(user, case.region_code):
         raise NotFound(f"案件不存在：{case_id} (no such case)")
     return case
+
+
+def objections_of(session: Session, user: User, case_id: int) -> list[Objection]:
+    """The objections to a case the user may read, oldest first."""
+    case = get_case_for(session, user, case_id)
+    return list(session.execute(select(Objection).where(Objection.case_id == case.id)
+                                .order_by(Objection.id)).scalars())
 
 
 def _spot_check_drawn(case_id: int, permille: int) -> bool:
@@ -257,7 +282,7 @@ def apply(session: Session, *, actor: User, program: str, household_id: int, ban
     institution in the person's county."""
     require(actor, Perm.CASES_APPLY)
     prog = get_program(session, program)
-    household = session.get(Household, household_id)
+    household = session.get(Household, household_id) if is_db_id(household_id) else None
     if household is None or not can_see(actor, household.region_code):
         raise NotFound(f"户不存在：{household_id} (no such household)")
     head = _household_head(session, household)
@@ -423,7 +448,7 @@ def raise_objection(session: Session, *, case_id: int, content: str, raised_by: 
                          multiline=True)
     raised_by = optional_text(raised_by, label="姓名", max_length=MAX_LENGTH["short_name"], field="name", name=True)
     contact = optional_text(contact, label="联系方式", max_length=MAX_LENGTH["short_name"], field="contact")
-    case = session.get(Case, case_id)
+    case = session.get(Case, case_id) if is_db_id(case_id) else None
     if case is None or case.status != "noticed" or (case.notice_end is not None and case.notice_end < utcnow()):
         raise NotFound("该公示不存在或已结束 (no such notice)")
     obj = Objection(case_id=case.id, content=content, raised_by=raised_by, contact=contact)
@@ -510,14 +535,36 @@ def notices_for_community(session: Session, *, community_code: str, now: datetim
 
 
 def cases_due_for_review(session: Session, *, user: User, program: str | None = None, on: date | None = None,
-                         page: int = 1, page_size: int = 50) -> Page[Case]:
+                         region_code: str | None = None, page: int = 1, page_size: int = 50) -> Page[Case]:
+    """Active cases in the user's scope (and in `region_code`, if given) whose periodic review is due by `on`."""
     require(user, Perm.REGISTRY_READ)
     on = on or today()
     stmt = scoped(select(Case), user, Case.region_code).where(
         Case.status == "active", Case.next_review_due.is_not(None), Case.next_review_due <= on)
     if program:
         stmt = stmt.where(Case.program_code == program)
+    if region_code:
+        stmt = stmt.where(Case.region_code.like(region_code + "%"))
     return paginate(session, stmt.order_by(Case.next_review_due, Case.id), page=page, page_size=page_size)
+
+
+def overdue_preview(session: Session, *, user: User, program: str, overdue_before: date | None,
+                    page_size: int = 50) -> Page[Case]:
+    """The cases `suspend_overdue` would suspend (review due before the date), for the confirm step."""
+    require(user, Perm.CASES_APPROVE)
+    if overdue_before is None:
+        raise ValidationError("请填写日期，格式为 年-月-日 (date required)", field="before")
+    return cases_due_for_review(session, user=user, program=program, on=overdue_before - timedelta(days=1),
+                                page_size=page_size)
+
+
+def get_objection_for(session: Session, user: User, case_id: int, objection_id: int) -> Objection:
+    """An objection to a case the user may read; NotFound alike for missing, out of scope or of another case."""
+    case = get_case_for(session, user, case_id)
+    objection = session.get(Objection, objection_id) if is_db_id(objection_id) else None
+    if objection is None or objection.case_id != case.id:
+        raise NotFound("异议不存在 (no such objection)")
+    return objection
 
 
 def record_review(session: Session, *, actor: User, case_id: int, note: str | None = None,

@@ -13,27 +13,26 @@ import io
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from minxin import ratelimit
 from minxin.auth.models import User
-from minxin.auth.service import Perm, can_see, has_perm, require, scoped
-from minxin.core._text import LIKE_ESCAPE, escape_like
+from minxin.auth.service import Perm, can_see, has_perm
 from minxin.core.divisions import county_of, covers
-from minxin.core.errors import Conflict, MinxinError, NotFound, ValidationError
+from minxin.core.errors import Conflict, Forbidden, MinxinError, NotFound, ValidationError
 from minxin.core.masking import mask_account
 from minxin.core.money import parse_yuan
 from minxin.core.period import Period
 from minxin.db import savepoint, utcnow
-from minxin.paging import Page, paginate
+from minxin.programs import cycle_access
 from minxin.programs import cycles as cycle_service
-from minxin.programs.models import CASE_STATUSES, Case, Cycle, Objection, Payment, Program
+from minxin.programs.models import CASE_STATUSES, Case, Cycle, Payment, Program
 from minxin.programs.notices import case_problem, notice_rows, policy_or_none, safe_proposed_amount
 from minxin.programs.service import (
     REASON_REQUIRED,
@@ -44,10 +43,13 @@ from minxin.programs.service import (
     apply,
     cases_due_for_review,
     get_case_for,
+    get_objection_for,
     get_program,
     list_cases,
-    list_standards,
+    may_set_standard,
     notices_for_community,
+    objections_of,
+    overdue_preview,
     program_policy,
     raise_objection,
     record_review,
@@ -55,14 +57,16 @@ from minxin.programs.service import (
     set_bank_account,
     set_standard,
     standard_in_force,
+    standards_for,
     step,
     suspend_overdue,
 )
 from minxin.registry.models import Household, Person, Region
 from minxin.registry.service import (
-    check_household_no,
+    get_household_by_no_for,
     list_institutions,
     list_regions,
+    region_choices_for,
     region_names,
     region_path,
 )
@@ -85,7 +89,6 @@ NAV = [
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOTICE_CSRF_COOKIE = "minxin_notice_csrf"
-MAX_DB_ID = 2**31 - 1  # larger path ids are "not found", never a database overflow
 STAGES = ("applied", "investigated", "reviewed", "noticed", "approved", "active")
 FORWARD_STEPS = ("investigate", "review", "notice", "approve", "activate", "resume")
 MONTH_STEPS = {"activate", "terminate"}
@@ -676,13 +679,6 @@ def _text(request: Request, key: str, **params: Any) -> str:
     return gettext(key, lang=request_lang(request), **params)
 
 
-def _db_id(value: int) -> int:
-    """A path id; one no table can hold is simply not found (PostgreSQL integers are 32-bit)."""
-    if not 0 < value <= MAX_DB_ID:
-        raise NotFound("记录不存在 (no such record)")
-    return value
-
-
 def _parse_period(value: str, *, field: str = "月份") -> Period:
     if not value.strip():
         raise ValidationError("请填写月份，格式为 年-月，如 2012-07 (month required)", field=field)
@@ -713,13 +709,6 @@ def _short_names(programs: list[Program]) -> dict[str, str]:
 
 def _default_program(session: Session) -> str:
     return session.execute(select(Program.code).order_by(Program.code).limit(1)).scalar() or ""
-
-
-def _region_options(session: Session, user: User) -> list[Region]:
-    """Counties and towns inside the user's scope, each county before its towns."""
-    regions = [*list_regions(session, level="county", include_historical=False),
-               *list_regions(session, level="town", include_historical=False)]
-    return sorted((r for r in regions if covers(user.scope_code, r.code)), key=lambda r: r.code)
 
 
 def _display_names(session: Session, usernames: set[str]) -> dict[str, str]:
@@ -754,19 +743,6 @@ def _attachment(filename: str, ascii_name: str) -> dict[str, str]:
 
 # ---- cases ----------------------------------------------------------------------------------------
 
-def _due_cases(session: Session, *, user: User, program: str | None, region_code: str | None, on: date,
-               page: int, page_size: int) -> Page[Case]:
-    """Active cases in scope whose periodic review is due (cases_due_for_review plus a region filter)."""
-    require(user, Perm.REGISTRY_READ)
-    stmt = scoped(select(Case), user, Case.region_code).where(
-        Case.status == "active", Case.next_review_due.is_not(None), Case.next_review_due <= on)
-    if program:
-        stmt = stmt.where(Case.program_code == program)
-    if region_code:
-        stmt = stmt.where(Case.region_code.like(escape_like(region_code) + "%", escape=LIKE_ESCAPE))
-    return paginate(session, stmt.order_by(Case.next_review_due, Case.id), page=page, page_size=page_size)
-
-
 def _region_filter(user: User, region: str) -> str | None:
     region = region.strip()
     if not region:
@@ -793,8 +769,8 @@ def _cases_page(request: Request, session: Session, user: User, *, program: str 
     size = get_settings().page_size
     today = local_today()
     if due:
-        results = _due_cases(session, user=user, program=program or None, region_code=region_code, on=today,
-                             page=page, page_size=size)
+        results = cases_due_for_review(session, user=user, program=program or None, region_code=region_code,
+                                       on=today, page=page, page_size=size)
     else:
         results = list_cases(session, user=user, program=program or None, status=status or None,
                              region_code=region_code, page=page, page_size=size)
@@ -803,7 +779,7 @@ def _cases_page(request: Request, session: Session, user: User, *, program: str 
     return render(request, "programs/cases.html", {
         "programs": programs, "program_names": _short_names(programs),
         "program": program, "status": status, "region": region_code or "", "due": due, "error": error,
-        "results": results, "statuses": CASE_STATUSES, "regions": _region_options(session, user),
+        "results": results, "statuses": CASE_STATUSES, "regions": region_choices_for(session, user),
         "heads": _heads(session, {c.person_id for c in results.items}),
         "problems": {c.id: _problem(request, by_code.get(c.program_code), c) for c in results.items},
         "community_names": region_names(session, {c.region_code for c in results.items}),
@@ -827,18 +803,6 @@ def cases_list(request: Request, program: str = Query("", max_length=32), status
                        suspended=suspended)
 
 
-def _household_by_no(session: Session, user: User, household_no: str) -> Household:
-    number = household_no.strip()
-    if not number:
-        raise ValidationError("请填写户编号 (household number required)", field="household_no")
-    number = check_household_no(number)
-    household = session.execute(select(Household).where(Household.household_no == number)).scalar_one_or_none()
-    if household is None or not can_see(user, household.region_code):
-        raise ValidationError(f"户编号 {number[:32]} 不存在或不在您的辖区内 (no such household in your scope)",
-                              field="household_no")
-    return household
-
-
 @router.post("/cases", name="case_apply")
 def case_apply(request: Request, program: str = Form(""), household_no: str = Form(""),
                bank_account: str = Form(""), sanwu: bool = Form(False), staff_relative: bool = Form(False),
@@ -846,12 +810,11 @@ def case_apply(request: Request, program: str = Form(""), household_no: str = Fo
                institution: str = Form(""), user: User = Depends(current_user),
                session: Session = Depends(get_session)) -> Response:
     """申请: open a case for a household found by its number; the reason is shown next to the form."""
-    require(user, Perm.CASES_APPLY)
     form = {"program": program, "household_no": household_no[:32], "bank_account": bank_account[:40],
             "sanwu": sanwu, "staff_relative": staff_relative, "review_class": review_class[:1],
             "reason": reason[:500], "category": category[:16], "institution": institution[:12]}
     try:
-        household = _household_by_no(session, user, household_no)
+        household = get_household_by_no_for(session, user, household_no, field="household_no")
         if institution.strip() and not institution.strip().isdigit():
             raise ValidationError("请选择供养机构 (choose an institution)", field="institution")
         case = apply(session, actor=user, program=program or _default_program(session),
@@ -880,16 +843,17 @@ def suspend_overdue_preview(request: Request, program: str = Query("", max_lengt
                             before: str = Query("", max_length=20), reason: str = Query("", max_length=200),
                             user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """The confirm step of 批量暂停: which active cases in scope would be suspended."""
-    require(user, Perm.CASES_APPROVE)
     form = {"program": program, "before": before, "reason": reason}
     try:
         prog = get_program(session, program or _default_program(session))
-        day = _overdue_date(before)
+        day = _overdue_date(before) if before.strip() else None
+        preview = overdue_preview(session, user=user, program=prog.code, overdue_before=day)
     except MinxinError as exc:
+        if isinstance(exc, Forbidden):
+            raise
         return _cases_page(request, session, user, overdue_form=form, overdue_error=_message(request, exc),
                            status_code=status_for(exc))
     reason = reason.strip() or _text(request, "programs.overdue.default_reason")
-    preview = cases_due_for_review(session, user=user, program=prog.code, on=day - timedelta(days=1), page_size=50)
     return render(request, "programs/suspend_confirm.html", {
         "program": prog, "program_short": _short_names([prog])[prog.code], "before": day, "reason": reason,
         "preview": preview,
@@ -903,7 +867,6 @@ def suspend_overdue_confirm(request: Request, program: str = Form(""), before: s
                             reason: str = Form(""), user: User = Depends(current_user),
                             session: Session = Depends(get_session)) -> Response:
     """Suspend every overdue active case in scope in one statement (each gets its event)."""
-    require(user, Perm.CASES_APPROVE)
     form = {"program": program, "before": before, "reason": reason}
     try:
         day = _overdue_date(before)
@@ -943,8 +906,7 @@ def _case_page(request: Request, session: Session, user: User, case: Case, *, er
     household = session.get(Household, case.household_id) if case.household_id else None
     head = session.get(Person, case.person_id)
     steps = allowed_steps(user, case)
-    objections = list(session.execute(select(Objection).where(Objection.case_id == case.id)
-                                      .order_by(Objection.id)).scalars())
+    objections = objections_of(session, user, case.id)
     payments = cycle_service.case_payment_items(session, case.id)
     events = list(case.events)
     names = _display_names(session, {e.actor for e in events} | {o.resolved_by for o in objections if o.resolved_by})
@@ -998,7 +960,7 @@ _DONE = {*STEPS, "apply", "periodic", "bank", "objection"}
 def case_page(request: Request, case_id: int, done: str = Query("", max_length=20),
               user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """One case: facts, workflow stepper and the buttons this user may press, objections, history, payments."""
-    case = get_case_for(session, user, _db_id(case_id))
+    case = get_case_for(session, user, case_id)
     return _case_page(request, session, user, case, done=done if done in _DONE else None)
 
 
@@ -1018,7 +980,7 @@ def case_step(request: Request, case_id: int, action: str = Form(""), reason: st
               spot_checked: bool = Form(False), month: str = Form(""), income: str = Form(""),
               user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """One workflow step (the service refuses out-of-order steps, wrong roles and self-approval)."""
-    case = get_case_for(session, user, _db_id(case_id))
+    case = get_case_for(session, user, case_id)
     action = action.strip()[:20]
     form = {"reason": reason[:2000], "spot_checked": spot_checked, "month": month[:20], "income": income[:20]}
     try:
@@ -1036,10 +998,8 @@ def case_step(request: Request, case_id: int, action: str = Form(""), reason: st
 def case_resolve_objection(request: Request, case_id: int, objection_id: int, resolution: str = Form(""),
                            user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """Record how an objection was investigated (县/乡镇 reviewers); approval waits until all are resolved."""
-    case = get_case_for(session, user, _db_id(case_id))
-    objection = session.get(Objection, _db_id(objection_id))
-    if objection is None or objection.case_id != case.id:
-        raise NotFound("异议不存在 (no such objection)")
+    objection = get_objection_for(session, user, case_id, objection_id)
+    case = get_case_for(session, user, case_id)
     try:
         resolve_objection(session, actor=user, objection_id=objection.id, resolution=resolution[:2000])
     except MinxinError as exc:
@@ -1053,7 +1013,7 @@ def case_resolve_objection(request: Request, case_id: int, objection_id: int, re
 def case_periodic_review(request: Request, case_id: int, note: str = Form(""), review_class: str = Form(""),
                          user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """定期复核 of an active case: the next review date moves on by the class's interval."""
-    case = get_case_for(session, user, _db_id(case_id))
+    case = get_case_for(session, user, case_id)
     try:
         record_review(session, actor=user, case_id=case.id, note=note or None,
                       review_class=review_class.strip()[:1] or None)
@@ -1068,7 +1028,7 @@ def case_periodic_review(request: Request, case_id: int, note: str = Form(""), r
 def case_bank_account(request: Request, case_id: int, account: str = Form(""), user: User = Depends(current_user),
                       session: Session = Depends(get_session)) -> Response:
     """Register or change the bank account payments go to (audited)."""
-    case = get_case_for(session, user, _db_id(case_id))
+    case = get_case_for(session, user, case_id)
     try:
         if not account.strip():
             raise ValidationError("请填写银行账号 (account required)", field="账号")
@@ -1093,12 +1053,12 @@ class InForce:
 def _standards_page(request: Request, session: Session, user: User, *, program: str = "",
                     form: dict[str, Any] | None = None, form_error: str | None = None, added: int | None = None,
                     status_code: int = 200) -> Response:
-    require(user, Perm.REGISTRY_READ)
     programs = _programs(session)
     prog = get_program(session, program) if program in {p.code for p in programs} else (
         programs[0] if programs else None)
     if prog is None:
         raise NotFound("还没有配置任何项目 (no program)")
+    history = standards_for(session, user, program=prog.code)
     month = Period.of(local_today())
     city_code = get_settings().city_code
     regions = [r for r in (session.get(Region, city_code),) if r is not None]
@@ -1115,9 +1075,8 @@ def _standards_page(request: Request, session: Session, user: User, *, program: 
             except NotFound:
                 row.append(None)
         table.append((region, row))
-    history = list_standards(session, program=prog.code)
     in_force_ids = {cell.id for _, row in table for cell in row if cell is not None}
-    settable = [r for r in regions if can_see(user, r.code)] if has_perm(user, Perm.STANDARDS_SET) else []
+    settable = [r for r in regions if may_set_standard(user, r.code)]
     added_row = next((s for s in history if s.id == added), None) if added else None
     return render(request, "programs/standards.html", {
         "programs": programs, "program": prog, "month": str(month), "categories": categories, "table": table,
@@ -1141,7 +1100,6 @@ def standards_add(request: Request, program: str = Form(""), region: str = Form(
                   amount: str = Form(""), effective: str = Form(""), source: str = Form(""),
                   user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """Add a standard row (never an edit); a back-dated one pays arrears in the next cycle."""
-    require(user, Perm.STANDARDS_SET)
     form = {"region": region[:12], "category": category[:16], "amount": amount[:30], "effective": effective[:20],
             "source": source[:200]}
     try:
@@ -1213,21 +1171,6 @@ def cycles_run(request: Request, program: str = Form(""), period: str = Form("")
     return _redirect(target, done="run")
 
 
-def _cycle_payments(session: Session, user: User, cycle: Cycle, *, county: str | None, status: str | None,
-                    page: int) -> Page[Any]:
-    """The cycle's payments in the user's scope (with the head's name), by county and case."""
-    stmt: Select[Any] = cast("Select[Any]", select(Payment, Person.name)
-                             .join(Case, Case.id == Payment.case_id).join(Person, Person.id == Case.person_id)
-                             .where(Payment.cycle_id == cycle.id))
-    stmt = scoped(stmt, user, Payment.region_code)
-    if county:
-        stmt = stmt.where(Payment.region_code.like(county + "%"))
-    if status:
-        stmt = stmt.where(Payment.status == status)
-    stmt = stmt.order_by(Payment.region_code, Payment.case_id, Payment.seq)
-    return paginate(session, stmt, page=page, page_size=get_settings().page_size, scalars=False)
-
-
 def _cycle_payment_rows(session: Session, cycle: Cycle, rows: list[Any]) -> list[tuple[Any, Payment, str]]:
     """A page of lines as display rows: one per part, with its line and the head's name."""
     names = {(p.case_id, p.seq): name for p, name in rows}
@@ -1248,7 +1191,9 @@ def _cycle_page(request: Request, session: Session, user: User, cycle: Cycle, *,
                                                         "total_fen", "paid_fen", "failed_fen")}
     county = county if county in {c["county"] for c in counties} else ""
     pay_status = pay_status if pay_status in PAY_STATUSES else ""
-    payments = _cycle_payments(session, user, cycle, county=county or None, status=pay_status or None, page=page)
+    payments = cycle_access.cycle_payments_for(session, user, cycle, county=county or None,
+                                               status=pay_status or None, page=page,
+                                               page_size=get_settings().page_size)
     lang = request_lang(request)
     flash = None
     if done == "approved":
@@ -1275,7 +1220,7 @@ def cycle_page(request: Request, cycle_id: int, county: str = Query("", max_leng
                done: str = Query("", max_length=20), user: User = Depends(current_user),
                session: Session = Depends(get_session)) -> Response:
     """One cycle: totals, the table per county, what may be done next, and its payments."""
-    cycle = cycle_service.get_cycle_for(session, user, _db_id(cycle_id))
+    cycle = cycle_service.get_cycle_for(session, user, cycle_id)
     return _cycle_page(request, session, user, cycle, county=county, pay_status=status, page=page,
                        done=done if done in _CYCLE_DONE else None)
 
@@ -1284,7 +1229,7 @@ def cycle_page(request: Request, cycle_id: int, county: str = Query("", max_leng
 def cycle_approve(request: Request, cycle_id: int, user: User = Depends(current_user),
                   session: Session = Depends(get_session)) -> Response:
     """draft → approved, by someone other than whoever computed it (the service says why not)."""
-    cycle = cycle_service.get_cycle_for(session, user, _db_id(cycle_id))
+    cycle = cycle_service.get_cycle_for(session, user, cycle_id)
     try:
         cycle_service.approve_cycle(session, actor=user, cycle_id=cycle.id)
     except MinxinError as exc:
@@ -1312,7 +1257,7 @@ def cycle_export(request: Request, cycle_id: int, fmt: str = Form("xlsx", max_le
                  user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """Export the bank file of an approved cycle (approved → exported): a state change, so by POST with the
     CSRF token only. The file is the answer."""
-    cycle = cycle_service.get_cycle_for(session, user, _db_id(cycle_id))
+    cycle = cycle_service.get_cycle_for(session, user, cycle_id)
     kind, _, encoding = fmt.partition("-")
     kind, encoding = (kind, encoding or "utf-8") if kind in ("xlsx", "csv") else ("xlsx", "utf-8")
     buffer = io.BytesIO()
@@ -1335,7 +1280,7 @@ def cycle_bank_file(cycle_id: int, fmt: str, encoding: str = Query("utf-8", max_
                     user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """The bank file of a cycle already exported, again (xlsx, or CSV in UTF-8 or GBK): reading only, each
     download audited. Exporting (the state change) is the POST above."""
-    cycle = cycle_service.get_cycle_for(session, user, _db_id(cycle_id))
+    cycle = cycle_service.get_cycle_for(session, user, cycle_id)
     if fmt not in ("xlsx", "csv"):
         raise NotFound("没有这种格式的银行文件 (no such format)")
     buffer = io.BytesIO()
@@ -1349,7 +1294,7 @@ def cycle_bank_file(cycle_id: int, fmt: str, encoding: str = Query("utf-8", max_
 def cycle_reconcile(request: Request, cycle_id: int, file: UploadFile | None = File(None),
                     user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """Book the bank's result file: every row must check, or nothing is booked and each error is listed."""
-    cycle = cycle_service.get_cycle_for(session, user, _db_id(cycle_id))
+    cycle = cycle_service.get_cycle_for(session, user, cycle_id)
     try:
         data, filename = read_upload(file)
         result = cycle_service.reconcile_cycle(session, actor=user, cycle_id=cycle.id, data=data, filename=filename)

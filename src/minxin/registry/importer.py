@@ -233,7 +233,7 @@ def store_households(session: Session, *, rows: list[_Row], progress: Progress |
 def import_households(session: Session, *, actor: User, data: bytes, filename: str,
                       progress: Progress | None = None, dry_run: bool = False) -> ImportResult:
     """Check the whole file, then store all of it or nothing (the caller commits)."""
-    require(actor, Perm.REGISTRY_IMPORT)
+    require_importer(actor)
     try:
         table = read_table(data, filename)
     except ValidationError as exc:
@@ -251,6 +251,17 @@ def import_households(session: Session, *, actor: User, data: bytes, filename: s
                  detail={"file": filename, "sha256": hashlib.sha256(data).hexdigest(),
                          "households": result.households, "persons": result.persons})
     return result
+
+
+def require_importer(user: User) -> None:
+    """Raise Forbidden unless the user may import households (the import form, its template, the upload)."""
+    require(user, Perm.REGISTRY_IMPORT)
+
+
+def template_for(user: User) -> bytes:
+    """The empty import template, for a user who may import."""
+    require_importer(user)
+    return template_bytes()
 
 
 def template_bytes() -> bytes:

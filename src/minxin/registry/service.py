@@ -14,10 +14,11 @@ from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, require, scoped
 from minxin.clock import today
 from minxin.core._text import LIKE_ESCAPE, MAX_LENGTH, clean_text, escape_like, is_ascii_digits, optional_text
+from minxin.core.divisions import county_of, scope_prefix
 from minxin.core.errors import Conflict, NotFound, ValidationError
 from minxin.core.idnumber import normalize_id, parse_id
 from minxin.core.masking import mask_id
-from minxin.db import table_of
+from minxin.db import is_db_id, table_of
 from minxin.paging import Page, paginate
 from minxin.regions import region_names as region_names  # re-exported: callers read regions here
 from minxin.regions import region_path as region_path
@@ -80,6 +81,28 @@ def list_regions(session: Session, *, level: str | None = None, parent: str | No
         stmt = stmt.where(Region.parent_code == parent)
     if not include_historical:
         stmt = stmt.where(Region.alias_of.is_(None))
+    return list(session.execute(stmt).scalars())
+
+
+def counties_for(session: Session, user: User) -> list[Region]:
+    """The counties (区县, current codes) the user's scope covers or lies in, in code order.
+
+    The one answer to "which counties' rows does this user see": a city user (city admin, call agent,
+    auditor) gets every county, a county officer their county, a town officer or community worker the
+    one county their scope lies in.
+    """
+    stmt = select(Region).where(Region.level == "county", Region.alias_of.is_(None)).order_by(Region.code)
+    own = county_of(user.scope_code)
+    stmt = stmt.where(Region.code == own) if own else stmt.where(Region.code.like(scope_prefix(user.scope_code) + "%"))
+    return list(session.execute(stmt).scalars())
+
+
+def region_choices_for(session: Session, user: User) -> list[Region]:
+    """The current counties and towns inside the user's scope, in code order (each county before its
+    towns): what a region filter or a form offers the user."""
+    stmt = (select(Region).where(Region.level.in_(("county", "town")), Region.alias_of.is_(None),
+                                 Region.code.like(scope_prefix(user.scope_code) + "%"))
+            .order_by(Region.code))
     return list(session.execute(stmt).scalars())
 
 
@@ -300,15 +323,29 @@ def get_household_for(session: Session, user: User, household_id: int) -> Househ
     require(user, Perm.REGISTRY_READ)
     household = session.execute(
         select(Household).options(selectinload(Household.members)).where(Household.id == household_id)
-    ).scalar_one_or_none()
+    ).scalar_one_or_none() if is_db_id(household_id) else None
     if household is None or not can_see(user, household.region_code):
         raise NotFound(f"户不存在：{household_id} (no such household)")
     return household
 
 
+def get_household_by_no_for(session: Session, user: User, household_no: str, *, field: str = "户编号") -> Household:
+    """A household by its number (户编号) within the user's scope; NotFound alike for missing and out of scope."""
+    number = household_no.strip()
+    if not number:
+        raise ValidationError("请填写户编号 (household number is required)", field=field)
+    number = check_household_no(number)
+    found = session.execute(select(Household.id).where(Household.household_no == number)).scalar()
+    try:
+        return get_household_for(session, user, found if found is not None else 0)
+    except NotFound:
+        raise NotFound(f"户编号 {number[:32]} 不存在或不在您的辖区内 (no such household in your scope)",
+                       field=field) from None
+
+
 def get_person_for(session: Session, user: User, person_id: int) -> Person:
     require(user, Perm.REGISTRY_READ)
-    person = session.get(Person, person_id)
+    person = session.get(Person, person_id) if is_db_id(person_id) else None
     if person is None or not can_see(user, person.region_code):
         raise NotFound(f"人员不存在：{person_id} (no such person)")
     return person

@@ -14,19 +14,18 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from minxin.auth.models import User
-from minxin.auth.service import Perm, has_perm, require
-from minxin.core.divisions import covers
+from minxin.auth.service import Perm, has_perm
 from minxin.core.errors import ValidationError
 from minxin.core.money import parse_yuan
 from minxin.registry.export import export_persons
-from minxin.registry.importer import HEADERS, ImportResult, import_households, template_bytes
-from minxin.registry.models import Household, Region
+from minxin.registry.importer import HEADERS, ImportResult, import_households, require_importer, template_for
+from minxin.registry.models import Household
 from minxin.registry.service import (
     counts_by_county,
     declare_income,
     get_household_for,
     income_history,
-    list_regions,
+    region_choices_for,
     region_names,
     region_path,
     reveal_id_number,
@@ -57,13 +56,6 @@ MAX_ERRORS_SHOWN = 500
 
 # ---- search ---------------------------------------------------------------------------------------
 
-def region_options(session: Session, user: User) -> list[Region]:
-    """Counties and towns inside the user's scope, in code order (each county before its towns)."""
-    regions = [*list_regions(session, level="county", include_historical=False),
-               *list_regions(session, level="town", include_historical=False)]
-    return sorted((r for r in regions if covers(user.scope_code, r.code)), key=lambda r: r.code)
-
-
 def _region_filter(region: str) -> str | None:
     region = region.strip()
     if not region:
@@ -88,7 +80,7 @@ def registry_search(request: Request, q: str = Query("", max_length=64), region:
     names = region_names(session, {p.region_code for p in results.items if p.region_code})
     return render(request, "registry/search.html", {
         "q": q, "region": region_code or "", "results": results, "region_names": names,
-        "regions": region_options(session, user), "error": error,
+        "regions": region_choices_for(session, user), "error": error,
     })
 
 
@@ -201,14 +193,13 @@ def _import_page(request: Request, **context: Any) -> dict[str, Any]:
 
 @router.get("/import", name="import")
 def import_form(request: Request, user: User = Depends(current_user)) -> Response:
-    require(user, Perm.REGISTRY_IMPORT)
+    require_importer(user)
     return render(request, "registry/import.html", _import_page(request))
 
 
 @router.get("/import/template.xlsx", name="import_template")
 def import_template(user: User = Depends(current_user)) -> Response:
-    require(user, Perm.REGISTRY_IMPORT)
-    return Response(template_bytes(), media_type=XLSX, headers={
+    return Response(template_for(user), media_type=XLSX, headers={
         "Content-Disposition": "attachment; filename=\"household-template.xlsx\"; "
                                "filename*=UTF-8''%E6%88%B7%E7%B1%8D%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx",
     })
@@ -218,7 +209,6 @@ def import_template(user: User = Depends(current_user)) -> Response:
 def import_upload(request: Request, file: UploadFile | None = File(None), dry_run: bool = Form(False),
                   user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """Check the whole file; store all of it or nothing; list the errors with a downloadable sheet."""
-    require(user, Perm.REGISTRY_IMPORT)
     lang = request_lang(request)
     try:
         data, filename = read_upload(file)

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from minxin import db
 from minxin.domains import installed
 from minxin.settings import get_settings
-from minxin.web.deps import api_user, current_user
+from minxin.web.deps import api_user, current_user, ids_in_range
 from minxin.web.errors import UnexpectedErrorMiddleware, install_handlers
 from minxin.web.health import router as health_router
 from minxin.web.i18n import add_messages
@@ -66,6 +66,7 @@ def create_app(session_factory: sessionmaker[Session] | None = None) -> FastAPI:
         description="连云港市民政局 · 民心 — JSON API. Authenticate with `Authorization: Bearer <token>` "
                     "(`minxin token create USER`).",
         docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+        dependencies=[Depends(ids_in_range)],
     )
     app.state.session_factory = session_factory or db.session_factory()
     app.state.nav = NavRegistry()

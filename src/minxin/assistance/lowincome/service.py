@@ -39,6 +39,7 @@ from minxin.core.period import Period
 from minxin.programs.models import Standard
 from minxin.programs.service import standard_in_force
 from minxin.registry.models import HUKOU_TYPES, Household, IncomeDeclaration, Person, Region
+from minxin.registry.service import counties_for
 
 STATUS_NAMES = {"doubled": "已翻番", "on_track": "按计划推进", "behind": "落后于计划", "none": "无数据"}
 
@@ -191,13 +192,6 @@ def _latest_on_or_before(cutoff: date, households: Any, name: str) -> Subquery:
             .where(ranked.c.rn == 1).subquery(name))
 
 
-def _counties(session: Session, user: User) -> list[Region]:
-    """The counties the user's scope lies in or covers (a town officer sees their own county's row)."""
-    prefix = scope_prefix(user.scope_code)
-    stmt = select(Region).where(Region.level == "county", Region.alias_of.is_(None)).order_by(Region.code)
-    return [r for r in session.execute(stmt).scalars() if r.code.startswith(prefix) or prefix.startswith(r.code)]
-
-
 def income_growth_report(session: Session, *, user: User, base_year: int, year: int,
                          low_income_line_fen: int | None = None, horizon: int = DEFAULT_HORIZON) -> IncomeGrowthReport:
     """Per county in scope: the base-year low-income cohort's per-capita income then and in `year`,
@@ -214,7 +208,7 @@ def income_growth_report(session: Session, *, user: User, base_year: int, year: 
     if low_income_line_fen is not None and low_income_line_fen <= 0:
         raise ValidationError("低收入线必须大于 0 (the line must be positive)", field="低收入线")
 
-    counties = _counties(session, user)
+    counties = counties_for(session, user)  # a town officer sees their own county's row
     lines = _lines(session, counties, base_year, low_income_line_fen)
     rows = {c.code: CountyIncome(county_code=c.code, name=c.name, base_year=base_year, year=year, horizon=horizon,
                                  lines=lines[c.code]) for c in counties}

@@ -25,12 +25,12 @@ from minxin.auth.models import User
 from minxin.auth.service import ROLE_NAMES, Perm, can_see, has_perm, require, scoped
 from minxin.clock import today
 from minxin.core._text import text_problem
-from minxin.core.divisions import covers
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.money import MAX_FEN, format_yuan
+from minxin.db import is_db_id
 from minxin.paging import Page, paginate
 from minxin.registry.models import Household, Region
-from minxin.registry.service import check_household_no, get_household_for
+from minxin.registry.service import counties_for, get_household_by_no_for, get_household_for
 
 KIND_NAMES = {"donation_money": "捐款", "donation_goods": "捐物", "distribution": "发放", "correction": "冲销"}
 
@@ -38,7 +38,6 @@ KIND_NAMES = {"donation_money": "捐款", "donation_goods": "捐物", "distribut
 # (minxin.assistance.domain) write, anyone who may read the registry reads within their scope.
 
 MAX_QUANTITY = 1_000_000
-MAX_DB_ID = 2**31 - 1
 
 
 # ---- access ------------------------------------------------------------------------------------------
@@ -63,7 +62,7 @@ def get_supermarket_for(session: Session, user: User, supermarket_id: int, *,
     """
     require(user, Perm.REGISTRY_READ)
     market = None
-    if 0 < supermarket_id <= MAX_DB_ID:
+    if is_db_id(supermarket_id):
         stmt = select(CharitySupermarket).where(CharitySupermarket.id == supermarket_id)
         if for_update:
             stmt = stmt.with_for_update()
@@ -85,17 +84,10 @@ def list_supermarkets(session: Session, *, user: User, county_code: str | None =
 
 def household_by_no(session: Session, *, user: User, household_no: str) -> Household:
     """A household by its number, within the user's scope (NotFound alike for missing and out of scope)."""
-    no = household_no.strip()
-    if not no:
-        raise ValidationError("请填写户编号 (household number is required)", field="户编号")
-    no = check_household_no(no)
-    hid = session.execute(select(Household.id).where(Household.household_no == no)).scalar()
-    if hid is None:
-        raise NotFound(f"户不存在：{no} (no such household)", field="户编号")
     try:
-        return get_household_for(session, user, hid)
+        return get_household_by_no_for(session, user, household_no)
     except NotFound:
-        raise NotFound(f"户不存在：{no} (no such household)", field="户编号") from None
+        raise NotFound(f"户不存在：{household_no.strip()[:32]} (no such household)", field="户编号") from None
 
 
 # ---- input checks ------------------------------------------------------------------------------------
@@ -368,7 +360,7 @@ def record_distribution(session: Session, *, actor: User, supermarket_id: int, h
 
 def get_entry_for(session: Session, user: User, entry_id: int) -> tuple[CharityLedgerEntry, CharitySupermarket]:
     """A ledger entry with its supermarket; NotFound alike for missing and out-of-scope entries."""
-    entry = session.get(CharityLedgerEntry, entry_id) if 0 < entry_id <= MAX_DB_ID else None
+    entry = session.get(CharityLedgerEntry, entry_id) if is_db_id(entry_id) else None
     if entry is None:
         raise NotFound(f"台账记录不存在：{entry_id} (no such ledger entry)")
     try:
@@ -379,16 +371,27 @@ def get_entry_for(session: Session, user: User, entry_id: int) -> tuple[CharityL
 
 
 def reverse_entry(session: Session, *, actor: User, entry_id: int, reason: str,
-                  entry_date: date | None = None) -> CharityLedgerEntry:
+                  entry_date: date | None = None, supermarket_id: int | None = None) -> CharityLedgerEntry:
     """Undo an entry with a correction of the opposite sign (the entry itself is never changed).
 
+    0. Only a manager may; with `supermarket_id` (the page of one supermarket) the entry must be of its
+       ledger, and an unknown number is a field error (记录号), not a missing page.
     1. Lock the entry's supermarket.
     2. Refuse corrections (a reversal is not reversed again), entries already reversed, and reversals
        that would leave the money balance or the item's stock (units or value) below zero.
     3. Write the correction (it points at the entry; the schema allows one per entry) and audit it.
     """
     require_manager(actor)
-    entry, _ = get_entry_for(session, actor, entry_id)
+    if supermarket_id is not None:
+        get_supermarket_for(session, actor, supermarket_id)
+        try:
+            entry, _ = get_entry_for(session, actor, entry_id)
+        except NotFound as exc:
+            raise ValidationError(exc.message, field="记录号") from None
+        if entry.supermarket_id != supermarket_id:
+            raise ValidationError(f"记录 {entry_id} 不属于本超市的台账 (entry of another supermarket)", field="记录号")
+    else:
+        entry, _ = get_entry_for(session, actor, entry_id)
     market = _writable(session, actor, entry.supermarket_id)
     why = _text(reason, label="冲销理由", field="reason", max_len=500)
     if entry.kind == "correction":
@@ -541,11 +544,6 @@ class SupermarketReport:
                 "counties": [c.as_json() for c in self.counties], "totals": self.totals}
 
 
-def _counties_in_scope(session: Session, user: User) -> list[Region]:
-    stmt = select(Region).where(Region.level == "county", Region.alias_of.is_(None)).order_by(Region.code)
-    return [r for r in session.execute(stmt).scalars() if covers(user.scope_code, r.code)]
-
-
 def county_report(session: Session, *, user: User, year: int | None = None) -> SupermarketReport:
     """Per county in scope: supermarkets, opened in the year vs the target band, money and goods in and
     out in the year, households served. Reversed entries and their corrections count as never booked."""
@@ -554,13 +552,14 @@ def county_report(session: Session, *, user: User, year: int | None = None) -> S
     if not 1900 <= year <= 2200:
         raise ValidationError(f"年份 {year} 超出范围 (year out of range)", field="年份")
     start, end = date(year, 1, 1), date(year, 12, 31)
-    rows = {r.code: CountyReport(county_code=r.code, name=r.name) for r in _counties_in_scope(session, user)}
+    rows = {r.code: CountyReport(county_code=r.code, name=r.name) for r in counties_for(session, user)}
 
     sm = CharitySupermarket
-    counts: Select[Any] = scoped(cast("Select[Any]", (
+    # Whole-county figures (no one is named): a town officer sees the row of the county they work in.
+    counts = (
         select(sm.county_code, func.count(),
                func.sum(case((and_(sm.opened_on >= start, sm.opened_on <= end), 1), else_=0)))
-        .where(sm.is_active.is_(True)).group_by(sm.county_code))), user, sm.county_code)
+        .where(sm.is_active.is_(True), sm.county_code.in_(list(rows))).group_by(sm.county_code))
     for code, total, opened in session.execute(counts):
         if code in rows:
             rows[code].supermarkets, rows[code].opened_in_year = int(total), int(opened or 0)
@@ -575,14 +574,15 @@ def county_report(session: Session, *, user: User, year: int | None = None) -> S
             cond.append(e.item.is_(None) if money else e.item.is_not(None))
         return func.coalesce(func.sum(case((and_(*cond), e.value_fen * sign), else_=zero)), 0)
 
-    flows: Select[Any] = scoped(cast("Select[Any]",
+    flows = (
         select(sm.county_code, flow("donation_money"), flow("donation_goods"),
                flow("distribution", money=True, sign=-1), flow("distribution", money=False, sign=-1),
                func.count(func.distinct(case((e.kind == "distribution", e.household_id), else_=None))))
         .join(sm, sm.id == e.supermarket_id)
         .outerjoin(corr, corr.reverses_id == e.id)
-        .where(e.entry_date >= start, e.entry_date <= end, e.kind != "correction", corr.id.is_(None))
-        .group_by(sm.county_code)), user, sm.county_code)
+        .where(e.entry_date >= start, e.entry_date <= end, e.kind != "correction", corr.id.is_(None),
+               sm.county_code.in_(list(rows)))
+        .group_by(sm.county_code))
     for code, dm, dg, om, og, served in session.execute(flows):
         if code in rows:
             r = rows[code]

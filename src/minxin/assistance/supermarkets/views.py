@@ -405,13 +405,8 @@ def supermarket_reverse(request: Request, supermarket_id: int, entry_id: str = F
         number = _optional_int(entry_id, field="记录号")
         if number is None:
             raise ValidationError("请填写要冲销的记录号 (entry number is required)", field="记录号")
-        entry, _ = service.get_entry_for(session, user, number)
-        if entry.supermarket_id != market.id:
-            raise ValidationError(f"记录 {number} 不属于本超市的台账 (entry of another supermarket)", field="记录号")
-        service.reverse_entry(session, actor=user, entry_id=entry.id, reason=reason)
+        service.reverse_entry(session, actor=user, entry_id=number, reason=reason, supermarket_id=market.id)
     except MinxinError as exc:
-        if isinstance(exc, NotFound):  # an unknown entry number is a form error here, not a missing page
-            exc = ValidationError(exc.message, field="记录号")
         return _refused(request, session, user, market.id, exc, "reverse", form)
     session.commit()
     return _redirect(f"/supermarkets/{market.id}", "#ledger", done="reversal")

@@ -3,12 +3,16 @@
 from minxin.assistance.wubao.service import (
     PROGRAM,
     DerivedStandard,
+    StandardRow,
     centralized_rate,
     derive_standards,
+    institutions_with_residents,
     parse_ratio,
     ratio_band,
     rural_income_fen,
+    standards_in_force_by_county,
 )
 
-__all__ = ["PROGRAM", "DerivedStandard", "centralized_rate", "derive_standards", "parse_ratio", "ratio_band",
-           "rural_income_fen"]
+__all__ = ["PROGRAM", "DerivedStandard", "StandardRow", "centralized_rate", "derive_standards",
+           "institutions_with_residents", "parse_ratio", "ratio_band", "rural_income_fen",
+           "standards_in_force_by_county"]

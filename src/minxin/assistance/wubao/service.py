@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 from minxin.auth.models import User
 from minxin.auth.service import Perm, require
 from minxin.core.divisions import scope_prefix
-from minxin.core.errors import ValidationError
+from minxin.core.errors import NotFound, ValidationError
 from minxin.core.money import fen_to_yuan_compact, parse_yuan
-from minxin.programs.models import Case
+from minxin.core.period import Period
+from minxin.programs.models import Case, Standard
 from minxin.programs.policy import load_policy
-from minxin.programs.service import set_standard
-from minxin.registry.models import Region
+from minxin.programs.service import program_policy, set_standard, standard_in_force
+from minxin.registry.models import Institution, Region
+from minxin.registry.service import counties_for, list_institutions, region_path
 
 PROGRAM = "wubao"
 
@@ -81,9 +83,7 @@ def derive_standards(session: Session, *, actor: User, year: int, ratio_permille
     if not low <= ratio <= high:
         raise ValidationError(f"五保标准比例必须在 {low / 10:g}%–{high / 10:g}% 之间，不能是 {ratio / 10:g}% "
                               "(ratio outside the 50%–60% band)", field="ratio")
-    counties = session.execute(select(Region).where(Region.level == "county", Region.alias_of.is_(None))
-                               .where(Region.code.like(scope_prefix(actor.scope_code) + "%"))
-                               .order_by(Region.code)).scalars().all()
+    counties = counties_for(session, actor)
     proposals = [DerivedStandard(county=c.code, name=c.name, income_year=year - 1,
                                  rural_income_fen=(income := rural_income_fen(c.code, year - 1)),
                                  ratio_permille=ratio, annual_fen=income * ratio // 1000) for c in counties]
@@ -123,3 +123,63 @@ def centralized_rate(session: Session, *, user: User) -> list[dict[str, Any]]:
                     "dispersed": total - centralized_all, "rate_permille": rate, "target_permille": target,
                     "meets_target": rate >= target})
     return out
+
+
+# ---- reads for the pages -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StandardRow:
+    """A county's standard in force for one category (集中 / 分散), with how it was set."""
+
+    county: str
+    county_name: str
+    category: str
+    annual_fen: int | None
+    effective: date | None = None
+    source: str = ""
+    inherited_from: str | None = None  # the region whose standard applies, when not the county's own
+
+    @property
+    def monthly_fen(self) -> int | None:
+        """What a month pays: the annual standard ÷ 12 in whole fen, as the payment cycle computes it."""
+        return None if self.annual_fen is None else self.annual_fen // 12
+
+
+def standards_in_force_by_county(session: Session, *, user: User, period: Period) -> list[StandardRow]:
+    """The 五保 standard in force in `period` per category for each county the user's scope covers or lies in."""
+    require(user, Perm.REGISTRY_READ)
+    counties = counties_for(session, user)
+    rows = []
+    names = {c.code: c.name for c in counties}
+    for county in counties:
+        for category in program_policy(PROGRAM).categories:
+            try:
+                found = standard_in_force(session, program=PROGRAM, region_code=county.code, period=period,
+                                          category=category)
+            except NotFound:
+                rows.append(StandardRow(county.code, county.name, category, None))
+                continue
+            std = session.get(Standard, found.id)
+            source = std.source if std is not None and std.source != "manual" else ""
+            inherited = None
+            if found.region_code != county.code:
+                inherited = names.get(found.region_code) or region_path(session, found.region_code) or found.region_code
+            rows.append(StandardRow(county.code, county.name, category, found.amount_fen, found.effective_from,
+                                    source, inherited))
+    return rows
+
+
+def institutions_with_residents(session: Session, *, user: User) -> list[tuple[Institution, int]]:
+    """The care institutions in the user's scope, each with its active 集中 五保 recipients. Counted whole:
+    the institution is in scope, and a count names nobody, even when some residents come from towns
+    outside a town officer's own."""
+    institutions = list_institutions(session, user=user)
+    ids = [i.id for i in institutions]
+    counts: dict[int, int] = {}
+    if ids:
+        rows = session.execute(
+            select(Case.institution_id, func.count()).where(
+                Case.program_code == PROGRAM, Case.status == "active", Case.category == "集中",
+                Case.institution_id.in_(ids)).group_by(Case.institution_id))
+        counts = {i: int(n) for i, n in rows.all() if i is not None}
+    return [(i, counts.get(i.id, 0)) for i in institutions]

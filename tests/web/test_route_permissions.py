@@ -1,0 +1,497 @@
+"""Every route × every role: the answer agrees with the permission table, and no record leaves its scope.
+
+The table below names, for each route of the app (pages and /api/v1, every method), the permission a
+role must hold (`Perm`, as the service checks it), whether the user's scope must be the city, and
+whether the path names a record of the first county (Haizhou). The roles allowed are derived from
+the installed domains' permission table (`role_perms`), so the expectation follows any change of it.
+A route without an entry fails the test, and so does an entry without a route.
+
+Seven logged-in users (the six roles with demo-like scopes in Haizhou and the city, and a county
+officer of Ganyu) and an anonymous client call each route with ids of real records of Haizhou; a
+refused role gets 403 or 404 (anonymous: the login page, or 401 on the API), an allowed one never
+403, 401 or a 5xx; the Ganyu officer gets 404 for Haizhou's records; no answer carries a marker of a
+record outside the caller's scope; and ids beyond 64 bits are 404 on every route that takes an id.
+Each request runs in a savepoint rolled back afterwards, so the data stays the same for all of them.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+from tests.conftest import make_user
+from tests.factories import active_case, household, new_id
+from tests.web.conftest import csrf_from, logged_in
+
+from minxin.assistance.domain import AssistancePerm
+from minxin.assistance.supermarkets.models import CharitySupermarket
+from minxin.auth.models import User
+from minxin.auth.service import Perm, ensure_system_user, role_perms
+from minxin.clock import today
+from minxin.core.divisions import covers
+from minxin.core.period import Period
+from minxin.db import utcnow, write_lock
+from minxin.programs.cycles import run_cycle
+from minxin.programs.models import Case, Objection
+from minxin.registry.models import Institution
+from minxin.settings import get_settings
+from minxin.web.app import create_app
+
+CITY = "320700"
+HAIZHOU, HAIZHOU_TOWN, HAIZHOU_COMMUNITY = "320706", "320706006", "320706006001"
+HAIZHOU_OTHER_COMMUNITY = "320706001001"  # 朐阳街道: in Haizhou, outside 新海街道
+GANYU, GANYU_COMMUNITY = "320707", "320707100001"
+
+# (username, role, scope); "other_county" is a county officer of Ganyu.
+IDENTITIES: dict[str, tuple[str, str, str]] = {
+    "community_worker": ("rp_worker", "community_worker", HAIZHOU_COMMUNITY),
+    "town_officer": ("rp_town", "town_officer", HAIZHOU_TOWN),
+    "county_officer": ("rp_county", "county_officer", HAIZHOU),
+    "city_admin": ("rp_city", "city_admin", CITY),
+    "call_agent": ("rp_agent", "call_agent", CITY),
+    "auditor": ("rp_auditor", "auditor", CITY),
+    "other_county": ("rp_ganyu", "county_officer", GANYU),
+}
+ANONYMOUS = "anonymous"
+CALLERS = [*IDENTITIES, ANONYMOUS]
+
+
+# ---- the permission table ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call a route: `perms` (any one of them; empty: any logged-in user), `city` (the scope must
+    be the city), `public` (no login). `record`: the region of the
+    Haizhou record the path names; a user whose scope does not cover it gets 404 (another county's
+    officer, or a town officer for a county's supermarket). `writes_in`: the region the request's body
+    names; a user whose scope does not cover it is refused (403 or 404), nothing stored. `missing`: the
+    path names nothing (404 for everyone)."""
+
+    perms: tuple[str, ...] = ()
+    city: bool = False
+    public: bool = False
+    record: str | None = None
+    writes_in: str | None = None
+    missing: bool = False
+
+    def allows(self, role: str, scope: str) -> bool:
+        if self.public:
+            return True
+        if self.perms and not any(p in role_perms(role) for p in self.perms):
+            return False
+        return not self.city or covers(scope, CITY)
+
+
+PUBLIC = Rule(public=True)
+LOGIN = Rule()
+READ = Rule(perms=(Perm.REGISTRY_READ,))
+CYCLES = Rule(perms=(Perm.CYCLES_RUN, Perm.AUDIT_READ))
+MANAGE_SUPERMARKETS = AssistancePerm.SUPERMARKETS_MANAGE
+
+
+def rec(*perms: str, region: str = HAIZHOU_COMMUNITY, **kw: Any) -> Rule:
+    """A route whose path names a record in `region` (a person, household or case of 新海街道 by default)."""
+    return Rule(perms=perms, record=region, **kw)
+
+
+def writes(*perms: str, region: str = HAIZHOU, **kw: Any) -> Rule:
+    """A write whose body names a region (or a record) of Haizhou."""
+    return Rule(perms=perms, writes_in=region, **kw)
+
+
+ROUTES: dict[str, Rule] = {
+    # the web kit and login
+    "GET /": LOGIN,
+    "GET /import/errors/{token}.xlsx": Rule(missing=True),
+    "GET /lang/{code}": PUBLIC,
+    "GET /api/docs": PUBLIC,
+    "GET /login": PUBLIC,
+    "POST /login": PUBLIC,
+    "POST /logout": LOGIN,
+    # registry
+    "GET /registry": READ,
+    "GET /registry/export.xlsx": READ,
+    "GET /households/{household_id}": rec(Perm.REGISTRY_READ),
+    "POST /households/{household_id}/income": rec(Perm.REGISTRY_WRITE),
+    "POST /persons/{person_id}/reveal": rec(Perm.PII_VIEW),
+    "GET /import": Rule(perms=(Perm.REGISTRY_IMPORT,)),
+    "GET /import/template.xlsx": Rule(perms=(Perm.REGISTRY_IMPORT,)),
+    "POST /import": Rule(perms=(Perm.REGISTRY_IMPORT,)),
+    # public notice (公示)
+    "GET /notice": PUBLIC,
+    "GET /notice/{community_code}": PUBLIC,
+    "POST /notice/{community_code}/objections": PUBLIC,
+    # cases and standards
+    "GET /cases": READ,
+    "POST /cases": writes(Perm.CASES_APPLY, region=HAIZHOU_COMMUNITY),
+    "GET /cases/suspend-overdue": Rule(perms=(Perm.CASES_APPROVE,)),
+    "POST /cases/suspend-overdue": Rule(perms=(Perm.CASES_APPROVE,)),
+    "GET /cases/{case_id:int}": rec(Perm.REGISTRY_READ),
+    "POST /cases/{case_id:int}/step": rec(Perm.CASES_REVIEW),  # the form asks for 审核 (review)
+    "POST /cases/{case_id:int}/objections/{objection_id:int}/resolve": rec(Perm.CASES_REVIEW),
+    "POST /cases/{case_id:int}/review": rec(Perm.CASES_INVESTIGATE),
+    "POST /cases/{case_id:int}/bank-account": rec(Perm.CASES_APPLY),
+    "GET /standards": READ,
+    "POST /standards": writes(Perm.STANDARDS_SET),
+    # payment cycles: a cycle is one program, month and county (Haizhou's here); read by who runs or audits
+    # cycles, of that county or the city; approved, exported and reconciled by the county or the city.
+    "GET /cycles": CYCLES,
+    "POST /cycles": writes(Perm.CYCLES_RUN),
+    "GET /cycles/{cycle_id:int}": rec(Perm.CYCLES_RUN, Perm.AUDIT_READ, region=HAIZHOU),
+    "POST /cycles/{cycle_id:int}/approve": rec(Perm.CYCLES_APPROVE, region=HAIZHOU),
+    "POST /cycles/{cycle_id:int}/export": rec(Perm.CYCLES_RUN, region=HAIZHOU),
+    "GET /cycles/{cycle_id:int}/bank.{fmt}": rec(Perm.CYCLES_RUN, region=HAIZHOU),
+    "POST /cycles/{cycle_id:int}/reconcile": rec(Perm.CYCLES_RUN, region=HAIZHOU),
+    # assistance
+    "GET /supermarkets": READ,
+    "POST /supermarkets": writes(MANAGE_SUPERMARKETS),
+    "GET /supermarkets/{supermarket_id:int}": rec(Perm.REGISTRY_READ, region=HAIZHOU),
+    "POST /supermarkets/{supermarket_id:int}/donations": rec(MANAGE_SUPERMARKETS, region=HAIZHOU),
+    "POST /supermarkets/{supermarket_id:int}/distributions": rec(MANAGE_SUPERMARKETS, region=HAIZHOU),
+    "POST /supermarkets/{supermarket_id:int}/reversals": rec(MANAGE_SUPERMARKETS, region=HAIZHOU),
+    "GET /supermarkets/{supermarket_id:int}/ledger.xlsx": rec(Perm.REGISTRY_READ, region=HAIZHOU),
+    "GET /reports/low-income": READ,
+    "GET /reports/low-income.xlsx": READ,
+    "GET /reports/low-income/chart.js": LOGIN,
+    "GET /medical": READ,
+    "POST /medical/import": Rule(perms=(Perm.CASES_APPROVE,)),
+    "GET /medical/export.{fmt}": Rule(perms=(Perm.PII_VIEW,)),
+    "GET /wubao": READ,
+    "POST /wubao/standards": Rule(perms=(Perm.STANDARDS_SET,)),
+    "GET /wubao/rate.xlsx": READ,
+    "GET /premiums": READ,
+    "GET /premiums/{year}/roster.{fmt}": Rule(perms=(Perm.PII_VIEW,)),
+    "GET /institutions": READ,
+    "POST /institutions": writes(Perm.STANDARDS_SET, region=HAIZHOU_TOWN),
+    "GET /institutions.xlsx": READ,
+    # JSON API
+    "GET /openapi.json": PUBLIC,
+    "GET /api/v1/me": LOGIN,
+    "GET /api/v1/regions": LOGIN,
+    "GET /api/v1/stats": LOGIN,
+    "GET /api/v1/persons": READ,
+    "GET /api/v1/households/{household_id}": rec(Perm.REGISTRY_READ),
+    "POST /api/v1/households": writes(Perm.REGISTRY_WRITE, region=HAIZHOU_COMMUNITY),
+    "POST /api/v1/persons/{person_id}/reveal": rec(Perm.PII_VIEW),
+    "POST /api/v1/imports/households": Rule(perms=(Perm.REGISTRY_IMPORT,)),
+    "GET /api/v1/standards": READ,
+    "GET /api/v1/standards/in-force": READ,
+    "POST /api/v1/standards": writes(Perm.STANDARDS_SET),
+    "GET /api/v1/cases": READ,
+    "GET /api/v1/cases/{case_id}": rec(Perm.REGISTRY_READ),
+    "POST /api/v1/cases": writes(Perm.CASES_APPLY, region=HAIZHOU_COMMUNITY),
+    "POST /api/v1/cases/{case_id}/steps": rec(Perm.CASES_REVIEW),
+    "GET /api/v1/cycles": CYCLES,
+    "POST /api/v1/cycles": writes(Perm.CYCLES_RUN),
+    "POST /api/v1/cycles/city": Rule(perms=(Perm.CYCLES_RUN,), city=True),
+    "GET /api/v1/cycles/{cycle_id}": rec(Perm.CYCLES_RUN, Perm.AUDIT_READ, region=HAIZHOU),
+    "POST /api/v1/cycles/{cycle_id}/approve": rec(Perm.CYCLES_APPROVE, region=HAIZHOU),
+}
+
+
+def app_routes(app: FastAPI) -> dict[str, tuple[str, str]]:
+    """'METHOD /path' → (method, path) for every route the app serves, but /static (HEAD rides on GET)."""
+    from fastapi.routing import _IncludedRouter  # FastAPI ≥ 0.16x keeps included routers as branches
+
+    def walk(routes: list[Any]) -> Iterator[Any]:
+        for route in routes:
+            if isinstance(route, _IncludedRouter):
+                yield from walk(route.effective_candidates())
+            else:
+                yield route
+
+    found = {}
+    for route in walk(app.routes):
+        path = getattr(route, "path", "")
+        if not path or path.startswith("/static"):
+            continue
+        for method in getattr(getattr(route, "original_route", route), "methods", None) or ():
+            if method != "HEAD":
+                found[f"{method} {path}"] = (method, path)
+    return found
+
+
+# ---- the city: one module-wide fixture --------------------------------------------------------------
+
+@dataclass
+class World:
+    app: FastAPI
+    connection: Any
+    ids: dict[str, Any]
+    users: dict[str, User]
+    clients: dict[str, TestClient]
+    csrf: dict[str, str]
+    markers: list[tuple[str, str]]  # (text shown on pages, region code of its record)
+
+
+@pytest.fixture(scope="module")
+def world(engine: Engine) -> Iterator[World]:
+    with write_lock():
+        connection = engine.connect()
+        outer = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            yield _build_world(session, connection)
+        finally:
+            session.close()
+            outer.rollback()
+            connection.close()
+
+
+def _build_world(session: Session, connection: Any) -> World:
+    users = {key: make_user(session, username=name, role=role, scope=scope)
+             for key, (name, role, scope) in IDENTITIES.items()}
+    system = ensure_system_user(session)
+    # Haizhou 新海街道 community (every Haizhou user's scope), another Haizhou town, and Ganyu.
+    home = household(session, system, community=HAIZHOU_COMMUNITY, no="RPMARKA001")
+    paid = household(session, system, community=HAIZHOU_COMMUNITY, no="RPMARKA002")
+    other_town = household(session, system, community=HAIZHOU_OTHER_COMMUNITY, no="RPMARKB001")
+    ganyu = household(session, system, community=GANYU_COMMUNITY, no="RPMARKC001")
+    noticed = active_case(session, home)
+    noticed.status, noticed.start_period = "noticed", None
+    noticed.notice_start, noticed.notice_end = utcnow() - timedelta(days=1), utcnow() + timedelta(days=6)
+    for h in (paid, other_town, ganyu):
+        active_case(session, h)
+    objection = Objection(case_id=noticed.id, content="收入不实", raised_by="邻居")
+    session.add(objection)
+    for name, region in (("RP标记A敬老院", HAIZHOU_COMMUNITY), ("RP标记B敬老院", HAIZHOU_OTHER_COMMUNITY),
+                         ("RP标记C敬老院", GANYU_COMMUNITY)):
+        session.add(Institution(name=name, region_code=region, kind="敬老院", beds=10))
+    new_year = today().replace(month=1, day=1)
+    markets = {code: CharitySupermarket(name=f"RP标记{tag}超市", county_code=code, opened_on=new_year)
+               for tag, code in (("A", HAIZHOU), ("C", GANYU))}
+    session.add_all(markets.values())
+    session.flush()
+    cycle = run_cycle(session, actor=system, program="dibao", period=Period(2012, 7), county=HAIZHOU)
+    session.commit()
+
+    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    app = create_app(factory)
+    clients, csrf = {}, {}
+    for key in [*IDENTITIES, ANONYMOUS]:
+        client = TestClient(app, base_url="http://testserver", follow_redirects=False)
+        if key != ANONYMOUS:
+            csrf[key] = logged_in(client, users[key])
+        clients[key] = client
+    head = next(m for m in home.members if m.is_head)
+    ids = {"household_id": home.id, "person_id": head.id, "case_id": noticed.id, "objection_id": objection.id,
+           "cycle_id": cycle.cycle_id, "supermarket_id": markets[HAIZHOU].id, "token": "0" * 32, "fmt": "xlsx",
+           "year": str(today().year), "code": "zh", "community_code": HAIZHOU_COMMUNITY}
+    markers = [("RPMARKA001", HAIZHOU_COMMUNITY), ("RPMARKA002", HAIZHOU_COMMUNITY),
+               ("RPMARKB001", HAIZHOU_OTHER_COMMUNITY), ("RPMARKC001", GANYU_COMMUNITY),
+               ("RP标记A敬老院", HAIZHOU_COMMUNITY), ("RP标记B敬老院", HAIZHOU_OTHER_COMMUNITY),
+               ("RP标记C敬老院", GANYU_COMMUNITY), ("RP标记A超市", HAIZHOU), ("RP标记C超市", GANYU)]
+    return World(app=app, connection=connection, ids=ids, users=users, clients=clients, csrf=csrf,
+                 markers=markers)
+
+
+# ---- requests ---------------------------------------------------------------------------------------
+
+_PARAM = re.compile(r"{([a-z_]+)(?::[a-z]+)?}")
+
+
+def fill(path: str, ids: dict[str, Any], *, huge: str | None = None) -> str:
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if huge and name.endswith("_id"):
+            return huge
+        return str(ids[name])
+    return _PARAM.sub(value, path)
+
+
+def _upload() -> dict[str, Any]:
+    """A small file that is no valid import of any kind: the service refuses it once it may look at it."""
+    return {"file": ("nothing.csv", "甲,乙\n1,2\n".encode(), "text/csv")}
+
+
+def form_for(key: str, ids: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A minimal, well-formed form or JSON body for a POST route: (data or json, files)."""
+    year = today().year
+    forms: dict[str, dict[str, Any]] = {
+        "POST /login": {"username": "nobody", "password": "wrong-password"},
+        "POST /households/{household_id}/income": {"monthly_income": "100"},
+        "POST /import": {},
+        "POST /notice/{community_code}/objections": {"case_id": ids["case_id"], "content": "收入不实"},
+        "POST /cases": {"program": "dibao", "household_no": "RPMARKA001"},
+        "POST /cases/suspend-overdue": {"program": "dibao", "before": "2000-01-01"},
+        "POST /cases/{case_id:int}/step": {"action": "review", "reason": "核实"},
+        "POST /cases/{case_id:int}/objections/{objection_id:int}/resolve": {"resolution": "经核实不属实"},
+        "POST /cases/{case_id:int}/review": {"note": "复核"},
+        "POST /cases/{case_id:int}/bank-account": {"account": "6228480012345678901"},
+        "POST /standards": {"program": "dibao", "region": HAIZHOU, "category": "城镇", "amount": "500",
+                            "effective": f"{year + 1}-01-01"},
+        "POST /cycles": {"program": "dibao", "period": "2012-08", "county": HAIZHOU},
+        "POST /cycles/{cycle_id:int}/export": {"fmt": "xlsx"},
+        "POST /supermarkets": {"name": "RP新超市", "county": HAIZHOU, "opened_on": f"{year}-01-01"},
+        "POST /supermarkets/{supermarket_id:int}/donations": {"donor": "某公司", "money": "100"},
+        "POST /supermarkets/{supermarket_id:int}/distributions": {"household_no": "RPMARKA001", "money": "10"},
+        "POST /supermarkets/{supermarket_id:int}/reversals": {"entry_id": "1", "reason": "录错"},
+        "POST /wubao/standards": {"year": str(year), "ratio": "55", "action": "preview"},
+        "POST /institutions": {"name": "RP新敬老院", "region": HAIZHOU_TOWN, "kind": "敬老院", "beds": "10"},
+        "POST /api/v1/households": {"household_no": "RPNEW001", "region_code": HAIZHOU_COMMUNITY,
+                                    "hukou_type": "城镇",
+                                    "members": [{"name": "王五", "id_number": new_id(), "relation": "户主"}]},
+        "POST /api/v1/persons/{person_id}/reveal": {"reason": "核对"},
+        "POST /api/v1/standards": {"program": "dibao", "region_code": HAIZHOU, "category": "城镇",
+                                   "amount_yuan": "500", "effective": f"{year + 1}-01-01"},
+        "POST /api/v1/cases": {"program": "dibao", "household_id": ids["household_id"]},
+        "POST /api/v1/cases/{case_id}/steps": {"action": "review", "reason": "核实"},
+        "POST /api/v1/cycles": {"program": "dibao", "period": "2012-08", "county": HAIZHOU},
+        "POST /api/v1/cycles/city": {"program": "dibao", "period": "2012-08"},
+    }
+    uploads = {"POST /import", "POST /cycles/{cycle_id:int}/reconcile", "POST /medical/import",
+               "POST /api/v1/imports/households"}
+    return forms.get(key, {}), (_upload() if key in uploads else None)
+
+
+def call(world: World, caller: str, key: str, *, huge: str | None = None) -> Any:
+    """One request in a savepoint that is rolled back; the client's cookies are kept as they were."""
+    method, path = key.split(" ", 1)
+    url = fill(path, world.ids, huge=huge)
+    own = world.clients[caller]
+    cookies = dict(own.cookies)
+    client = own
+    savepoint = world.connection.begin_nested()
+    try:
+        if method == "GET":
+            return client.get(url)
+        body, files = form_for(key, world.ids)
+        headers = {"X-CSRF-Token": world.csrf[caller]} if caller in world.csrf else {}
+        if ROUTES[key].public:
+            # A public form is the same for everyone and carries its own token (a cookie and a field) from
+            # its page, which a logged-in browser is not shown (/login redirects it): post it afresh.
+            client = TestClient(world.app, base_url="http://testserver", follow_redirects=False)
+            form_page = client.get(url.removesuffix("/objections"))
+            body = {**body, "csrf_token": csrf_from(form_page.text)}
+            headers = {}
+        if path.startswith("/api/") and files is None:
+            return client.post(url, json=body, headers=headers)
+        return client.post(url, data=body, files=files, headers=headers)
+    finally:
+        savepoint.rollback()
+        own.cookies.clear()
+        for name, value in cookies.items():
+            own.cookies.set(name, value)
+
+
+def body_text(response: Any) -> str:
+    """The answer as text; an xlsx is unzipped so its cells can be searched too."""
+    if response.content[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(response.content)) as z:
+            return " ".join(z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml"))
+    return response.content.decode("utf-8", "replace")
+
+
+# ---- the tests --------------------------------------------------------------------------------------
+
+def test_every_route_of_the_app_has_an_entry_in_the_permission_table(world: World) -> None:
+    served = set(app_routes(world.app))
+    assert served - set(ROUTES) == set(), "routes without a permission entry"
+    assert set(ROUTES) - served == set(), "permission entries without a route"
+
+
+@pytest.mark.parametrize("key", sorted(ROUTES))
+def test_each_role_gets_what_the_permission_table_says(world: World, key: str) -> None:
+    rule = ROUTES[key]
+    is_api = key.split(" ", 1)[1].startswith("/api/")
+    wrong = []
+    for caller in CALLERS:
+        response = call(world, caller, key)
+        status = response.status_code
+        if caller == ANONYMOUS:
+            if rule.public:  # a wrong password is 401, a refused CSRF token would be 403
+                ok = status < 500 and status != 403
+            elif is_api:
+                ok = status == 401
+            else:
+                ok = status == 303 and response.headers["location"].startswith("/login")
+        else:
+            _, role, scope = IDENTITIES[caller]
+            if status >= 500:
+                ok = False
+            elif rule.public:
+                ok = status != 403
+            elif rule.missing:
+                ok = status == 404
+            elif not rule.allows(role, scope):
+                ok = status in (403, 404)
+            elif rule.record and not covers(scope, rule.record):
+                ok = status == 404
+            elif rule.writes_in and not covers(scope, rule.writes_in):
+                ok = status in (403, 404, 422)  # refused; a page shows it beside its form (422)
+            else:
+                ok = status not in (401, 403, 404)
+        if not ok:
+            wrong.append(f"{caller}: {status} {response.text[:160]!r}")
+    assert not wrong, f"{key}\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("key", sorted(k for k in ROUTES if k.startswith("GET ")))
+def test_no_answer_shows_a_record_outside_the_callers_scope(world: World, key: str) -> None:
+    leaks = []
+    for caller in IDENTITIES:
+        response = call(world, caller, key)
+        if response.status_code >= 300:
+            continue
+        text = body_text(response)
+        scope = IDENTITIES[caller][2]
+        leaks += [f"{caller} sees {marker}" for marker, region in world.markers
+                  if marker in text and not covers(scope, region)]
+    assert not leaks, f"{key}: {leaks}"
+
+
+def test_the_markers_are_shown_to_users_whose_scope_covers_them(world: World) -> None:
+    """The check above has teeth: each marker does appear somewhere for a user who may see it."""
+    seen: set[str] = set()
+    for key in sorted(k for k in ROUTES if k.startswith("GET ") and "{" not in k):
+        response = call(world, "city_admin", key)
+        if response.status_code == 200:
+            text = body_text(response)
+            seen |= {marker for marker, _ in world.markers if marker in text}
+    assert seen == {marker for marker, _ in world.markers}
+
+
+@pytest.mark.parametrize("key", sorted(k for k in ROUTES if "_id" in k))
+def test_an_id_beyond_64_bits_is_not_found_on_every_route_that_takes_one(world: World, key: str) -> None:
+    # past 64 bits, and past Python's 4,300-digit limit for int()
+    for huge in ("99999999999999999999999", "9" * 5000):
+        answers = {caller: call(world, caller, key, huge=huge).status_code for caller in ("city_admin", "auditor")}
+        assert set(answers.values()) == {404}, (huge[:30], answers)
+
+
+def test_an_id_beyond_64_bits_in_a_form_or_json_body_is_not_found_either(world: World) -> None:
+    huge = 10**23
+    city = world.clients["city_admin"]
+    savepoint = world.connection.begin_nested()
+    try:
+        applied = city.post("/api/v1/cases", json={"program": "dibao", "household_id": huge},
+                            headers={"X-CSRF-Token": world.csrf["city_admin"]})
+    finally:
+        savepoint.rollback()
+    assert applied.status_code == 404, applied.text
+    public = TestClient(world.app, base_url="http://testserver", follow_redirects=False)
+    page = public.get(f"/notice/{HAIZHOU_COMMUNITY}")
+    savepoint = world.connection.begin_nested()
+    try:
+        objected = public.post(f"/notice/{HAIZHOU_COMMUNITY}/objections",
+                               data={"case_id": str(huge), "content": "收入不实", "csrf_token": csrf_from(page.text)})
+    finally:
+        savepoint.rollback()
+    assert objected.status_code in (404, 422), objected.text[:300]
+
+
+def test_the_city_has_the_records_the_table_is_checked_with(world: World) -> None:
+    with Session(bind=world.connection) as s:
+        case = s.execute(select(Case).where(Case.id == world.ids["case_id"])).scalar_one()
+        assert case.status == "noticed" and case.region_code == HAIZHOU_COMMUNITY
+    assert get_settings().city_code == CITY
