@@ -8,13 +8,13 @@ import random
 from datetime import date
 
 from sqlalchemy import select
+from tests.children.helpers import child, institution, orphan_case
 
 from minxin.children.rules import monthly_allowance
 from minxin.core.period import Period
 from minxin.programs.cycles import approve_cycle, case_payment_items, explain_payment, run_cycle
 from minxin.programs.models import Payment
 from minxin.programs.service import set_standard
-from tests.children.helpers import child, institution, orphan_case
 
 
 def _run(session, runner, approver, period):

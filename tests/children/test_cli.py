@@ -9,9 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from tests.children.helpers import child, csv_bytes
+from typer.testing import CliRunner
 
 
 @pytest.fixture

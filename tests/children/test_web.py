@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.web.conftest import csrf_from, logged_in
+from tests.children.helpers import child, csv_bytes, orphan_case
+from tests.web.conftest import logged_in
 
 from minxin.auth.service import create_token
 from minxin.children.models import ChildRecord
@@ -20,7 +21,6 @@ from minxin.core.period import Period
 from minxin.programs.cycles import run_cycle
 from minxin.programs.models import Case
 from minxin.web import app as app_module
-from tests.children.helpers import child, csv_bytes, orphan_case
 
 READERS = ("community_worker", "town_officer", "county_officer", "city_admin", "auditor")
 
