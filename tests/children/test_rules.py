@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minxin.children.rules import explain, last_paid_month, monthly_allowance
@@ -27,6 +27,7 @@ def test_the_explanation_names_placement_standard_and_the_last_month():
         "社会散居 标准 600（未满18周岁，至 2014-05）"
 
 
+@settings(deadline=None)  # a shared, busy machine: time is no property of the rule
 @given(st.dates(min_value=date(1990, 1, 1), max_value=date(2012, 12, 31)), st.integers(0, 10**7),
        st.integers(2008, 2035), st.integers(1, 12))
 def test_an_allowance_is_the_standard_or_nothing_and_stops_for_good(birth, standard, year, month):
