@@ -60,9 +60,9 @@ def test_bad_rows_are_named_and_nothing_is_stored(session, county_officer, other
     assert set(got) == {(2, "身份证号"), (3, "类别"), (4, "机构"), (5, "机构"), (6, "机构"), (7, "类别")}
     assert "开始月份 2012-07 时已满 18 周岁（2012-06 满 18 周岁）" in got[(2, "身份证号")]
     assert "集中养育/社会散居" in got[(3, "类别")]
-    assert "未登记的机构：无名福利院" in got[(4, "机构")]
-    assert "类别为集中养育须填写所在机构名称" in got[(5, "机构")]
-    assert "机构不在此人所在县区" in got[(6, "机构")]
+    assert "未登记的供养机构：无名福利院" in got[(4, "机构")]
+    assert "集中养育供养须填写供养机构" in got[(5, "机构")]
+    assert "供养机构不在此人所在县区" in got[(6, "机构")]
     assert _orphan_cases(session) == 0
 
 

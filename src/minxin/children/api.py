@@ -72,11 +72,11 @@ def children(placement: Annotated[str, Query(max_length=8, description="集中�
                      page_size=found.page_size)
 
 
-@router.get("/children/{case_id}", response_model=ChildOut, summary="One child with guardian and payments",
+@router.get("/children/{child_id}", response_model=ChildOut, summary="One child with guardian and payments",
             responses=ERRORS)
-def child(case_id: Annotated[int, Path(ge=1, le=2**31 - 1)], user: User = Depends(api_user),
+def child(child_id: Annotated[int, Path(ge=1, le=2**31 - 1)], user: User = Depends(api_user),
           session: Session = Depends(get_session)) -> ChildOut:
-    return child_out(service.get_child_for(session, user, case_id))
+    return child_out(service.get_child_for(session, user, child_id))
 
 
 @router.post("/children/import", response_model=ChildImportOut, summary="Import children (all or nothing)",

@@ -204,11 +204,11 @@ def children_xlsx(placement: str = Query("", max_length=8), status: str = Query(
         "Content-Disposition": f"attachment; filename=\"children.xlsx\"; filename*=UTF-8''{quote(filename)}"})
 
 
-@router.get("/children/{case_id:int}", name="child")
-def child_page(request: Request, case_id: int, user: User = Depends(current_user),
+@router.get("/children/{child_id:int}", name="child")
+def child_page(request: Request, child_id: int, user: User = Depends(current_user),
                session: Session = Depends(get_session)) -> Response:
     """One child: the person, the guardian, placement and case, and every payment with its explanation."""
-    child = service.get_child_for(session, user, case_id)
+    child = service.get_child_for(session, user, child_id)
     record = child.record
     return render(request, "children/child.html", {
         "child": child, "name": mask_name(child.person.name), "id_masked": mask_id(child.person.id_number),

@@ -1,7 +1,7 @@
 """children in need (孤儿基本生活费): child records with their guardian
 
 Revision ID: 20261203_child_records
-Revises: 20261203_county_cycles
+Revises: 20261203_audit_anchor
 Create Date: 2026-12-03 06:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import minxin.db
 
 revision: str = '20261203_child_records'
-down_revision: str | None = '20261203_county_cycles'
+down_revision: str | None = '20261203_audit_anchor'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
