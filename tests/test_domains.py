@@ -41,6 +41,9 @@ EXPECTED_HOLDERS = {
     Perm.CYCLES_RUN: COUNTY_UP,
     Perm.CYCLES_APPROVE: COUNTY_UP,
     "supermarkets:manage": COUNTY_UP,
+    # children: staff who look after children and the auditor read; the county bureau and the city import.
+    "children:read": {"community_worker", "town_officer", "county_officer", "city_admin", "auditor"},
+    "children:import": COUNTY_UP,
 }
 
 
@@ -61,7 +64,7 @@ def _package(root: Path, name: str, domain_py: str) -> str:
 
 
 def test_the_installed_domains_come_in_the_listed_order() -> None:
-    assert [d.name for d in installed()] == ["auth", "registry", "programs", "assistance"]
+    assert [d.name for d in installed()] == ["auth", "registry", "programs", "assistance", "children"]
     assert [d.package for d in installed()] == list(domains.INSTALLED)
 
 

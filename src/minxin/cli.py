@@ -98,6 +98,7 @@ def demo(households: int = typer.Option(20_000, "--households", min=1, max=5_000
     """Generate a reproducible synthetic city: households, persons, 低保 cases and demo users."""
     from minxin.db import get_engine
     from minxin.demo.cases import seed_dibao_cases, seed_income_history, seed_wubao
+    from minxin.demo.children import seed_orphans
     from minxin.demo.generator import DEMO_PASSWORD, demo_exists, generate_demo
 
     engine = get_engine()
@@ -116,10 +117,12 @@ def demo(households: int = typer.Option(20_000, "--households", min=1, max=5_000
             update("收入", 2, 3)
             seed_income_history(engine)
             update("收入", 3, 3)
+            orphans = seed_orphans(engine, actor=actor_name)
         except MinxinError as exc:
             fail(exc.message)
     console.print(summary.describe())
-    console.print(f"低保 cases created: {cases}; 五保 recipients: {wubao} ({centralized} in institutions)")
+    console.print(f"低保 cases created: {cases}; 五保 recipients: {wubao} ({centralized} in institutions); "
+                  f"orphans: {orphans}")
 
 
 @app.command()

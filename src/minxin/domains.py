@@ -40,6 +40,7 @@ INSTALLED: tuple[str, ...] = (
     "minxin.registry",
     "minxin.programs",
     "minxin.assistance",
+    "minxin.children",
 )
 
 # Every role a permission may be granted to (the users table's check constraint holds the same list).

@@ -78,6 +78,19 @@ def flat_population(session: Session, officer: User, rng: random.Random) -> str:
     return "flatx"
 
 
+def orphan_population(session: Session, officer: User, rng: random.Random) -> str:
+    """Children on both sides of the 18th birthday in July 2012 (born 1994-06 … 1994-08), and younger ones."""
+    for _ in range(20):
+        hh = household(session, officer, community=rng.choice(COMMUNITIES), members=3)
+        kid = next(m for m in hh.members if not m.is_head and m.relation == "子女")
+        kid.birth_date = date(1994, rng.choice([6, 7, 8]), rng.randint(1, 28)) if rng.random() < 0.6 \
+            else date(rng.randint(1995, 2011), rng.randint(1, 12), rng.randint(1, 28))
+        case = _case(session, hh, "orphan", rng.choice(["集中养育", "社会散居"]))
+        case.person_id = kid.id
+    session.flush()
+    return "orphan"
+
+
 _added: list[tuple[str, object]] = []
 
 
@@ -90,6 +103,7 @@ def _forget_added_programs():  # type: ignore[no-untyped-def]
 
 POPULATIONS: dict[str, Callable[[Session, User, random.Random], str]] = {
     "dibao": dibao_population, "wubao": wubao_population, "flat": flat_population,
+    "orphan": orphan_population,
 }
 # Calculators whose amount is assessed elsewhere (no standard, no proposed amount): their agreement is the
 # assessment's own test (medical assistance: tests/assistance/test_medical.py pays each record's assessed

@@ -37,6 +37,7 @@ from minxin.assistance.domain import AssistancePerm
 from minxin.assistance.supermarkets.models import CharitySupermarket
 from minxin.auth.models import User
 from minxin.auth.service import Perm, ensure_system_user, role_perms
+from minxin.children.domain import ChildrenPerm
 from minxin.clock import today
 from minxin.core.divisions import covers
 from minxin.core.period import Period
@@ -114,6 +115,7 @@ ROUTES: dict[str, Rule] = {
     "GET /": LOGIN,
     "GET /import/errors/{token}.xlsx": Rule(missing=True),
     "GET /lang/{code}": PUBLIC,
+    "GET /healthz": PUBLIC,
     "GET /api/docs": PUBLIC,
     "GET /login": PUBLIC,
     "POST /login": PUBLIC,
@@ -174,6 +176,12 @@ ROUTES: dict[str, Rule] = {
     "GET /institutions": READ,
     "POST /institutions": writes(Perm.STANDARDS_SET, region=HAIZHOU_TOWN),
     "GET /institutions.xlsx": READ,
+    # children (孤儿基本生活费)
+    "GET /children": Rule(perms=(ChildrenPerm.CHILDREN_READ,)),
+    "GET /children.xlsx": Rule(perms=(ChildrenPerm.CHILDREN_READ,)),
+    "GET /children/{child_id:int}": rec(ChildrenPerm.CHILDREN_READ),
+    "GET /children/import": Rule(perms=(ChildrenPerm.CHILDREN_IMPORT,)),
+    "POST /children/import": Rule(perms=(ChildrenPerm.CHILDREN_IMPORT,)),
     # JSON API
     "GET /openapi.json": PUBLIC,
     "GET /api/v1/me": LOGIN,
@@ -196,6 +204,9 @@ ROUTES: dict[str, Rule] = {
     "POST /api/v1/cycles/city": Rule(perms=(Perm.CYCLES_RUN,), city=True),
     "GET /api/v1/cycles/{cycle_id}": rec(Perm.CYCLES_RUN, Perm.AUDIT_READ, region=HAIZHOU),
     "POST /api/v1/cycles/{cycle_id}/approve": rec(Perm.CYCLES_APPROVE, region=HAIZHOU),
+    "GET /api/v1/children": Rule(perms=(ChildrenPerm.CHILDREN_READ,)),
+    "GET /api/v1/children/{child_id}": rec(ChildrenPerm.CHILDREN_READ),
+    "POST /api/v1/children/import": Rule(perms=(ChildrenPerm.CHILDREN_IMPORT,)),
 }
 
 
@@ -262,6 +273,10 @@ def _build_world(session: Session, connection: Any) -> World:
     noticed.notice_start, noticed.notice_end = utcnow() - timedelta(days=1), utcnow() + timedelta(days=6)
     for h in (paid, other_town, ganyu):
         active_case(session, h)
+    kid = next(m for m in paid.members if not m.is_head)
+    orphan = Case(program_code="orphan", household_id=paid.id, person_id=kid.id, region_code=paid.region_code,
+                  category="社会散居", status="active", start_period="2012-01", bank_account="6222020000000000009")
+    session.add(orphan)
     objection = Objection(case_id=noticed.id, content="收入不实", raised_by="邻居")
     session.add(objection)
     for name, region in (("RP标记A敬老院", HAIZHOU_COMMUNITY), ("RP标记B敬老院", HAIZHOU_OTHER_COMMUNITY),
@@ -285,7 +300,8 @@ def _build_world(session: Session, connection: Any) -> World:
         clients[key] = client
     head = next(m for m in home.members if m.is_head)
     ids = {"household_id": home.id, "person_id": head.id, "case_id": noticed.id, "objection_id": objection.id,
-           "cycle_id": cycle.cycle_id, "supermarket_id": markets[HAIZHOU].id, "token": "0" * 32, "fmt": "xlsx",
+           "cycle_id": cycle.cycle_id, "child_id": orphan.id,
+           "supermarket_id": markets[HAIZHOU].id, "token": "0" * 32, "fmt": "xlsx",
            "year": str(today().year), "code": "zh", "community_code": HAIZHOU_COMMUNITY}
     markers = [("RPMARKA001", HAIZHOU_COMMUNITY), ("RPMARKA002", HAIZHOU_COMMUNITY),
                ("RPMARKB001", HAIZHOU_OTHER_COMMUNITY), ("RPMARKC001", GANYU_COMMUNITY),
@@ -350,7 +366,7 @@ def form_for(key: str, ids: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
         "POST /api/v1/cycles/city": {"program": "dibao", "period": "2012-08"},
     }
     uploads = {"POST /import", "POST /cycles/{cycle_id:int}/reconcile", "POST /medical/import",
-               "POST /api/v1/imports/households"}
+               "POST /api/v1/imports/households", "POST /children/import", "POST /api/v1/children/import"}
     return forms.get(key, {}), (_upload() if key in uploads else None)
 
 

@@ -17,7 +17,8 @@ The fact slots of a payment line (models.Payment) have one meaning each, whateve
 
 | slot | meaning |
 |---|---|
-| `rule` | the calculator's rule that produced the amount (its `rules`; explanations are found by it) |
+| `rule` | the calculator's rule that produced the amount (its `rules`; explanations are found by it); a rule may
+  carry a qualifier after a colon that its calculator reads (`orphan:2014-05`: paid until that month) |
 | `standard_fen`, `standard_id` | the standard applied (the row of `standards`) |
 | `income_fen` | the household's assessed monthly income the rule deducts (NULL where none is deducted) |
 | `members` | the household members the amount is for (NULL for person programs) |
@@ -84,6 +85,7 @@ class LineFacts:
     addon_fen: int
     addon_persons: int
     period: str = ""
+    category: str = ""  # the case's category the standard was for (the line's `category`; "" where not stored)
 
 
 class Calculator:
@@ -187,8 +189,9 @@ def get_calculator(name: str) -> Calculator:
 
 
 def calculator_for_rule(rule: str) -> Calculator | None:
+    """The calculator that writes this rule (a qualified rule `name:qualifier` is found by its name)."""
     _load()
-    return _BY_RULE.get(rule)
+    return _BY_RULE.get(rule) or _BY_RULE.get(rule.partition(":")[0])
 
 
 def registered() -> dict[str, Calculator]:

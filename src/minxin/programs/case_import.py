@@ -4,8 +4,9 @@ Columns: 身份证号 (the household head for household programs), 开始月份 
 where the program has categories (empty means the household's 户籍类别 where the categories are the
 户籍 types). Where the categories are 集中/分散 (centralized support), 集中 needs 机构, the name of a
 registered care institution in the person's county (its account is paid; an unknown institution is an
-error, never created on the fly). Same rules as the
-household import: the whole file is checked, all failures listed, nothing stored unless every row
+error, never created on the fly); the policy's `institution_categories` name such categories (五保's 集中, the
+orphans' 集中养育). A program with an age limit (`max_age`) refuses a person past it at 开始月份. Same rules as
+the household import: the whole file is checked, all failures listed, nothing stored unless every row
 is clean.
 """
 
@@ -30,7 +31,7 @@ from minxin.core.errors import ValidationError
 from minxin.core.idnumber import normalize_id
 from minxin.core.period import Period
 from minxin.db import utcnow
-from minxin.programs.eligibility import Beneficiary, check_case_terms, needs_institution
+from minxin.programs.eligibility import Beneficiary, age_limit_error, check_case_terms, needs_institution
 from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent
 from minxin.programs.service import _clean_account, get_program, next_review, program_policy
 from minxin.registry.models import Household, Institution, Person
@@ -172,6 +173,10 @@ def import_cases(session: Session, *, actor: User, program: str, data: bytes, fi
                 beneficiary=Beneficiary(birth_date=birth, disability_grade=disability, hukou=hukou, region_code=region))
         except ValidationError as exc:
             err(RowError(n, COLUMNS.get(exc.field or "", "身份证号"), exc.message))
+            continue
+        too_old = age_limit_error(policy, birth=birth, start=start)
+        if too_old:  # a program with an age limit (`max_age`): the person must not have passed it at the start
+            err(RowError(n, "身份证号", too_old))
             continue
         rows.append({"program_code": program, "household_id": hh,
                      "person_id": pid, "region_code": region, "category": category, "status": "active",

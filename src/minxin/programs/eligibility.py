@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from minxin.core.errors import ValidationError
+from minxin.core.period import Period
 from minxin.programs.policy import ProgramPolicy
 
 
@@ -97,3 +98,24 @@ def check_case_terms(policy: ProgramPolicy, *, category: str | None, institution
         raise ValidationError(f"只有{centralized}供养填写供养机构 (an institution only for centralized support)",
                               field="institution")
     return category
+
+
+def last_month_under(birth: date, max_age: int) -> Period:
+    """The last month a person is paid under an age limit: the month of their `max_age`th birthday."""
+    return Period(birth.year + max_age, birth.month)
+
+
+def age_limit_error(policy: ProgramPolicy, *, birth: date, start: Period) -> str | None:
+    """Why a case cannot start in `start` under the program's age limit, or None.
+
+    A program whose policy entry sets `max_age` (children's allowances: under 18) pays a person up to
+    and including the month of that birthday, so a case may start at the latest in that month.
+    """
+    max_age = policy.extra.get("max_age")
+    if max_age is None:
+        return None
+    last = last_month_under(birth, int(max_age))
+    if start <= last:
+        return None
+    return (f"开始月份 {start} 时已满 {int(max_age)} 周岁（{last} 满 {int(max_age)} 周岁），"
+            f"{policy.short}至满 {int(max_age)} 周岁当月止 (aged {int(max_age)} or over at the start month)")

@@ -61,7 +61,7 @@ def regular_facts(p: Payment, period: str = "") -> LineFacts:
     return LineFacts(rule=p.rule or "", standard_fen=p.standard_fen or 0, income_fen=p.income_fen or 0,
                      members=p.members or 1, units=p.units or 1, addon_fen=p.addon_fen or 0,
                      addon_persons=_persons((p.n_elderly, p.n_minor, p.n_disabled, p.n_ill)) if p.addon_fen else 0,
-                     period=period)
+                     period=period, category=p.category or "")
 
 
 def arrears_facts(p: Payment) -> LineFacts:
@@ -72,7 +72,8 @@ def arrears_facts(p: Payment) -> LineFacts:
                      income_fen=p.arrears_income_fen or 0, members=p.arrears_members or 1,
                      units=p.arrears_units or 1, addon_fen=p.arrears_addon_fen or 0,
                      addon_persons=_persons((p.arrears_n_elderly, p.arrears_n_minor, p.arrears_n_disabled,
-                                             p.arrears_n_ill)) if p.arrears_addon_fen else 0)
+                                             p.arrears_n_ill)) if p.arrears_addon_fen else 0,
+                     category=p.category or "")
 
 
 def payment_items(p: Payment, *, period: str, carried_from: list[str] | None = None) -> list[PaymentItem]:

@@ -1,0 +1,1 @@
+"""Children in need (孤儿基本生活费): orphans and children in hardship, their guardians and allowance."""
