@@ -18,7 +18,7 @@ The fact slots of a payment line (models.Payment) have one meaning each, whateve
 | slot | meaning |
 |---|---|
 | `rule` | the calculator's rule that produced the amount (its `rules`; explanations are found by it); a rule may
-  carry a qualifier after a colon that its calculator reads (`orphan:2014-05`: paid until that month) |
+  carry a qualifier after a colon that its calculator reads (`<rule>:2014-05`: paid until that month) |
 | `standard_fen`, `standard_id` | the standard applied (the row of `standards`) |
 | `income_fen` | the household's assessed monthly income the rule deducts (NULL where none is deducted) |
 | `members` | the household members the amount is for (NULL for person programs) |

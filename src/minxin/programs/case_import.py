@@ -4,8 +4,8 @@ Columns: 身份证号 (the household head for household programs), 开始月份 
 where the program has categories (empty means the household's 户籍类别 where the categories are the
 户籍 types). Where the categories are 集中/分散 (centralized support), 集中 needs 机构, the name of a
 registered care institution in the person's county (its account is paid; an unknown institution is an
-error, never created on the fly); the policy's `institution_categories` name such categories (五保's 集中, the
-orphans' 集中养育). A program with an age limit (`max_age`) refuses a person past it at 开始月份. Same rules as
+error, never created on the fly); the policy's `institution_categories` name such categories (centralized support,
+e.g. 集中 or 集中养育). A program with an age limit (`max_age`) refuses a person past it at 开始月份. Same rules as
 the household import: the whole file is checked, all failures listed, nothing stored unless every row
 is clean.
 """
