@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timezone
-from pathlib import Path
+from datetime import UTC, date, datetime
 
-import pytest
 from sqlalchemy import select
 
 from factories import new_id
 from minxin.core.period import Period
 from minxin.programs.cycles import approve_cycle, explain_payment, export_cycle, reconcile_cycle, run_cycle
 from minxin.programs.models import Case, Cycle, Payment
-from minxin.programs.policy import _load
 from minxin.programs.service import set_standard
 from minxin.registry.models import Person
-from minxin.settings import get_settings
 from minxin.veterans.importer import import_veterans
 from minxin.veterans.models import VeteranEvent, VeteranRecipient
 from minxin.veterans.service import ontime_report, record_status
@@ -44,22 +40,6 @@ def _case_of(session, id_number: str) -> Case:
 def _line(session, cycle_id: int, case_id: int) -> Payment:
     return session.execute(select(Payment).where(Payment.cycle_id == cycle_id, Payment.case_id == case_id,
                                                  Payment.seq == 0)).scalar_one()
-
-
-@pytest.fixture
-def supplement_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """The city's policy file plus a 海州区 supplement (地方补助) of 30 yuan a month for 烈士遗属 from 2013."""
-    src = Path("policies/lianyungang-2012.toml").read_text(encoding="utf-8")
-    policy = tmp_path / "p.toml"
-    policy.write_text(src + '\n[[programs.youfu.supplements]]\nregion = "320706"\ncategory = "烈士遗属"\n'
-                      'monthly_yuan = "30"\neffective = "2013-01-01"\n', encoding="utf-8")
-    monkeypatch.setenv("MINXIN_POLICY_FILE", str(policy))
-    get_settings.cache_clear()
-    _load.cache_clear()
-    yield
-    monkeypatch.delenv("MINXIN_POLICY_FILE")
-    get_settings.cache_clear()
-    _load.cache_clear()
 
 
 def test_a_year_of_pensions_pays_each_annual_standard_to_the_fen_with_a_back_dated_raise(
@@ -171,7 +151,7 @@ def test_the_on_time_report_lists_the_payment_the_bank_failed(session, county_of
         [[*r, "失败" if r[5] == failed else "成功", "账户冻结" if r[5] == failed else ""] for r in rows]))
     assert res.ok, res.errors
     cycle = session.get(Cycle, s.cycle_id)
-    cycle.reconciled_at = datetime(2013, 3, 14, 8, 0, tzinfo=timezone.utc)  # the bank confirmed on the 14th
+    cycle.reconciled_at = datetime(2013, 3, 14, 8, 0, tzinfo=UTC)  # the bank confirmed on the 14th
     session.flush()
 
     report = ontime_report(session, user=city_admin, period=period)
@@ -187,7 +167,7 @@ def test_the_on_time_report_lists_the_payment_the_bank_failed(session, county_of
     assert failed_case[0]["name"].endswith("*")  # masked
 
     # Confirmed after the due day: paid in full but late (not an exception).
-    cycle.reconciled_at = datetime(2013, 3, 20, tzinfo=timezone.utc)
+    cycle.reconciled_at = datetime(2013, 3, 20, tzinfo=UTC)
     session.flush()
     hz = next(c for c in ontime_report(session, user=city_admin, period=period).counties if c["county"] == "320706")
     assert (hz["paid"], hz["on_time"], hz["late"], hz["exceptions"]) == (2, 0, 2, 1)
