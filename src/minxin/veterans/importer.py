@@ -237,12 +237,12 @@ def import_veterans(session: Session, *, actor: User, data: bytes, filename: str
     for r in rows:
         found = persons.get(r.id_number)
         if found is not None:
-            pid, name, region = found
-            if region is not None and region != r.community:
+            pid, registered_name, home = found
+            if home is not None and home != r.community:
                 err(r.n, "社区代码",
-                    f"此人户籍登记在社区 {region}，与社区代码 {r.community} 不符 (registered elsewhere)")
+                    f"此人户籍登记在社区 {home}，与社区代码 {r.community} 不符 (registered elsewhere)")
                 continue
-            if name != r.name:
+            if registered_name != r.name:
                 err(r.n, "姓名", "姓名与户籍登记不符 (name differs from the registry)")
                 continue
             if pid in open_cases:

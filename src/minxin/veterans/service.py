@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session
@@ -62,7 +62,7 @@ def get_recipient_for(session: Session, user: User, recipient_id: int) -> Vetera
 
 
 def recipient_query(user: User, *, q: str = "", category: str = "", status: str = ""
-                    ) -> Select[tuple[VeteranRecipient, Person]]:
+                    ) -> Select[VeteranRecipient, Person]:
     """Recipients in the user's scope (searched by name, ID number or certificate), newest first."""
     require(user, VeteranPerm.READ)
     stmt = select(VeteranRecipient, Person).join(Person, Person.id == VeteranRecipient.person_id)
@@ -82,7 +82,7 @@ def recipient_query(user: User, *, q: str = "", category: str = "", status: str 
 
 def list_recipients(session: Session, *, user: User, q: str = "", category: str = "", status: str = "",
                     page: int = 1, page_size: int = 20) -> Page[Any]:
-    return paginate(session, recipient_query(user, q=q, category=category, status=status), page=page,
+    return paginate(session, cast(Any, recipient_query(user, q=q, category=category, status=status)), page=page,
                     page_size=page_size, scalars=False)
 
 
@@ -228,8 +228,9 @@ def service_targets(session: Session, *, user: User, year: int) -> dict[str, Any
             .group_by(func.substr(VeteranService.region_code, 1, 6), VeteranService.kind))
     counts: dict[tuple[str, str], int] = {(c, k): n for c, k, n in session.execute(
         scoped(stmt, user, VeteranService.region_code))}
-    rows = [{"county": r.code, "county_name": r.name, "checkup": counts.get((r.code, "checkup"), 0),
-             "convalescence": counts.get((r.code, "convalescence"), 0)} for r in _counties(session, user)]
+    rows: list[dict[str, Any]] = [
+        {"county": r.code, "county_name": r.name, "checkup": counts.get((r.code, "checkup"), 0),
+         "convalescence": counts.get((r.code, "convalescence"), 0)} for r in _counties(session, user)]
     total = {k: sum(int(row[k]) for row in rows) for k in targets}
     return {"year": year, "targets": targets, "counties": rows, "total": total,
             "met": {k: total[k] >= targets[k] for k in targets}}
@@ -245,7 +246,7 @@ def get_soldier_for(session: Session, user: User, soldier_id: int) -> RetiredSol
     return soldier
 
 
-def soldier_query(user: User, *, status: str = "") -> Select[tuple[RetiredSoldier, Person]]:
+def soldier_query(user: User, *, status: str = "") -> Select[RetiredSoldier, Person]:
     """Retired soldiers in the user's scope: awaiting placement first, priority cases first among them."""
     require(user, VeteranPerm.READ)
     stmt = scoped(select(RetiredSoldier, Person).join(Person, Person.id == RetiredSoldier.person_id), user,
@@ -259,7 +260,8 @@ def soldier_query(user: User, *, status: str = "") -> Select[tuple[RetiredSoldie
 
 def list_soldiers(session: Session, *, user: User, status: str = "", page: int = 1, page_size: int = 20
                   ) -> Page[Any]:
-    return paginate(session, soldier_query(user, status=status), page=page, page_size=page_size, scalars=False)
+    return paginate(session, cast(Any, soldier_query(user, status=status)), page=page, page_size=page_size,
+                    scalars=False)
 
 
 def add_soldier(session: Session, *, actor: User, person_id: int, discharged_on: date, priority: bool = False,
