@@ -150,7 +150,7 @@ ORDER BY (CAST(p.id AS BIGINT) * 7919) % 100003, p.id LIMIT :n
         {"name": name, "region_code": county, "starts_on": date(2012, 3 + 3 * i, 1),
          "ends_on": date(2012, 5 + 3 * i, 28), "provider": "连云港市退役士兵职业技能培训中心", "created_at": now}
         for county in counties for i, name in enumerate(("汽车驾驶与维修", "电工", "烹饪"))])
-    course_of = {}
+    course_of: dict[str, list[int]] = {}
     for cid, county in session.execute(select(TrainingCourse.id, TrainingCourse.region_code)):
         course_of.setdefault(county, []).append(cid)
     soldiers = session.execute(select(RetiredSoldier.id, RetiredSoldier.region_code)).all()
