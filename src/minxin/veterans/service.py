@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Select, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from minxin.auth import audit
@@ -223,9 +223,11 @@ def service_targets(session: Session, *, user: User, year: int) -> dict[str, Any
     extra = program_extra()
     targets = {"checkup": int(extra.get("checkup_target", 1500)),
                "convalescence": int(extra.get("convalescence_target", 200))}
-    stmt = (select(func.substr(VeteranService.region_code, 1, 6), VeteranService.kind, func.count())
+    # Inline constants: bound ones would make the GROUP BY a different expression for PostgreSQL.
+    county = func.substr(VeteranService.region_code, literal_column("1"), literal_column("6"))
+    stmt = (select(county, VeteranService.kind, func.count())
             .where(VeteranService.on >= date(year, 1, 1), VeteranService.on <= date(year, 12, 31))
-            .group_by(func.substr(VeteranService.region_code, 1, 6), VeteranService.kind))
+            .group_by(county, VeteranService.kind))
     counts: dict[tuple[str, str], int] = {(c, k): n for c, k, n in session.execute(
         scoped(stmt, user, VeteranService.region_code))}
     rows: list[dict[str, Any]] = [
