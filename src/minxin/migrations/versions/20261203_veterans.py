@@ -1,7 +1,7 @@
 """veterans (优抚): recipients, status events, service events, resettlement; programs.categories widened to 1000
 
 Revision ID: 20261203_veterans
-Revises: 20261203_rate_limits
+Revises: 20261203_child_records
 Create Date: 2026-12-03 06:35:09.403427
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import minxin.db
 
 revision: str = '20261203_veterans'
-down_revision: str | None = '20261203_rate_limits'
+down_revision: str | None = '20261203_child_records'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
