@@ -44,6 +44,9 @@ EXPECTED_HOLDERS = {
     # children: staff who look after children and the auditor read; the county bureau and the city import.
     "children:read": {"community_worker", "town_officer", "county_officer", "city_admin", "auditor"},
     "children:import": COUNTY_UP,
+    "veterans:read": COMMUNITY_UP,
+    "veterans:manage": COUNTY_UP,
+    "veterans:services": TOWN_UP,
 }
 
 
@@ -64,7 +67,7 @@ def _package(root: Path, name: str, domain_py: str) -> str:
 
 
 def test_the_installed_domains_come_in_the_listed_order() -> None:
-    assert [d.name for d in installed()] == ["auth", "registry", "programs", "assistance", "children"]
+    assert [d.name for d in installed()] == ["auth", "registry", "programs", "assistance", "children", "veterans"]
     assert [d.package for d in installed()] == list(domains.INSTALLED)
 
 

@@ -118,11 +118,15 @@ def demo(households: int = typer.Option(20_000, "--households", min=1, max=5_000
             seed_income_history(engine)
             update("收入", 3, 3)
             orphans = seed_orphans(engine, actor=actor_name)
+            from minxin.demo.veterans import seed_veterans
+
+            youfu = seed_veterans(engine, actor=actor_name, seed=seed)
         except MinxinError as exc:
             fail(exc.message)
     console.print(summary.describe())
     console.print(f"低保 cases created: {cases}; 五保 recipients: {wubao} ({centralized} in institutions); "
                   f"orphans: {orphans}")
+    console.print(f"优抚 recipients: {youfu['recipients']}; retired soldiers: {youfu.get('soldiers', 0)}")
 
 
 @app.command()

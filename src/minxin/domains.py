@@ -41,6 +41,7 @@ INSTALLED: tuple[str, ...] = (
     "minxin.programs",
     "minxin.assistance",
     "minxin.children",
+    "minxin.veterans",
 )
 
 # Every role a permission may be granted to (the users table's check constraint holds the same list).

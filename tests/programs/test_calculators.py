@@ -91,6 +91,30 @@ def orphan_population(session: Session, officer: User, rng: random.Random) -> st
     return "orphan"
 
 
+def youfu_population(session: Session, officer: User, rng: random.Random) -> str:
+    """优抚 recipients of several categories, one paid per year of service, through the veterans' import."""
+    from factories import new_id
+    from minxin.veterans.importer import import_veterans
+
+    cats = [("残疾军人", "四级/因公"), ("烈士遗属", ""), ("在乡复员军人", "解放战争时期"),
+            ("60周岁以上农村籍退役士兵", "")]
+    for category, sub in cats[:2]:  # county standards that do not divide by 12; the others the city's seed
+        set_standard(session, actor=officer, program="youfu", region_code="320706",
+                     amount_fen=rng.randint(100_000, 5_000_000), effective=date(2012, 1, 1),
+                     category=f"{category}/{sub}" if sub else category)
+    rows = []
+    for i in range(20):
+        category, sub = rng.choice(cats)
+        years = rng.randint(1, 30) if category.startswith("60") else ""
+        number = new_id(date(rng.randint(1925, 1950), 1, 1))
+        rows.append(f"优抚{'甲乙丙丁戊'[i % 5]},{number},{rng.choice(COMMUNITIES)},{category},{sub},2012-01,"
+                    f"62220000000{i:07d},{years}")
+    data = "\n".join(["姓名,身份证号,社区代码,优抚类别,子类,开始月份,账号,服役年限", *rows]).encode()
+    result = import_veterans(session, actor=officer, data=data, filename="youfu.csv")
+    assert result.ok, result.errors
+    return "youfu"
+
+
 _added: list[tuple[str, object]] = []
 
 
@@ -103,7 +127,7 @@ def _forget_added_programs():  # type: ignore[no-untyped-def]
 
 POPULATIONS: dict[str, Callable[[Session, User, random.Random], str]] = {
     "dibao": dibao_population, "wubao": wubao_population, "flat": flat_population,
-    "orphan": orphan_population,
+    "orphan": orphan_population, "youfu": youfu_population,
 }
 # Calculators whose amount is assessed elsewhere (no standard, no proposed amount): their agreement is the
 # assessment's own test (medical assistance: tests/assistance/test_medical.py pays each record's assessed

@@ -40,7 +40,8 @@ class Program(Base):
     unit: Mapped[str] = mapped_column(String(16))  # household | person
     calculator: Mapped[str] = mapped_column(String(32))
     frequency: Mapped[str] = mapped_column(String(16), default="monthly")
-    categories: Mapped[str] = mapped_column(String(200), default="")  # comma-separated, '' = none
+    # Comma-separated, '' = none; 1000 wide: 优抚 lists every grade and cause of 残疾军人 (~480 characters).
+    categories: Mapped[str] = mapped_column(String(1000), default="")
     notice_days: Mapped[int] = mapped_column(Integer, default=7)
 
     __table_args__ = (CheckConstraint("unit in ('household','person')", name="unit"),)
