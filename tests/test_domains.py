@@ -41,6 +41,10 @@ EXPECTED_HOLDERS = {
     Perm.CYCLES_RUN: COUNTY_UP,
     Perm.CYCLES_APPROVE: COUNTY_UP,
     "supermarkets:manage": COUNTY_UP,
+    # Elderly care: the call centre's agents and the city (the supervisor).
+    "calls:intake": {"call_agent", "city_admin"},
+    "calls:handle": {"call_agent", "city_admin"},
+    "calls:supervise": {"city_admin"},
 }
 
 
@@ -61,7 +65,7 @@ def _package(root: Path, name: str, domain_py: str) -> str:
 
 
 def test_the_installed_domains_come_in_the_listed_order() -> None:
-    assert [d.name for d in installed()] == ["auth", "registry", "programs", "assistance"]
+    assert [d.name for d in installed()] == ["auth", "registry", "programs", "assistance", "eldercare"]
     assert [d.package for d in installed()] == list(domains.INSTALLED)
 
 
@@ -159,3 +163,10 @@ def test_the_command_line_has_every_installed_domains_commands() -> None:
     text = CliRunner().invoke(app, ["--help"], terminal_width=200).output
     for command in ("standard", "cycle", "case", "institution", "premium", "supermarket", "medical", "report"):
         assert f" {command} " in text, command
+
+
+def test_a_domain_declares_the_background_tasks_a_server_keeps_going() -> None:
+    from minxin.domains import background_tasks
+    from minxin.eldercare.tasks import escalation_loop
+
+    assert escalation_loop in background_tasks()
