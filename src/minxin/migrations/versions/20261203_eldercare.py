@@ -1,7 +1,7 @@
 """eldercare: elderly profiles, contacts, call devices; the call and rescue centre; care calls
 
 Revision ID: 20261203_eldercare
-Revises: 20261203_county_cycles
+Revises: 20261203_audit_anchor
 Create Date: 2026-12-03 05:26:34.916037
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import minxin.db
 
 revision: str = '20261203_eldercare'
-down_revision: str | None = '20261203_county_cycles'
+down_revision: str | None = '20261203_audit_anchor'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
