@@ -24,6 +24,9 @@ from minxin.eldercare.models import Call, CallEvent
 POLL_SECONDS = 0.1
 KEEPALIVE_SECONDS = 15.0
 BATCH = 500
+# A feed ends after this long; the browser's EventSource reconnects at once with Last-Event-ID and
+# misses nothing. Bounded connections let proxies and server restarts recycle them.
+MAX_STREAM_SECONDS = 600.0
 
 
 def start_position(last_event_id: str | None, after: int | None, factory: sessionmaker[Session]) -> int:
@@ -56,7 +59,7 @@ async def call_events_stream(request: Request, *, user: User, factory: sessionma
                              after: int) -> AsyncIterator[str]:
     """Yield SSE frames for each new timeline step in the user's scope until the client goes away."""
     yield "retry: 2000\n\n"
-    last_sent = time.monotonic()
+    last_sent = started = time.monotonic()
     while True:
         if await request.is_disconnected():
             return
@@ -66,6 +69,8 @@ async def call_events_stream(request: Request, *, user: User, factory: sessionma
             yield f"id: {after}\nevent: call\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
             last_sent = time.monotonic()
         now = time.monotonic()
+        if now - started >= MAX_STREAM_SECONDS:
+            return
         if now - last_sent >= KEEPALIVE_SECONDS:
             yield ": keepalive\n\n"
             last_sent = now

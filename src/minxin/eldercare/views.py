@@ -201,10 +201,11 @@ def elderly_list(request: Request, living: str = Query(""), q: str = Query("", m
                                                       "day": day, "livings": LIVING_ARRANGEMENTS})
 
 
-@router.get("/eldercare/elderly/{person_id}")
-def elderly_page(request: Request, person_id: int, session: Session = Depends(get_session),
+@router.get("/eldercare/elderly/{elderly_id}")
+def elderly_page(request: Request, elderly_id: int, session: Session = Depends(get_session),
                  user: User = Depends(current_user)) -> Response:
-    elderly = get_elderly_for(session, user, person_id)
+    """An elderly person's care record (the id is the registry person's)."""
+    elderly = get_elderly_for(session, user, elderly_id)
     calls = svc.recent_calls_of(session, user=user, person_id=elderly.person.id)
     orders = svc.orders_of(session, person_id=elderly.person.id)
     region = region_names(session, {elderly.person.region_code or ""})
