@@ -47,6 +47,10 @@ EXPECTED_HOLDERS = {
     "veterans:read": COMMUNITY_UP,
     "veterans:manage": COUNTY_UP,
     "veterans:services": TOWN_UP,
+    # Elderly care: the call centre's agents and the city (the supervisor).
+    "calls:intake": {"call_agent", "city_admin"},
+    "calls:handle": {"call_agent", "city_admin"},
+    "calls:supervise": {"city_admin"},
 }
 
 
@@ -67,7 +71,8 @@ def _package(root: Path, name: str, domain_py: str) -> str:
 
 
 def test_the_installed_domains_come_in_the_listed_order() -> None:
-    assert [d.name for d in installed()] == ["auth", "registry", "programs", "assistance", "children", "veterans"]
+    assert [d.name for d in installed()] == ["auth", "registry", "programs", "assistance", "children", "veterans",
+                                             "eldercare"]
     assert [d.package for d in installed()] == list(domains.INSTALLED)
 
 
@@ -165,3 +170,10 @@ def test_the_command_line_has_every_installed_domains_commands() -> None:
     text = CliRunner().invoke(app, ["--help"], terminal_width=200).output
     for command in ("standard", "cycle", "case", "institution", "premium", "supermarket", "medical", "report"):
         assert f" {command} " in text, command
+
+
+def test_a_domain_declares_the_background_tasks_a_server_keeps_going() -> None:
+    from minxin.domains import background_tasks
+    from minxin.eldercare.tasks import escalation_loop
+
+    assert escalation_loop in background_tasks()

@@ -85,7 +85,11 @@ def serve(host: str = typer.Option(None, help="Bind address (default MINXIN_HOST
         fail("--reload runs one process: it cannot be combined with --workers above 1")
     uvicorn.run("minxin.web.app:create_app", factory=True, host=host or settings.host,
                 port=port or settings.port, reload=reload, workers=None if reload else n, proxy_headers=True,
-                log_config=log_config(), access_log=False)
+                log_config=log_config(), access_log=False,
+                # Open call consoles hold their live feed (SSE) open: on shutdown, give requests a few seconds.
+                timeout_graceful_shutdown=3,
+                # A worker that starts slowly (a busy machine) is not killed as unhealthy after 5 s.
+                timeout_worker_healthcheck=60)
 
 
 @app.command()
@@ -99,6 +103,7 @@ def demo(households: int = typer.Option(20_000, "--households", min=1, max=5_000
     from minxin.db import get_engine
     from minxin.demo.cases import seed_dibao_cases, seed_income_history, seed_wubao
     from minxin.demo.children import seed_orphans
+    from minxin.demo.eldercare import seed_eldercare
     from minxin.demo.generator import DEMO_PASSWORD, demo_exists, generate_demo
 
     engine = get_engine()
@@ -110,23 +115,27 @@ def demo(households: int = typer.Option(20_000, "--households", min=1, max=5_000
     with progress_bar("demo") as update:
         try:
             summary = generate_demo(engine, households=households, seed=seed, progress=update, actor=actor_name)
-            update("低保", 0, 3)
+            update("低保", 0, 5)
             cases = seed_dibao_cases(engine, actor=actor_name)
-            update("五保", 1, 3)
+            update("五保", 1, 5)
             wubao, centralized = seed_wubao(engine, actor=actor_name)
-            update("收入", 2, 3)
+            update("收入", 2, 5)
             seed_income_history(engine)
-            update("收入", 3, 3)
+            update("儿童", 3, 5)
             orphans = seed_orphans(engine, actor=actor_name)
             from minxin.demo.veterans import seed_veterans
 
+            update("优抚", 4, 5)
             youfu = seed_veterans(engine, actor=actor_name, seed=seed)
+            update("养老", 5, 5)
+            elder = seed_eldercare(engine, seed=seed, actor=actor_name)
         except MinxinError as exc:
             fail(exc.message)
     console.print(summary.describe())
     console.print(f"低保 cases created: {cases}; 五保 recipients: {wubao} ({centralized} in institutions); "
                   f"orphans: {orphans}")
     console.print(f"优抚 recipients: {youfu['recipients']}; retired soldiers: {youfu.get('soldiers', 0)}")
+    console.print(elder.describe())
 
 
 @app.command()

@@ -42,6 +42,7 @@ INSTALLED: tuple[str, ...] = (
     "minxin.assistance",
     "minxin.children",
     "minxin.veterans",
+    "minxin.eldercare",
 )
 
 # Every role a permission may be granted to (the users table's check constraint holds the same list).
@@ -77,6 +78,9 @@ class Domain:
     * `calculators`: payment calculators the engine registers (import paths); `indicators`: the
       plan's targets the domain measures (import paths). Both are empty until the engine reads them.
     * `menu_group`: an i18n key; when set, the domain's menu entries share one drop-down.
+    * `background`: `"module:function"` coroutines `function(app)` a running server keeps going (e.g.
+      the call centre's escalation sweep); every worker process runs them, so they must be safe with
+      several processes.
     """
 
     name: str
@@ -91,6 +95,7 @@ class Domain:
     calculators: tuple[str, ...] = ()
     indicators: tuple[str, ...] = ()
     menu_group: str | None = None
+    background: tuple[str, ...] = ()
     package: str = field(default="", compare=False)  # filled in by `load`: where DOMAIN was found
 
 
@@ -199,3 +204,8 @@ def calculator_modules() -> tuple[str, ...]:
     """The modules of every installed domain that register a payment calculator when imported (the
     engine finds its calculators through here: it names no program itself)."""
     return tuple(path for domain in installed() for path in domain.calculators)
+
+
+def background_tasks() -> list[Callable[..., Any]]:
+    """The coroutines a running server keeps going, of the installed domains, in domain order."""
+    return [resolve_callable(path) for domain in installed() for path in domain.background]

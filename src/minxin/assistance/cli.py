@@ -29,8 +29,11 @@ def institution_add(name: str, region: str = typer.Option(..., "--region", help=
                     kind: str = typer.Option("敬老院", "--kind"), beds: int = typer.Option(0, "--beds"),
                     account: str = typer.Option(None, "--account", help="Bank account paid for 集中供养."),
                     opened: str = typer.Option(None, "--opened", help="YYYY-MM-DD"),
+                    ownership: str = typer.Option(None, "--ownership", help="公办, 民办 or 公建民营."),
+                    status: str = typer.Option("in_use", "--status",
+                                               help="planned, building, structure_done or in_use."),
                     as_user: str = AS_OPTION) -> None:
-    """Register a care institution."""
+    """Register a care institution (a planned one too; `minxin eldercare institution-status` moves it on)."""
     from minxin.registry.service import add_institution
 
     try:
@@ -40,7 +43,8 @@ def institution_add(name: str, region: str = typer.Option(..., "--region", help=
     with work() as session:
         actor = actor_for(session, as_user)
         inst = add_institution(session, actor=actor, name=name, region_code=region, kind=kind, beds=beds,
-                               bank_account=account, opened_on=opened_on)
+                               bank_account=account, opened_on=opened_on, ownership=ownership,
+                               construction_status=status)
         console.print(f"institution {inst.id}: {inst.name} ({inst.kind}, {inst.beds} beds, {inst.region_code})")
 
 
@@ -52,7 +56,8 @@ def institution_list(as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> N
     with work(write=False) as session:
         actor = actor_for(session, as_user)
         rows = [{"id": i.id, "name": i.name, "region_code": i.region_code, "kind": i.kind, "beds": i.beds,
-                 "bank_account": i.bank_account} for i in list_institutions(session, user=actor)]
+                 "bank_account": i.bank_account, "ownership": i.ownership,
+                 "construction_status": i.construction_status} for i in list_institutions(session, user=actor)]
     if as_json:
         print_json(rows)
         return

@@ -127,9 +127,19 @@ class Institution(Base):
     credit_code: Mapped[str | None] = mapped_column(String(18))
     bank_account: Mapped[str | None] = mapped_column(String(40))
     opened_on: Mapped[date | None] = mapped_column(Date)
+    # 公办 public, 民办 private, 公建民营 built by the state and run privately (eldercare, plan P15–P17).
+    ownership: Mapped[str | None] = mapped_column(String(8))
+    # planned → building → structure_done (主体完工) → in_use (投入使用); the dated steps are in
+    # institution_status_events (eldercare).
+    construction_status: Mapped[str] = mapped_column(String(16), default="in_use", server_default="in_use")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (CheckConstraint("beds >= 0", name="beds_nonnegative"),)
+    __table_args__ = (
+        CheckConstraint("beds >= 0", name="beds_nonnegative"),
+        CheckConstraint("construction_status in ('planned','building','structure_done','in_use')",
+                        name="construction_status"),
+        CheckConstraint("ownership is null or ownership in ('公办','民办','公建民营')", name="ownership"),
+    )
 
 
 class IncomeDeclaration(Base):

@@ -498,12 +498,16 @@ def counts_by_county(session: Session, *, scope_code: str | None = None) -> list
 
 # ---- institutions --------------------------------------------------------------------------------
 
-INSTITUTION_KINDS = ("敬老院", "福利院", "公办养老机构", "民办养老机构", "光荣院")
+INSTITUTION_KINDS = ("敬老院", "福利院", "公办养老机构", "民办养老机构", "光荣院", "公办示范", "医养结合")
+INSTITUTION_OWNERSHIPS = ("公办", "民办", "公建民营")
+# planned → building → structure_done (主体完工) → in_use (投入使用); eldercare records the dated steps.
+INSTITUTION_STATUSES = ("planned", "building", "structure_done", "in_use")
 
 
 def add_institution(session: Session, *, actor: User, name: str, region_code: str, kind: str = "敬老院",
                     beds: int = 0, bank_account: str | None = None, credit_code: str | None = None,
-                    opened_on: date | None = None) -> Institution:
+                    opened_on: date | None = None, ownership: str | None = None,
+                    construction_status: str = "in_use") -> Institution:
     """Register a care institution (敬老院 …) in a county or town within the actor's scope."""
     require(actor, Perm.STANDARDS_SET)
     name = clean_text(name, label="机构名称", max_length=MAX_LENGTH["institution_name"], field="name",
@@ -517,6 +521,10 @@ def add_institution(session: Session, *, actor: User, name: str, region_code: st
         raise ValidationError(f"机构类型必须是 {'/'.join(INSTITUTION_KINDS)} 之一", field="kind")
     if beds < 0:
         raise ValidationError("床位数不能为负数", field="beds")
+    if ownership is not None and ownership not in INSTITUTION_OWNERSHIPS:
+        raise ValidationError(f"机构性质必须是 {'/'.join(INSTITUTION_OWNERSHIPS)} 之一", field="ownership")
+    if construction_status not in INSTITUTION_STATUSES:
+        raise ValidationError(f"建设状态必须是 {'/'.join(INSTITUTION_STATUSES)} 之一", field="status")
     if session.execute(select(Institution.id).where(Institution.name == name)).first():
         raise Conflict(f"机构已存在：{name} (institution exists)", field="name")
     account = None
@@ -527,7 +535,8 @@ def add_institution(session: Session, *, actor: User, name: str, region_code: st
     credit_code = optional_text(credit_code, label="统一社会信用代码", max_length=MAX_LENGTH["credit_code"],
                                 field="credit_code", name=True)
     inst = Institution(name=name, region_code=region.code, kind=kind, beds=beds, bank_account=account,
-                       credit_code=credit_code, opened_on=opened_on)
+                       credit_code=credit_code, opened_on=opened_on, ownership=ownership,
+                       construction_status=construction_status)
     session.add(inst)
     session.flush()
     audit.record(session, actor=actor.username, action="institution.add", entity="institution", entity_id=inst.id,

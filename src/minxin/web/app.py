@@ -11,14 +11,18 @@ Domains plug in through their descriptor (`minxin.domains`). For each module in 
 * the templates in the `templates/` folder next to the module (named `<domain>/<page>.html`).
 
 For each module in a domain's `api` it includes `router` under /api/v1, behind `api_user`.
+A domain's `background` coroutines run while a real server runs (not over a test's session factory).
 A module that fails to import stops the factory with its error: nothing is skipped quietly.
 The web kit's own pages (`minxin.web.views`: language switch, API docs) come first.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -28,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from minxin import db
-from minxin.domains import installed
+from minxin.domains import background_tasks, installed
 from minxin.settings import get_settings
 from minxin.web.deps import api_user, current_user, ids_in_range
 from minxin.web.errors import UnexpectedErrorMiddleware, install_handlers
@@ -57,10 +61,28 @@ def _template_dir(module: ModuleType) -> Path | None:
     return folder if folder.is_dir() and folder != TEMPLATES_DIR else None
 
 
-def create_app(session_factory: sessionmaker[Session] | None = None) -> FastAPI:
-    """Build the web app; tests pass a session factory bound to their rolled-back connection."""
+def create_app(session_factory: sessionmaker[Session] | None = None, *,
+               background: bool | None = None) -> FastAPI:
+    """Build the web app; tests pass a session factory bound to their rolled-back connection.
+
+    The domains' background tasks run when `background` is true; by default only in a real server (no
+    session factory given), never over a test's rolled-back connection.
+    """
     settings = get_settings()
+    run_background = session_factory is None if background is None else background
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        running = [asyncio.create_task(task(app)) for task in background_tasks()] if run_background else []
+        try:
+            yield
+        finally:
+            for t in running:
+                t.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="minxin 民心 API",
         version="1",
         description="连云港市民政局 · 民心 — JSON API. Authenticate with `Authorization: Bearer <token>` "
