@@ -220,7 +220,9 @@ def test_a_sqlite_backup_taken_while_another_connection_commits_is_one_consisten
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     copy = make_engine(copy_url)
     with unit_of_work(copy, write=False) as session:
-        assert audit.verify(session).ok
+        # The copy is a snapshot: its chain is whole up to its last entry. The live database's anchors go
+        # further (the writer went on), so the copy is checked against an anchor file of its own.
+        assert audit.verify(session, anchor_file=tmp_path / "copy-anchors.jsonl").ok
         copied = session.execute(select(func.count()).select_from(AuditEvent)
                                  .where(AuditEvent.action == "test.write")).scalar_one()
     copy.dispose()
