@@ -20,7 +20,7 @@ from tests.factories import active_case, household
 from minxin.auth.models import User
 from minxin.auth.service import create_token
 
-EXAMPLES_PER_MODE = 8
+EXAMPLES_PER_MODE = 6
 
 
 def _fuzz_operation(operation: Any, mode: GenerationMode, headers: dict[str, str], found: list[str]) -> None:
