@@ -19,6 +19,7 @@ from minxin.registry.models import Household
 from minxin.registry.schemas import (
     API_FIELDS,
     CountyCount,
+    FieldErrorsOut,
     HouseholdCreate,
     HouseholdOut,
     ImportErrorOut,
@@ -157,7 +158,9 @@ def reveal(person_id: int, body: RevealIn | None = None, user: User = Depends(ap
 
 
 @router.post("/imports/households", response_model=ImportOut, summary="Import households from xlsx/csv",
-             responses={**ERRORS, 422: {"model": ImportErrorsOut, "description": "Every error; nothing stored"}})
+             responses={**ERRORS, 422: {"model": ImportErrorsOut | FieldErrorsOut,
+                                    "description": "Every error of the file (nothing stored), or a field the "
+                                                   "request lacks"}})
 def import_file(file: UploadFile | None = File(None, description="The .xlsx or .csv (see the template)"),
                 dry_run: bool = Form(False), user: User = Depends(api_user),
                 session: Session = Depends(get_session)) -> ImportOut | JSONResponse:

@@ -134,6 +134,18 @@ class ImportErrorsOut(BaseModel):
     errors: list[ImportErrorOut]
 
 
+class FieldErrorOut(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class FieldErrorsOut(BaseModel):
+    """A request the API could not parse (FastAPI's 422 shape, every field named)."""
+
+    detail: list[FieldErrorOut]
+
+
 # ---- in ------------------------------------------------------------------------------------------
 
 def _domain(fn: Any, value: Any) -> Any:
