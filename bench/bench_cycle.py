@@ -1,26 +1,40 @@
-"""Benchmark: the 低保 payment-cycle engine (programs.cycles.run_cycle) at a million households.
+"""Benchmark: the 低保 payment-cycle engine at a million households, every county of the city.
 
     python bench/bench_cycle.py --keep                       # 1,000,000 cases, SQLite and PostgreSQL, 3 runs
     python bench/bench_cycle.py --cases 100000 --orm-cases 20000 --runs 1 --db sqlite
     python bench/bench_cycle.py --keep --record              # also append the results to bench/RESULTS.md
 
+A cycle is one program, one month and one county. What the issue times is the city's month: a city
+user's `minxin cycle run dibao YYYY-MM` runs every county (`run_county_cycles`), each county its
+own cycle in its own transaction (unit of work, committed before the next county starts). Every
+"cycle" below is that whole city run, timed from the first transaction to the last commit; its
+rows and totals are the sums over the county cycles (the six counties' cycles together hold one
+line per paid case of the city, as the one city-wide cycle did before).
+
 What is measured, per database (targets from the issue):
 
-1. cycle   run_cycle + commit of one fresh period over N active 低保 cases (target < 10 s at 1M).
-2. floor   a bare bulk insert of the same rows run_cycle wrote (same 19 columns, same payments table
-           and indexes, same driver, same run): executemany (SQLite ?-placeholders; psycopg's pipelined
-           executemany) and, on PostgreSQL, COPY FROM STDIN as a stricter floor. Target: cycle ≤ 2× floor.
-3. orm     a row-at-a-time ORM loop doing the same calculation (Case, Household, members through the
-           ORM, standard_in_force per case, rules.dibao_entitlement, session.add(Payment)) on a separate
-           database of --orm-cases cases, against run_cycle on that database. Target: run_cycle ≥ 20×
-           faster; the ORM loop's total must equal run_cycle's, case by case.
-4. arrears cycles 2012-07 and 2012-08 run and approved, then a back-dated raise of both city standards
-           effective 2012-07-01, then the timed 2012-09 run (regular + arrears for 2 periods) + commit.
+1. cycle   the city run of one fresh period over N active 低保 cases spread over all counties
+           (target < 10 s at 1M).
+2. floor   a bare bulk insert of the same rows the county cycles wrote (their union, into one
+           scratch cycle, in one transaction: the cost of writing that many lines; the city run's
+           extra commits cost milliseconds): executemany (SQLite ?-placeholders; psycopg's pipelined
+           executemany) and, on PostgreSQL, COPY FROM STDIN as a stricter floor, and an INSERT …
+           SELECT copy inside the database. Target: cycle ≤ 2× floor.
+3. orm     a row-at-a-time ORM loop doing the same calculation (per county one Cycle and one commit;
+           per case Case, Household, members through the ORM, standard_in_force,
+           assistance.dibao.rules.dibao_entitlement, session.add(Payment)) on a separate database of
+           --orm-cases cases, against the city run on that database. Target: ≥ 20× faster; the ORM
+           loop's total must equal the city run's, case by case over the union of the county cycles.
+4. arrears city runs of 2012-07 and 2012-08, every county cycle of both approved (by another user than
+           the runner), then a back-dated raise of both city standards effective 2012-07-01, then the
+           timed city run of 2012-09 (each county: regular + arrears for 2 periods) + commits.
            Target < 10 s at 1M.
 
 Each timed section reports wall seconds (the targets), CPU seconds (this process on SQLite, the
-server backend on PostgreSQL: less sensitive to a busy machine) and this process's peak RSS during
-the section (VmHWM, reset before each section). Runs are repeated --runs times; medians are reported.
+server backends of the engine's connections on PostgreSQL: less sensitive to a busy machine) and
+this process's peak RSS during the section (VmHWM, reset before each section). Runs are repeated
+--runs times; medians are reported. --profile adds the slowest statements of the first run, summed
+over its county cycles, and each county's seconds.
 
 Databases are built by bench/cycle_data.py (≈ 2 minutes per million households per database).
 With --keep they are cached, keyed by N: bench/out/cycle_<N>.db (gitignored) and the PostgreSQL
@@ -35,6 +49,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
+import itertools
 import json
 import os
 import re
@@ -47,7 +62,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -60,6 +75,9 @@ from sqlalchemy.orm import Session
 from minxin.auth.models import User
 from minxin.core.period import Period
 from minxin.db import make_engine, write_lock
+
+if TYPE_CHECKING:
+    from minxin.programs.cycles import CityRun
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -127,13 +145,19 @@ class Sample:
 
 
 class Meter:
-    """Times one section: wall clock, CPU where the work happens, peak RSS of this process."""
+    """Times one section: wall clock, CPU where the work happens, peak RSS of this process.
 
-    def __init__(self, backend_pid: int | None = None) -> None:
-        self.backend_pid = backend_pid
+    On PostgreSQL the work happens in the server backends of the engine's connections: a city run
+    opens one unit of work per county, each taking a pooled connection, so the CPU of every backend
+    the engine has opened (`backend_pids`) is summed."""
 
-    def _cpu(self) -> float:
-        return _proc_cpu(self.backend_pid) if self.backend_pid else time.process_time()
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine if engine is not None and engine.dialect.name == "postgresql" else None
+
+    def _cpu(self) -> dict[int, float]:
+        if self.engine is None:
+            return {0: time.process_time()}
+        return {pid: _proc_cpu(pid) for pid in backend_pids(self.engine)}
 
     @contextmanager
     def measure(self) -> Iterator[dict[str, float]]:
@@ -144,7 +168,8 @@ class Meter:
         c0, p0, t0 = self._cpu(), time.process_time(), time.perf_counter()
         yield out
         out["wall"] = time.perf_counter() - t0
-        out["cpu"] = self._cpu() - c0
+        c1 = self._cpu()
+        out["cpu"] = sum(v - c0.get(k, 0.0) for k, v in c1.items() if v == v)  # a backend born meanwhile: from 0
         out["client_cpu"] = time.process_time() - p0
         out["rss_mb"] = _status_mb("VmHWM")
         out["load"] = os.getloadavg()[0]
@@ -154,12 +179,29 @@ class Meter:
         return Sample(m["wall"], m["cpu"], m["client_cpu"], m["rss_mb"], m["rss_start_mb"], m["load"], info)
 
 
-def backend_pid(conn: Any) -> int | None:
-    """The PostgreSQL server process of an SQLAlchemy connection or session (None on SQLite)."""
-    bind = conn.get_bind() if isinstance(conn, Session) else conn.engine
-    if bind.dialect.name != "postgresql":
-        return None
-    return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+_BACKENDS: dict[int, set[int]] = {}
+
+
+def watch_backends(engine: Engine) -> None:
+    """Remember the server process of every connection the engine opens (PostgreSQL)."""
+    if engine.dialect.name != "postgresql" or id(engine) in _BACKENDS:
+        return
+    pids: set[int] = set()
+    _BACKENDS[id(engine)] = pids
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        pids.add(int(dbapi_conn.info.backend_pid))
+
+    event.listen(engine, "connect", on_connect)
+    engine.dispose()  # connections opened before the listener are not in the set: start anew
+
+
+def backend_pids(engine: Engine) -> list[int]:
+    """The live server processes of the engine's connections."""
+    pids = _BACKENDS.get(id(engine), set())
+    for pid in [p for p in pids if not Path(f"/proc/{p}").exists()]:
+        pids.discard(pid)
+    return sorted(pids)
 
 
 class StatementLog:
@@ -190,8 +232,14 @@ class StatementLog:
             self.active = False
 
     @staticmethod
-    def top(rows: list[tuple[float, str]], k: int = 6) -> list[str]:
-        return [f"{d:7.3f} s  {s[:150]}" for d, s in sorted(rows, reverse=True)[:k]]
+    def top(rows: list[tuple[float, str]], k: int = 8) -> list[str]:
+        """The slowest statements, summed over the county cycles of a city run (× how often it ran)."""
+        total: dict[str, list[float]] = {}
+        for d, stmt in rows:
+            total.setdefault(stmt[:150], []).append(d)
+        ranked = sorted(total.items(), key=lambda kv: -sum(kv[1]))[:k]
+        return [f"{sum(ds):7.3f} s ×{len(ds):<2} (max {max(ds):.3f})  {stmt}" for stmt, ds in ranked] + \
+            [f"{sum(d for d, _ in rows):7.3f} s  all {len(rows)} statements"]
 
 
 # ---- databases -----------------------------------------------------------------------------------
@@ -331,26 +379,43 @@ def _users(session: Session) -> tuple[User, User]:
 
 # ---- the sections --------------------------------------------------------------------------------
 
-def timed_cycle(engine: Engine, period: Period, log: StatementLog | None = None) -> tuple[Any, Sample]:
-    """run_cycle + commit as the system user, in one SQLite write transaction."""
-    from minxin.programs.cycles import run_cycle
+def timed_cycle(engine: Engine, period: Period, log: StatementLog | None = None) -> tuple[CityRun, Sample]:
+    """The city's run of every county + their commits, as `minxin cycle run dibao YYYY-MM` does for a
+    city user: run_county_cycles, each county its own cycle in its own unit of work (transaction), timed
+    as a whole. Per-county wall times go into the sample's info."""
+    from minxin.db import unit_of_work
+    from minxin.programs.cycles import run_county_cycles
 
-    with write_lock(), Session(engine) as s:
+    with Session(engine) as s:
         runner, _ = _users(s)
-        meter = Meter(backend_pid(s))
-        with meter.measure() as m:
-            if log is not None:
-                with log.capture() as stmts:
-                    summary = run_cycle(s, actor=runner, program="dibao", period=period)
-                    s.commit()
-            else:
-                summary = run_cycle(s, actor=runner, program="dibao", period=period)
-                s.commit()
-    info: dict[str, Any] = {"cycle_id": summary.cycle_id, "cases": summary.cases, "total_fen": summary.total_fen,
-                            "arrears_fen": summary.arrears_fen}
+        username = runner.username
+    marks: list[tuple[str, float]] = []
+
+    def progress(label: str, _k: int, _n: int) -> None:
+        marks.append((label, time.perf_counter()))
+
+    meter = Meter(engine)
+    with meter.measure() as m:
+        if log is not None:
+            with log.capture() as stmts:
+                city = run_county_cycles(lambda: unit_of_work(engine, write=True), actor=username, program="dibao",
+                                         period=period, progress=progress)
+        else:
+            city = run_county_cycles(lambda: unit_of_work(engine, write=True), actor=username, program="dibao",
+                                     period=period, progress=progress)
+    if city.failed:
+        delete_cycles(engine, [c.cycle_id for c in city.cycles])
+        raise SystemExit(f"county cycles failed: {city.failed}")
+    sums = city.as_json()
+    counties = {label: round(b - a, 3) for (label, a), (_, b) in itertools.pairwise(marks)}
+    info: dict[str, Any] = {"cycle_ids": [c.cycle_id for c in city.cycles], "counties": len(city.cycles),
+                            "cases": sums["cases"], "total_fen": sums["total_fen"], "arrears_fen": sums["arrears_fen"],
+                            "county_cases": {c.county: c.cases for c in city.cycles}, "county_s": counties}
     if log is not None:
-        info["profile"] = StatementLog.top(stmts)
-    return summary, Meter.sample(m, **info)
+        per_county = ", ".join(f"{k} {v:.2f} ({info['county_cases'].get(k, 0):,} lines)"
+                               for k, v in counties.items())
+        info["profile"] = [*StatementLog.top(stmts), f"per county (s): {per_county}"]
+    return city, Meter.sample(m, **info)
 
 
 def _payment_columns() -> list[str]:
@@ -359,32 +424,41 @@ def _payment_columns() -> list[str]:
     return [c.strip() for c in LINE_COLUMNS.split(",")]
 
 
-def payment_rows(engine: Engine, cycle_id: int) -> list[tuple[Any, ...]]:
+def _in(ids: list[int]) -> str:
+    """An IN list of cycle ids (integers we made ourselves)."""
+    return "(" + ", ".join(str(int(i)) for i in ids) + ")"
+
+
+def payment_rows(engine: Engine, cycle_ids: list[int]) -> list[tuple[Any, ...]]:
+    """The lines of the county cycles of one city run, the union, in case order."""
     cols = _payment_columns()
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(text(
-            f"SELECT {', '.join(cols)} FROM payments WHERE cycle_id = :c ORDER BY case_id, seq"), {"c": cycle_id})]
+            f"SELECT {', '.join(cols)} FROM payments WHERE cycle_id IN {_in(cycle_ids)} ORDER BY case_id, seq"))]
 
 
 def _scratch_cycle(engine: Engine) -> int:
     with write_lock(), engine.begin() as conn:
         conn.execute(text(
-            "INSERT INTO cycles (program_code, period, status, cases, total_fen, arrears_fen, carryover_fen, "
-            "run_by, paid_fen, failed_fen) VALUES ('dibao', :p, 'draft', 0, 0, 0, 0, 'bench', 0, 0)"),
-            {"p": SCRATCH_PERIOD})
+            "INSERT INTO cycles (program_code, period, county_code, status, cases, total_fen, arrears_fen, "
+            "carryover_fen, run_by, paid_fen, failed_fen) VALUES ('dibao', :p, :city, 'draft', 0, 0, 0, 0, 'bench', 0, 0)"),
+            {"p": SCRATCH_PERIOD, "city": CITY})
         return int(conn.execute(text("SELECT id FROM cycles WHERE program_code = 'dibao' AND period = :p"),
                                 {"p": SCRATCH_PERIOD}).scalar_one())
 
 
 def floor_insert(engine: Engine, rows: list[tuple[Any, ...]], how: str) -> Sample:
-    """The same rows into a fresh scratch cycle through the bare driver: executemany or COPY, + commit."""
+    """The same rows into a fresh scratch cycle through the bare driver: executemany or COPY, + commit.
+
+    The rows of every county cycle go into one scratch cycle in one transaction: the floor is the
+    cost of writing that many lines, without the five extra commits of a city run (milliseconds)."""
     cols = _payment_columns()
     cid = _scratch_cycle(engine)
     rows = [(cid, *r[1:]) for r in rows]
     sqlite = engine.dialect.name == "sqlite"
     try:
         with write_lock(), engine.connect() as conn:
-            meter = Meter(backend_pid(conn))
+            meter = Meter(engine)
             conn.commit()
             dbapi: Any = conn.connection.driver_connection
             with meter.measure() as m:
@@ -407,18 +481,18 @@ def floor_insert(engine: Engine, rows: list[tuple[Any, ...]], how: str) -> Sampl
         delete_cycles(engine, [cid])
 
 
-def floor_insert_select(engine: Engine, source_cycle: int) -> Sample:
-    """The set-based floor: the source cycle's rows copied by one INSERT … SELECT (no computation) + commit."""
+def floor_insert_select(engine: Engine, source_cycles: list[int]) -> Sample:
+    """The set-based floor: the county cycles' rows copied by one INSERT … SELECT (no computation) + commit."""
     cols = _payment_columns()
     rest = ", ".join(cols[1:])
     cid = _scratch_cycle(engine)
     try:
         with write_lock(), engine.connect() as conn:
-            meter = Meter(backend_pid(conn))
+            meter = Meter(engine)
             conn.commit()
             with meter.measure() as m, conn.begin():
                 n = conn.execute(text(f"INSERT INTO payments ({cols[0]}, {rest}) SELECT :c, {rest} FROM payments "
-                                      "WHERE cycle_id = :src"), {"c": cid, "src": source_cycle}).rowcount
+                                      f"WHERE cycle_id IN {_in(source_cycles)}"), {"c": cid}).rowcount
         return Meter.sample(m, rows=n)
     finally:
         delete_cycles(engine, [cid])
@@ -432,78 +506,102 @@ def _years_before(day: date, years: int) -> date:
 
 
 def orm_cycle(engine: Engine, period: Period) -> tuple[dict[int, tuple[int, str]], int, Sample]:
-    """The Odoo way: per case, load Case, Household and members, look the standard up, compute, add."""
+    """The Odoo way: per county one cycle and one transaction, as the city run does; per case, load Case,
+    Household and members, look the standard up, compute, add."""
+    from minxin.assistance.dibao.rules import (
+        HouseholdFacts,
+        dibao_entitlement,
+        elderly_age,
+        params_from_policy,
+        parse_addons,
+    )
+    from minxin.programs.cycles import city_counties, county_bounds
     from minxin.programs.models import Case, Cycle, Payment
-    from minxin.programs.rules import DibaoParams, HouseholdFacts, dibao_entitlement
     from minxin.programs.service import program_policy, standard_in_force
     from minxin.registry.models import Household
 
     policy = program_policy("dibao")
     first = period.first_day()
-    elderly_age = next((a.min_age for a in policy.addons if a.kind == "elderly" and a.min_age), 200)
-    eld_cut, minor_cut = _years_before(first, elderly_age), _years_before(first, 18)
+    eld_cut = _years_before(first, elderly_age(parse_addons(policy.extra)) or 200)
+    minor_cut = _years_before(first, 18)
     p = str(period)
     results: dict[int, tuple[int, str]] = {}
-    with write_lock(), Session(engine) as s:
-        runner, _ = _users(s)
-        meter = Meter(backend_pid(s))
-        with meter.measure() as m, s.no_autoflush:
-            cycle = Cycle(program_code="dibao", period=p, status="draft", run_by=runner.username)
-            s.add(cycle)
-            s.flush()
-            cases = s.execute(select(Case).where(
-                Case.program_code == "dibao", Case.status == "active", Case.start_period <= p,
-                or_(Case.end_period.is_(None), Case.end_period >= p)).order_by(Case.id)).scalars().all()
-            total = 0
-            # Payments are written at the commit (batched by SQLAlchemy), not flushed before every
-            # query of the loop: this makes the baseline faster, the comparison conservative.
-            for case in cases:
-                household = s.get(Household, case.household_id)
-                assert household is not None
-                members = household.members
-                std = standard_in_force(s, program="dibao", region_code=case.region_code, period=period,
-                                        category=case.category)
-                counts = {
-                    "elderly": sum(1 for pe in members if pe.birth_date <= eld_cut),
-                    "minor": sum(1 for pe in members if pe.birth_date > minor_cut),
-                    "disabled": sum(1 for pe in members if pe.disability_grade in (1, 2)),
-                    "ill": sum(1 for pe in members if pe.health_status == "重病"),
-                }
-                ent = dibao_entitlement(
-                    HouseholdFacts(members=len(members), income_fen=household.monthly_income_fen,
-                                   sanwu=case.sanwu, addon_counts=counts),
-                    DibaoParams(standard_fen=std.amount_fen, min_permille=policy.min_payment_permille,
-                                addons=policy.addons))
-                if ent.amount_fen <= 0:
-                    continue
-                s.add(Payment(cycle_id=cycle.id, case_id=case.id, seq=0, region_code=case.region_code,
-                              amount_fen=ent.amount_fen, regular_fen=ent.amount_fen, rule=ent.rule,
-                              standard_fen=std.amount_fen, standard_id=std.id, income_fen=ent.income_fen,
-                              members=ent.members, addon_fen=ent.addon_fen, n_elderly=counts["elderly"],
-                              n_minor=counts["minor"], n_disabled=counts["disabled"], n_ill=counts["ill"],
-                              arrears_fen=0, carryover_fen=0, status="pending"))
-                results[case.id] = (ent.amount_fen, ent.rule)
-                total += ent.amount_fen
-            cycle.cases, cycle.total_fen = len(results), total
-            s.commit()
-        cycle_id = cycle.id
-    sample = Meter.sample(m, cases_loaded=len(cases), rows=len(results), total_fen=total)
-    delete_cycles(engine, [cycle_id])
+    cycle_ids: list[int] = []
+    total = 0
+    loaded = 0
+    with Session(engine) as s:
+        counties = [r.code for r in city_counties(s)]
+    meter = Meter(engine)
+    with meter.measure() as m:
+        for county in counties:
+            lo, hi = county_bounds(county)
+            with write_lock(), Session(engine) as s, s.no_autoflush:
+                runner, _ = _users(s)
+                cycle = Cycle(program_code="dibao", period=p, county_code=county, status="draft",
+                              run_by=runner.username)
+                s.add(cycle)
+                s.flush()
+                cases = s.execute(select(Case).where(
+                    Case.program_code == "dibao", Case.status == "active", Case.region_code >= lo,
+                    Case.region_code < hi, Case.start_period <= p,
+                    or_(Case.end_period.is_(None), Case.end_period >= p)).order_by(Case.id)).scalars().all()
+                loaded += len(cases)
+                county_total = 0
+                county_cases = 0
+                # Payments are written at the commit (batched by SQLAlchemy), not flushed before every
+                # query of the loop: this makes the baseline faster, the comparison conservative.
+                for case in cases:
+                    household = s.get(Household, case.household_id)
+                    assert household is not None
+                    members = household.members
+                    std = standard_in_force(s, program="dibao", region_code=case.region_code, period=period,
+                                            category=case.category)
+                    counts = {
+                        "elderly": sum(1 for pe in members if pe.birth_date <= eld_cut),
+                        "minor": sum(1 for pe in members if pe.birth_date > minor_cut),
+                        "disabled": sum(1 for pe in members if pe.disability_grade in (1, 2)),
+                        "ill": sum(1 for pe in members if pe.health_status == "重病"),
+                    }
+                    ent = dibao_entitlement(
+                        HouseholdFacts(members=len(members), income_fen=household.monthly_income_fen,
+                                       sanwu=case.sanwu, addon_counts=counts),
+                        params_from_policy(policy.extra, std.amount_fen))
+                    if ent.amount_fen <= 0:
+                        continue
+                    s.add(Payment(cycle_id=cycle.id, case_id=case.id, seq=0, region_code=case.region_code,
+                                  amount_fen=ent.amount_fen, regular_fen=ent.amount_fen, category=case.category,
+                                  rule=ent.rule, standard_fen=std.amount_fen, standard_id=std.id,
+                                  income_fen=ent.income_fen, members=ent.members, addon_fen=ent.addon_fen,
+                                  n_elderly=counts["elderly"], n_minor=counts["minor"],
+                                  n_disabled=counts["disabled"], n_ill=counts["ill"], arrears_fen=0,
+                                  carryover_fen=0, status="pending"))
+                    results[case.id] = (ent.amount_fen, ent.rule)
+                    county_total += ent.amount_fen
+                    county_cases += 1
+                cycle.cases, cycle.total_fen = county_cases, county_total
+                total += county_total
+                s.commit()
+                cycle_ids.append(cycle.id)
+    sample = Meter.sample(m, cases_loaded=loaded, rows=len(results), total_fen=total, counties=len(counties))
+    delete_cycles(engine, cycle_ids)
     return results, total, sample
 
 
-def cycle_amounts(engine: Engine, cycle_id: int) -> dict[int, tuple[int, str]]:
+def cycle_amounts(engine: Engine, cycle_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Per case, the regular amount and rule over the lines of all the given (county) cycles."""
     with engine.connect() as conn:
         return {int(c): (int(a), str(r)) for c, a, r in conn.execute(text(
-            "SELECT case_id, regular_fen, rule FROM payments WHERE cycle_id = :c AND regular_fen > 0"),
-            {"c": cycle_id})}
+            f"SELECT case_id, regular_fen, rule FROM payments WHERE cycle_id IN {_in(cycle_ids)} "
+            "AND regular_fen > 0"))}
 
 
 def arrears_run(engine: Engine, log: StatementLog | None, *, floor: bool = False
                 ) -> tuple[Sample, list[Sample], dict[str, Sample]]:
-    """2012-07 and 2012-08 run and approved, a back-dated raise, then the timed 2012-09 run.
+    """City runs of 2012-07 and 2012-08, every county cycle of each approved by the approver (not the
+    runner), a back-dated raise of both city standards from 2012-07-01, then the timed city run of
+    2012-09 (every county: regular + arrears for the two reached months) + its commits.
 
-    With floor, the 2012-09 cycle's rows are then inserted again through the bare driver (the
+    With floor, the 2012-09 county cycles' rows are then inserted again through the bare driver (the
     floor for that many rows), before the clean-up.
     """
     from minxin.programs.cycles import approve_cycle
@@ -513,13 +611,15 @@ def arrears_run(engine: Engine, log: StatementLog | None, *, floor: bool = False
     ids: list[int] = []
     try:
         for month in (7, 8):
-            summary, sample = timed_cycle(engine, Period(2012, month))
-            ids.append(summary.cycle_id)
-            sample.info["label"] = f"setup: run 2012-{month:02d} ({month - 7} approved cycle(s) before it)"
+            city, sample = timed_cycle(engine, Period(2012, month))
+            month_ids = [c.cycle_id for c in city.cycles]
+            ids.extend(month_ids)
+            sample.info["label"] = f"setup: city run 2012-{month:02d} ({month - 7} approved month(s) before it)"
             setup.append(sample)
             with write_lock(), Session(engine) as s:
                 _, approver = _users(s)
-                approve_cycle(s, actor=approver, cycle_id=summary.cycle_id)
+                for cid in month_ids:
+                    approve_cycle(s, actor=approver, cycle_id=cid)
                 s.commit()
         with write_lock(), Session(engine) as s:
             _, approver = _users(s)
@@ -529,19 +629,20 @@ def arrears_run(engine: Engine, log: StatementLog | None, *, floor: bool = False
                 set_standard(s, actor=approver, program="dibao", region_code=CITY, amount_fen=old.amount_fen + plus,
                              effective=date(2012, 7, 1), category=category, source=BENCH_SOURCE)
             s.commit()
-        summary, sample = timed_cycle(engine, Period(2012, 9), log)
-        ids.append(summary.cycle_id)
+        city, sample = timed_cycle(engine, Period(2012, 9), log)
+        sep = [c.cycle_id for c in city.cycles]
+        ids.extend(sep)
         with engine.connect() as conn:
             rows, regular, with_arrears, months = conn.execute(text(
                 "SELECT count(*), SUM(CASE WHEN regular_fen > 0 THEN 1 ELSE 0 END), "
                 "SUM(CASE WHEN arrears_fen > 0 THEN 1 ELSE 0 END), COALESCE(SUM(arrears_months), 0) "
-                "FROM payments WHERE cycle_id = :c"), {"c": summary.cycle_id}).one()
+                f"FROM payments WHERE cycle_id IN {_in(sep)}")).one()
         sample.info.update(rows=int(rows), regular_rows=int(regular), arrears_rows=int(with_arrears),
                            arrears_months=int(months))
         floors: dict[str, Sample] = {}
         if floor:
-            floors["insert-select"] = floor_insert_select(engine, summary.cycle_id)
-            rows = payment_rows(engine, summary.cycle_id)
+            floors["insert-select"] = floor_insert_select(engine, sep)
+            rows = payment_rows(engine, sep)
             for how in ["executemany"] + (["copy"] if engine.dialect.name == "postgresql" else []):
                 floors[how] = floor_insert(engine, rows, how)
             del rows
@@ -585,6 +686,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     if not args.only & {"cycle", "arrears"}:
         return {**res, **bench_orm(backend, args)}
     db = open_db(backend, args.cases, keep=args.keep, pg_url=args.pg_url)
+    watch_backends(db.engine)
     res["db"] = {"where": db.where, "built_s": db.built_s, **db.population}
     _say(f"[{backend}] {db.n:,} cases at {db.where} "
          f"({f'built in {db.built_s:.0f} s' if db.built_s is not None else 'reused from cache'})")
@@ -596,17 +698,19 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             floors: dict[str, list[Sample]] = {"executemany": [], "copy": [], "insert-select": []}
             period = Period(2012, 10)
             for r in range(args.runs):
-                summary, sample = timed_cycle(db.engine, period, log if r == 0 else None)
+                _city, sample = timed_cycle(db.engine, period, log if r == 0 else None)
                 cyc.append(sample)
-                rows = payment_rows(db.engine, summary.cycle_id)
-                floors["insert-select"].append(floor_insert_select(db.engine, summary.cycle_id))
-                delete_cycles(db.engine, [summary.cycle_id])
+                ids = sample.info["cycle_ids"]
+                rows = payment_rows(db.engine, ids)
+                floors["insert-select"].append(floor_insert_select(db.engine, ids))
+                delete_cycles(db.engine, ids)
                 hows = ["executemany"] + (["copy"] if backend == "postgresql" else [])
                 for how in hows:
                     floors[how].append(floor_insert(db.engine, rows, how))
                 del rows
                 hows.append("insert-select")
-                _say(f"[{backend}] run {r + 1}: cycle {period} {sample.wall:.2f} s ({summary.cases:,} payments), "
+                _say(f"[{backend}] run {r + 1}: city run {period} {sample.wall:.2f} s ({sample.info['cases']:,} "
+                     f"payments in {sample.info['counties']} county cycles; per county s {sample.info['county_s']}), "
                      + ", ".join(f"floor {h} {floors[h][-1].wall:.2f} s" for h in hows))
                 period = period.next()
             res["cycle"] = cyc
@@ -640,6 +744,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def bench_orm(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     db = open_db(backend, args.orm_cases, keep=args.keep, pg_url=args.pg_url)
+    watch_backends(db.engine)
     _say(f"[{backend}] ORM comparison on {db.n:,} cases at {db.where}")
     reset(db.engine)
     orm: list[Sample] = []
@@ -649,18 +754,18 @@ def bench_orm(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         period = Period(2012, 10)
         for r in range(args.orm_runs or args.runs):
             orm_amounts, orm_total, o = orm_cycle(db.engine, period)
-            summary, c = timed_cycle(db.engine, period)
-            sql_amounts = cycle_amounts(db.engine, summary.cycle_id)
-            delete_cycles(db.engine, [summary.cycle_id])
+            _city, c = timed_cycle(db.engine, period)
+            sql_amounts = cycle_amounts(db.engine, c.info["cycle_ids"])
+            delete_cycles(db.engine, c.info["cycle_ids"])
             mismatched = sum(1 for k in orm_amounts.keys() | sql_amounts.keys()
                              if orm_amounts.get(k) != sql_amounts.get(k))
-            checks.append({"orm_total_fen": orm_total, "cycle_total_fen": summary.total_fen,
+            checks.append({"orm_total_fen": orm_total, "cycle_total_fen": c.info["total_fen"],
                            "orm_rows": len(orm_amounts), "cycle_rows": len(sql_amounts), "mismatched_cases": mismatched,
-                           "equal": orm_total == summary.total_fen and mismatched == 0})
+                           "equal": orm_total == c.info["total_fen"] and mismatched == 0})
             orm.append(o)
             sql.append(c)
             _say(f"[{backend}] ORM run {r + 1} ({period}): ORM loop {o.wall:.1f} s, run_cycle {c.wall:.2f} s, "
-                 f"totals {orm_total} vs {summary.total_fen}, {mismatched} mismatched cases")
+                 f"totals {orm_total} vs {c.info['total_fen']}, {mismatched} mismatched cases")
             period = period.next()
     finally:
         if args.keep:
@@ -702,8 +807,13 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, started: flo
     add(f"- Command: `python bench/bench_cycle.py {argv}`".rstrip())
     add(f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram']} RAM; Python {m['python']}, SQLite {m['sqlite']}; "
         f"{pg_info(args.pg_url) if any(r['backend'] == 'postgresql' for r in results) else 'no PostgreSQL'}")
-    add(f"- Load average (1/5/15 min) at start: {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}; the machine is shared, "
-        f"so CPU seconds (this process on SQLite, the server backend on PostgreSQL) are given next to wall time")
+    end = os.getloadavg()
+    add(f"- Load average (1/5/15 min) at start: {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}, at the end: "
+        f"{end[0]:.2f}/{end[1]:.2f}/{end[2]:.2f}; the machine is shared, so CPU seconds (this process on "
+        f"SQLite, the server backends on PostgreSQL) are given next to wall time")
+    add("- A cycle is one program, month and county: each measurement of a cycle is the city's run of every "
+        "county (`run_county_cycles`, each county its own cycle and transaction, as `minxin cycle run dibao "
+        "YYYY-MM` for a city user), timed as a whole; rows and totals are summed over the county cycles")
     add(f"- {args.runs} runs per measurement, medians; total benchmark time {time.perf_counter() - started:.0f} s")
     for r in results:
         if "db" in r:
@@ -720,7 +830,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, started: flo
             cyc = r["cycle"]
             w = med(cyc)
             rows = cyc[0].info["cases"]
-            add(f"| {b} | 1. run_cycle + commit, fresh period | {rows:,} | {w:.2f} | {runs_text(cyc)} | "
+            add(f"| {b} | 1. city run of {cyc[0].info['counties']} county cycles + commits, fresh period | "
+                f"{rows:,} | {w:.2f} | {runs_text(cyc)} | "
                 f"{cpu(cyc)} | {rss(cyc)} | < {TARGET_CYCLE_S:.0f} s | "
                 f"{w / TARGET_CYCLE_S:.2f}× target | {verdict(w < TARGET_CYCLE_S)} |")
             for how, fl in r["floors"].items():
@@ -735,7 +846,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, started: flo
             arr = r["arrears"]
             w = med(arr)
             i = arr[0].info
-            add(f"| {b} | 4. back-dated raise: run 2012-09 + commit ({i['regular_rows']:,} regular payments, "
+            add(f"| {b} | 4. back-dated raise: city run 2012-09 + commits ({i['regular_rows']:,} regular payments, "
                 f"{i['arrears_rows']:,} with arrears for {i['arrears_months']:,} case-months, "
                 f"arrears {i['arrears_fen'] / 100:,.2f} yuan) | {i['rows']:,} | "
                 f"{w:.2f} | {runs_text(arr)} | {cpu(arr)} | {rss(arr)} | "
@@ -754,20 +865,20 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, started: flo
             speedup = ow / cw
             ok_totals = all(ch["equal"] for ch in r["orm_checks"])
             ch = r["orm_checks"][0]
-            add(f"| {b} | 3. ORM row-at-a-time loop ({r['orm_db']['cases']:,} cases) | {o[0].info['rows']:,} | "
+            add(f"| {b} | 3. ORM row-at-a-time loop ({r['orm_db']['cases']:,} cases, a cycle and a commit per county) | {o[0].info['rows']:,} | "
                 f"{ow:.2f} | {runs_text(o)} | {cpu(o)} | {rss(o)} | info | | |")
-            add(f"| {b} | 3. run_cycle on the same {r['orm_db']['cases']:,} cases | {c[0].info['cases']:,} | {cw:.2f} | "
+            add(f"| {b} | 3. city run on the same {r['orm_db']['cases']:,} cases | {c[0].info['cases']:,} | {cw:.2f} | "
                 f"{runs_text(c)} | {cpu(c)} | {rss(c)} | ≥ 20× faster than ORM | "
                 f"{speedup:.1f}× faster | {verdict(speedup >= TARGET_ORM_SPEEDUP)} |")
-            add(f"| {b} | 3. cross-check: ORM total = run_cycle total, case by case | {ch['orm_rows']:,} | | | | | "
+            add(f"| {b} | 3. cross-check: ORM total = city run total, case by case over all county cycles | {ch['orm_rows']:,} | | | | | "
                 f"equal | {ch['orm_total_fen']} vs {ch['cycle_total_fen']} fen, {ch['mismatched_cases']} cases differ | "
                 f"{'equal' if ok_totals else 'DIFFERENT'} |")
     profiles = [(r["backend"], k, s.info["profile"]) for r in results for k in ("cycle", "arrears")
                 if k in r for s in r[k][:1] if "profile" in s.info]
     if profiles:
         add("")
-        add("Slowest statements of the first run (before/after_cursor_execute; a streamed SELECT is timed to its "
-            "first row only):")
+        add("Slowest statements of the first run, summed over its county cycles (before/after_cursor_execute; "
+            "a streamed SELECT is timed to its first row only):")
         for b, k, top in profiles:
             add("")
             add(f"{b}, {k}:")
