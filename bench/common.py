@@ -22,6 +22,9 @@ from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
+# The benchmarks' databases write audit entries like any other: their key lives with them, apart
+# from the key of a checkout's own database (the child processes inherit the setting).
+os.environ.setdefault("MINXIN_AUDIT_KEY_FILE", str(ROOT / "bench" / "out" / "minxin-audit.key"))
 
 
 def machine_info() -> dict[str, str]:
@@ -94,6 +97,9 @@ def _initialise(url: str) -> Engine:
     from minxin.db import make_engine, write_lock
     from minxin.registry.service import seed_regions
 
+    from minxin.auth import audit
+
+    audit.create_key(audit.key_path(url))  # `minxin init` does the same: no key, no audit entry
     engine = make_engine(url)
     migrate.upgrade(engine)
     with write_lock(), Session(engine) as s:

@@ -122,11 +122,13 @@ def generate(n: int, comms: list[tuple[str, bool]], *, seed: int = SEED, chunk: 
 def prepare(engine: Engine) -> None:
     """Migrate, seed regions, programs and standards, the system user and the approver."""
     from minxin import migrate
+    from minxin.auth import audit
     from minxin.auth.service import add_user, ensure_system_user
     from minxin.db import write_lock
     from minxin.programs.service import init_programs
     from minxin.registry.service import seed_regions
 
+    audit.create_key(audit.key_path(engine.url))  # as `minxin init`: the audit trail needs its key
     migrate.upgrade(engine)
     with write_lock(), Session(engine) as s:
         seed_regions(s)
