@@ -93,11 +93,10 @@ def _admin(url: str, *statements: str) -> None:
 
 def _initialise(url: str) -> Engine:
     from minxin import migrate
+    from minxin.auth import audit
     from minxin.auth.service import ensure_system_user
     from minxin.db import make_engine, write_lock
     from minxin.registry.service import seed_regions
-
-    from minxin.auth import audit
 
     audit.create_key(audit.key_path(url))  # `minxin init` does the same: no key, no audit entry
     engine = make_engine(url)
