@@ -124,3 +124,15 @@ def test_errors_are_one_line_never_a_traceback(tmp_path):
     assert r.returncode == 1 and "minxin init" in r.stderr and "Traceback" not in r.stderr
     r = _run(tmp_path / "empty.db", "import", "households", str(tmp_path / "missing.csv"))
     assert r.returncode == 1 and "no such file" in r.stderr
+
+
+def test_report_care_training_counts_per_county_and_refuses_a_bad_year(cli_db):
+    r = _run(cli_db, "report", "care-training", "2012", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["year"] == 2012 and {c["county_code"] for c in data["counties"]} >= {"320706", "320707"}
+    assert set(data["total"]) == {"towns", "towns_covered", "centres", "demo_points", "workers", "trained", "passed",
+                                  "certified_workers"}
+    assert data["total"]["towns"] > 0 and data["total"]["workers"] == 0
+    bad = _run(cli_db, "report", "care-training", "1800")
+    assert bad.returncode == 1 and "年份" in bad.stderr and "Traceback" not in bad.stderr

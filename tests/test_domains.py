@@ -51,6 +51,7 @@ EXPECTED_HOLDERS = {
     "calls:intake": {"call_agent", "city_admin"},
     "calls:handle": {"call_agent", "city_admin"},
     "calls:supervise": {"city_admin"},
+    "care:manage": {"town_officer", "county_officer", "city_admin"},
 }
 
 

@@ -43,6 +43,7 @@ from minxin.core.divisions import covers
 from minxin.core.period import Period
 from minxin.db import utcnow, write_lock
 from minxin.eldercare import stream as call_stream
+from minxin.eldercare import training as care
 from minxin.eldercare.calls import receive_call
 from minxin.eldercare.domain import EldercarePerm
 from minxin.eldercare.models import CareCallSchedule, ElderlyProfile
@@ -104,6 +105,7 @@ READ = Rule(perms=(Perm.REGISTRY_READ,))
 CYCLES = Rule(perms=(Perm.CYCLES_RUN, Perm.AUDIT_READ))
 MANAGE_SUPERMARKETS = AssistancePerm.SUPERMARKETS_MANAGE
 CALLS = EldercarePerm.CALLS_HANDLE
+CARE = EldercarePerm.CARE_MANAGE
 
 
 def rec(*perms: str, region: str = HAIZHOU_COMMUNITY, **kw: Any) -> Rule:
@@ -225,6 +227,20 @@ ROUTES: dict[str, Rule] = {
     "POST /eldercare/care-calls": Rule(perms=(CALLS,)),
     "POST /eldercare/care-calls/{schedule_id}": rec(CALLS),
     "GET /eldercare/reports": Rule(perms=(CALLS,)),
+    # service centres and care-worker training (P20); a county's course is seen by everyone inside the
+    # county, which for these identities is what a record of 新海 community gives
+    "GET /eldercare/centres": READ,
+    "POST /eldercare/centres": writes(CARE, region=HAIZHOU_TOWN),
+    "POST /eldercare/centres/{centre_id:int}/status": rec(CARE, region=HAIZHOU_TOWN),
+    "GET /eldercare/workers": READ,
+    "POST /eldercare/workers": writes(CARE, region=HAIZHOU_COMMUNITY),
+    "GET /eldercare/workers/{worker_id:int}": rec(Perm.REGISTRY_READ),
+    "GET /eldercare/training": READ,
+    "GET /eldercare/training/export.xlsx": READ,
+    "POST /eldercare/training/courses": writes(CARE, region=HAIZHOU),
+    "GET /eldercare/training/courses/{course_id:int}": rec(Perm.REGISTRY_READ),
+    "POST /eldercare/training/courses/{course_id:int}/enrol": rec(CARE),
+    "POST /eldercare/training/enrolments/{enrolment_id:int}/result": rec(CARE),
     "POST /api/v1/calls": Rule(perms=(EldercarePerm.CALLS_INTAKE,)),
     "GET /api/v1/calls": Rule(perms=(CALLS,)),
     "GET /api/v1/calls/stream": Rule(perms=(CALLS,)),
@@ -331,6 +347,18 @@ def _build_world(session: Session, connection: Any) -> World:
                                 next_due_on=today())
     session.add(schedule)
     session.flush()
+    # Service centres of 新海 and of Ganyu; care workers of 新海 community, one enrolled on a Haizhou course.
+    centre = care.add_centre(session, actor=system, name="RP标记A中心", kind="centre", region_code=HAIZHOU_TOWN,
+                             opened_on=date(2012, 6, 1))
+    care.add_centre(session, actor=system, name="RP标记C中心", kind="centre", region_code="320707100",
+                    opened_on=date(2012, 6, 1))
+    worker = care.add_worker(session, actor=system, name="RP标记A护理员", phone="13955551111",
+                             region_code=HAIZHOU_COMMUNITY)
+    care.add_worker(session, actor=system, name="RP标记A护理员二", phone="13955552222", region_code=HAIZHOU_COMMUNITY)
+    course = care.add_course(session, actor=system, name="RP海州初级班", region_code=HAIZHOU, level="初级",
+                             starts_on=today() - timedelta(days=30), ends_on=today() - timedelta(days=20), hours=80)
+    enrolment = care.enrol(session, actor=system, course_id=course.id, worker_id=worker.id)
+    session.flush()
     session.commit()
 
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
@@ -346,11 +374,13 @@ def _build_world(session: Session, connection: Any) -> World:
            "cycle_id": cycle.cycle_id, "child_id": orphan.id,
            "supermarket_id": markets[HAIZHOU].id, "token": "0" * 32, "fmt": "xlsx",
            "year": str(today().year), "code": "zh", "community_code": HAIZHOU_COMMUNITY,
-           "elderly_id": old.id, "call_id": call_.id, "schedule_id": schedule.id, "action": "take"}
+           "elderly_id": old.id, "call_id": call_.id, "schedule_id": schedule.id, "action": "take",
+           "centre_id": centre.id, "worker_id": worker.id, "course_id": course.id, "enrolment_id": enrolment.id}
     markers = [("RPMARKA001", HAIZHOU_COMMUNITY), ("RPMARKA002", HAIZHOU_COMMUNITY),
                ("RPMARKB001", HAIZHOU_OTHER_COMMUNITY), ("RPMARKC001", GANYU_COMMUNITY),
                ("RP标记A敬老院", HAIZHOU_COMMUNITY), ("RP标记B敬老院", HAIZHOU_OTHER_COMMUNITY),
-               ("RP标记C敬老院", GANYU_COMMUNITY), ("RP标记A超市", HAIZHOU), ("RP标记C超市", GANYU)]
+               ("RP标记C敬老院", GANYU_COMMUNITY), ("RP标记A超市", HAIZHOU), ("RP标记C超市", GANYU),
+               ("RP标记A中心", HAIZHOU_TOWN), ("RP标记C中心", "320707100"), ("RP标记A护理员", HAIZHOU_COMMUNITY)]
     return World(app=app, connection=connection, ids=ids, users=users, clients=clients, csrf=csrf,
                  markers=markers)
 
@@ -414,6 +444,14 @@ def form_for(key: str, ids: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
         "POST /api/v1/calls/{call_id}/close": {"outcome": "answered"},
         "POST /api/v1/calls/{call_id}/service-orders": {"provider_id": 1, "service_type": "助餐"},
         "POST /api/v1/calls/{call_id}/dispatch": {"target": "community"},
+        "POST /eldercare/centres": {"name": "RP新中心", "kind": "centre", "region": HAIZHOU_TOWN,
+                                    "opened_on": "2012-06-01"},
+        "POST /eldercare/centres/{centre_id:int}/status": {"status": "closed"},
+        "POST /eldercare/workers": {"name": "RP新护理员", "phone": "13955550000", "region": HAIZHOU_COMMUNITY},
+        "POST /eldercare/training/courses": {"name": "RP课程", "region": HAIZHOU, "level": "初级",
+                                             "starts_on": f"{year}-01-01", "ends_on": f"{year}-01-10", "hours": "40"},
+        "POST /eldercare/training/courses/{course_id:int}/enrol": {"phone": "13955552222"},
+        "POST /eldercare/training/enrolments/{enrolment_id:int}/result": {"result": "withdrawn"},
     }
     uploads = {"POST /import", "POST /cycles/{cycle_id:int}/reconcile", "POST /medical/import",
                "POST /api/v1/imports/households", "POST /children/import", "POST /api/v1/children/import"}

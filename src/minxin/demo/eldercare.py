@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.clock import today
 from minxin.db import utcnow, write_lock
+from minxin.demo.care_training import seed_care_training
 from minxin.eldercare.models import (
     Bed,
     BedPlacement,
@@ -122,6 +123,7 @@ WHERE e.living_arrangement IN ('独居', '空巢') OR e.care_level IN ('中度�
     calls = _month_of_calls(session, Random(seed), holders, providers, now=now, seed=seed)
     _care_calls(session, Random(seed + 1), day=day, now=now)
     _institutions(session, day=day, actor=actor)
+    seed_care_training(session, rng=Random(seed + 2), actor=actor)
     audit.record(session, actor=actor, action="demo.eldercare", entity="demo", entity_id=seed,
                  detail={"profiles": profiles, "devices": len(holders), "calls": calls})
     return EldercareSummary(int(profiles), len(holders), calls)

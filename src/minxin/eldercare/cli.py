@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
 
     report_app.command("calls")(report_calls)
     report_app.command("occupancy")(report_occupancy)
+    report_app.command("care-training")(report_care_training)
 
 
 def _date(value: str | None, what: str) -> date | None:
@@ -216,3 +217,24 @@ def report_occupancy(as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> N
         out.print(f"{c['name']:<8} beds {c['beds']:>6} occupied {c['occupied']:>6} free {c['free']:>6} "
                   f"({c['rate_permille'] / 10:.1f}%)  planned {s['planned']} building {s['building']} "
                   f"structure done {s['structure_done']} in use {s['in_use']}", highlight=False)
+
+
+def report_care_training(year: int = typer.Argument(..., help="The year, e.g. 2012."), as_json: bool = JSON_OPTION,
+                         as_user: str = AS_OPTION) -> None:
+    """Service centres, demonstration points, towns covered, care workers, trained, passed and certified per
+    county (plan P20)."""
+    from minxin.core.errors import MinxinError
+    from minxin.eldercare.training import training_counts
+
+    with work(write=False) as session:
+        try:
+            data = training_counts(session, user=actor_for(session, as_user), year=year)
+        except MinxinError as exc:
+            fail(exc.message)
+    if as_json:
+        print_json(data)
+        return
+    for c in [*data["counties"], {**data["total"], "name": "合计"}]:
+        out.print(f"{c['name']:<8} towns {c['towns_covered']:>3}/{c['towns']:<3} centres {c['centres']:>3} "
+                  f"points {c['demo_points']:>3} workers {c['workers']:>5} trained {c['trained']:>5} "
+                  f"passed {c['passed']:>5} certified {c['certified_workers']:>5}", highlight=False)
