@@ -68,7 +68,7 @@ SELECT c.id AS case_id, c.region_code AS region_code, s.standard_fen AS amount, 
        CAST(NULL AS BIGINT) AS income_fen, CAST(NULL AS INTEGER) AS members,
        CAST(NULL AS BIGINT) AS units, 0 AS addon_fen, 0 AS n_elderly, 0 AS n_minor,
        0 AS n_disabled, 0 AS n_ill
-FROM cases c JOIN persons p ON p.id = c.person_id CROSS JOIN mx_std s
+FROM {q.cases} JOIN persons p ON p.id = c.person_id CROSS JOIN mx_std s
 WHERE {q.active} AND s.period = :period AND s.region_code = c.region_code AND s.category = c.category
   AND s.standard_fen > 0 AND p.birth_date >= :orphan_born_from
 """

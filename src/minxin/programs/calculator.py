@@ -54,13 +54,15 @@ class RunSql:
     """What the engine hands a calculator to build a run's SQL.
 
     `active` is the condition on `cases c` that selects the run's active cases (program, status,
-    start/end period and the run's county); `fence` keeps the database from flattening a subquery
-    (evaluated once per row, see cycles.scratch.fence); `sqlite` tells the dialect.
+    start/end period and the run's county); `cases` is how the run reads the cases table (`FROM
+    {q.cases}`, aliased `c`); `fence` keeps the database from flattening a subquery (evaluated once per
+    row, see cycles.scratch.fence); `sqlite` tells the dialect.
     """
 
     active: str
     fence: str
     sqlite: bool
+    cases: str = "cases c"
 
 
 @dataclass(frozen=True)

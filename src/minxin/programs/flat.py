@@ -21,7 +21,7 @@ SELECT c.id AS case_id, c.region_code AS region_code, {amount} AS amount, c.cate
        s.standard_fen AS standard_fen, s.standard_id AS standard_id, CAST(NULL AS BIGINT) AS income_fen,
        CAST(NULL AS INTEGER) AS members,
        {units} AS units, 0 AS addon_fen, 0 AS n_elderly, 0 AS n_minor, 0 AS n_disabled, 0 AS n_ill
-FROM cases c CROSS JOIN mx_std s
+FROM {q.cases} CROSS JOIN mx_std s
 WHERE {q.active} AND s.period = :period AND s.region_code = c.region_code AND s.category = c.category
   AND {amount} > 0
 """

@@ -100,7 +100,7 @@ SELECT c.id AS case_id, c.region_code AS region_code, {base} + {sup} AS amount, 
        s.standard_id AS standard_id, CAST(NULL AS BIGINT) AS income_fen, CAST(NULL AS INTEGER) AS members,
        CAST(v.service_years AS BIGINT) AS units,
        {sup} AS addon_fen, 0 AS n_elderly, 0 AS n_minor, 0 AS n_disabled, 0 AS n_ill
-FROM cases c CROSS JOIN mx_std s LEFT JOIN veteran_recipients v ON v.case_id = c.id
+FROM {q.cases} CROSS JOIN mx_std s LEFT JOIN veteran_recipients v ON v.case_id = c.id
 WHERE {q.active} AND s.period = :period AND s.region_code = c.region_code AND s.category = c.category
   AND {base} > 0
 """

@@ -104,7 +104,7 @@ def facts_sql(q: RunSql, *, reached: list[tuple[int, int]] | None = None, by_pk:
              s.standard_fen AS standard_fen, s.standard_id AS standard_id, s.min_pp_fen AS min_pp_fen,
              s.a_elderly AS a_elderly, s.a_minor AS a_minor, s.a_disabled AS a_disabled, s.a_ill AS a_ill,
              s.standard_fen - h.monthly_income_fen / h.member_count AS gap{extra}
-      FROM cases c
+      FROM {q.cases}
       JOIN households h ON h.id = c.household_id
       LEFT JOIN (
         SELECT pe.household_id AS household_id,
