@@ -23,10 +23,11 @@ class AssistancePerm(StrEnum):
 DOMAIN = Domain(
     name="assistance",
     label="社会救助",
-    # Menu order: 五保, premiums, institutions (wubao_views), supermarkets, medical, low income.
+    # Menu order: 五保, premiums, institutions (wubao.views), supermarkets, medical, low income.
     web=(
         "minxin.assistance.views",
-        "minxin.assistance.wubao_views",
+        "minxin.assistance.wubao.messages",
+        "minxin.assistance.wubao.views",
         "minxin.assistance.supermarkets.views",
         "minxin.assistance.medical.views",
         "minxin.assistance.lowincome.views",
