@@ -14,7 +14,8 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from minxin.assistance.medical import models as _medical_models  # noqa: F401 - registers the table
-from minxin.assistance.medical.service import EXPORT_HEADERS, HEADERS
+from minxin.assistance.medical.importer import HEADERS
+from minxin.assistance.medical.service import EXPORT_HEADERS
 
 
 @pytest.fixture

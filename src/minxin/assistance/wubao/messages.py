@@ -1,15 +1,9 @@
-"""五保, premium subsidies and care institutions: the pages' string catalogue (zh and en).
-
-The app factory merges `MESSAGES` into the one catalogue; this module is listed in the assistance
-descriptor beside the pages.
-"""
+"""五保 pages' string catalogue (zh and en); the app factory merges `MESSAGES` into the one catalogue."""
 
 from __future__ import annotations
 
 _ZH: dict[str, str] = {
     "nav.wubao": "五保",
-    "nav.premiums": "参保代缴",
-    "nav.institutions": "供养机构",
     # /wubao
     "wubao.title": "农村五保供养",
     "wubao.intro": "市民政工作计划：农村五保集中供养率达到 {target}% 以上；五保供养标准按上年农民人均纯收入的 "
@@ -64,65 +58,11 @@ _ZH: dict[str, str] = {
     "wubao.confirm_note": "确认后为以上 {n} 个县区新增集中、分散两类标准，并记入审计日志。",
     "wubao.back": "修改",
     "wubao.derived": "已设定 {year} 年五保供养标准（{n} 个县区，集中、分散同一标准，{year}-01-01 起生效）。",
-    # /premiums
-    "premiums.title": "参保参合代缴",
-    "premiums.intro": "自 2012 年起，市财政全额代缴所有低保家庭成员和农村五保供养对象"
-                      "参加城镇居民医保或新农合的个人缴费。",
-    "premiums.year": "年度",
-    "premiums.people": "代缴人数",
-    "premiums.total": "代缴总额（元）",
-    "premiums.scheme_people": "{scheme}（人）",
-    "premiums.columns": "名册列：{columns}",
-    "premiums.by_scheme": "{year} 年分险种汇总",
-    "premiums.col_scheme": "险种",
-    "premiums.col_hukou": "户籍类别",
-    "premiums.col_amount": "个人缴费标准（元/年）",
-    "premiums.col_effective": "标准生效",
-    "premiums.col_people": "人数",
-    "premiums.col_total": "代缴金额（元）",
-    "premiums.proration.monthly": "年内参保或退出的按覆盖月数折算：个人缴费标准 × 覆盖月数 ÷ 12（分以下舍去）。",
-    "premiums.proration.whole_year": "年内任一月在保的，按全年个人缴费标准代缴。",
-    "premiums.rule": "名册包括当年任一月在保（含暂停、终止前）的低保家庭全体成员和五保对象；同时属于两类的只计一次；"
-                     "险种按户籍类别确定。",
-    "premiums.download_title": "代缴名册",
-    "premiums.download_note": "名册含完整身份证号，供医保经办机构使用；每次下载都记入审计日志。",
-    "premiums.xlsx": "下载 Excel",
     "wubao.export_xlsx": "导出 Excel",
-    "premiums.csv": "下载 CSV（UTF-8）",
-    "premiums.no_pii": "代缴名册含完整身份证号，当前角色无权下载。",
-    "premiums.empty": "{year} 年没有需要代缴的人员。",
-    # /institutions
-    "institutions.title": "供养机构",
-    "institutions.intro": "敬老院、福利院等供养机构；集中供养的五保对象居住在机构内，供养金拨付机构账户。",
-    "institutions.col_name": "名称",
-    "institutions.col_kind": "类型",
-    "institutions.col_region": "所在县区/乡镇",
-    "institutions.col_beds": "床位",
-    "institutions.col_residents": "集中供养五保对象",
-    "institutions.col_occupancy": "床位占用",
-    "institutions.col_opened": "开办日期",
-    "institutions.col_account": "拨付账号",
-    "institutions.account_tail": "尾号 {tail}",
-    "institutions.no_account": "未登记",
-    "institutions.over_capacity": "超出床位",
-    "institutions.empty": "辖区内还没有登记供养机构。",
-    "institutions.count": "共 {n} 家",
-    "institutions.residents_note": "集中供养五保对象按在保案件统计。",
-    "institutions.add": "登记供养机构",
-    "institutions.name": "名称",
-    "institutions.region": "所在县区或乡镇",
-    "institutions.kind": "类型",
-    "institutions.beds": "床位数",
-    "institutions.account": "拨付银行账号（可空，12–30 位数字）",
-    "institutions.opened_on": "开办日期（可空）",
-    "institutions.submit": "登记",
-    "institutions.added": "已登记供养机构：{name}。",
 }
 
 _EN: dict[str, str] = {
     "nav.wubao": "Five guarantees",
-    "nav.premiums": "Premiums",
-    "nav.institutions": "Institutions",
     # /wubao
     "wubao.title": "Rural five-guarantee support",
     "wubao.intro": "The city plan: a centralized support rate of at least {target}%; each county's standard is "
@@ -182,63 +122,7 @@ _EN: dict[str, str] = {
     "wubao.confirm_note": "Adds centralized and dispersed standards for the {n} counties above, audited.",
     "wubao.back": "Change",
     "wubao.derived": "{year} standards set ({n} counties, centralized and dispersed alike, from {year}-01-01).",
-    # /premiums
-    "premiums.title": "Medical-insurance premiums paid by the city",
-    "premiums.intro": "From 2012 the city pays in full the individual premium of every minimum-living-guarantee "
-                      "household member and every rural five-guarantee recipient (urban resident insurance or "
-                      "the rural cooperative scheme).",
-    "premiums.year": "Year",
-    "premiums.people": "People",
-    "premiums.total": "Total (yuan)",
-    "premiums.scheme_people": "{scheme} (people)",
-    "premiums.columns": "Columns: {columns}",
-    "premiums.by_scheme": "{year} by scheme",
-    "premiums.col_scheme": "Scheme",
-    "premiums.col_hukou": "Hukou",
-    "premiums.col_amount": "Individual premium (yuan/year)",
-    "premiums.col_effective": "Effective",
-    "premiums.col_people": "People",
-    "premiums.col_total": "Paid (yuan)",
-    "premiums.proration.monthly": "People who join or leave during the year are charged pro rata: premium × months "
-                                  "covered ÷ 12 (whole fen).",
-    "premiums.proration.whole_year": "Anyone covered in any month of the year is paid for the whole year.",
-    "premiums.rule": "The roster lists every member of a 低保 household and every 五保 person covered in any month "
-                     "of the year (suspended or terminated later included), each once; the scheme follows the "
-                     "hukou.",
-    "premiums.download_title": "Roster",
-    "premiums.download_note": "The roster has full ID numbers, for the insurance agency; every download is audited.",
-    "premiums.xlsx": "Download Excel",
     "wubao.export_xlsx": "Export Excel",
-    "premiums.csv": "Download CSV (UTF-8)",
-    "premiums.no_pii": "The roster has full ID numbers; your role may not download it.",
-    "premiums.empty": "Nobody to pay for in {year}.",
-    # /institutions
-    "institutions.title": "Care institutions",
-    "institutions.intro": "Homes for the elderly and welfare homes; centralized five-guarantee recipients live there "
-                          "and their support is paid to the institution.",
-    "institutions.col_name": "Name",
-    "institutions.col_kind": "Kind",
-    "institutions.col_region": "County / town",
-    "institutions.col_beds": "Beds",
-    "institutions.col_residents": "Centralized recipients",
-    "institutions.col_occupancy": "Beds used",
-    "institutions.col_opened": "Opened",
-    "institutions.col_account": "Account",
-    "institutions.account_tail": "ending {tail}",
-    "institutions.no_account": "none",
-    "institutions.over_capacity": "over capacity",
-    "institutions.empty": "No care institution registered in your scope.",
-    "institutions.count": "{n} institutions",
-    "institutions.residents_note": "Centralized recipients are counted from active cases.",
-    "institutions.add": "Register an institution",
-    "institutions.name": "Name",
-    "institutions.region": "County or town",
-    "institutions.kind": "Kind",
-    "institutions.beds": "Beds",
-    "institutions.account": "Bank account (optional, 12–30 digits)",
-    "institutions.opened_on": "Opened on (optional)",
-    "institutions.submit": "Register",
-    "institutions.added": "Institution registered: {name}.",
 }
 
 MESSAGES = {"zh": _ZH, "en": _EN}
