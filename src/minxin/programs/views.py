@@ -10,11 +10,9 @@ form carries a double-submit CSRF token, as the login page does.
 from __future__ import annotations
 
 import io
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -72,6 +70,7 @@ from minxin.registry.service import (
 from minxin.settings import get_settings
 from minxin.web.deps import current_user, ensure_city_name, get_session, writes
 from minxin.web.errors import status_for
+from minxin.web.forms import XLSX, PublicFormToken, attachment, error_message, see_other
 from minxin.web.i18n import domain_message, gettext
 from minxin.web.nav import NavItem
 from minxin.web.templating import local_today, render, request_lang, yuan
@@ -86,17 +85,14 @@ NAV = [
     NavItem(label="nav.cycles", path="/cycles", perm=Perm.CYCLES_RUN),
 ]
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-NOTICE_CSRF_COOKIE = "minxin_notice_csrf"
+# The public objection form's CSRF token: kept while the cookie lives, so a page reloaded after a
+# refusal still posts.
+NOTICE_FORM = PublicFormToken(cookie="minxin_notice_csrf", path="/notice", max_age=3600 * 12, reuse=True)
 STAGES = ("applied", "investigated", "reviewed", "noticed", "approved", "active")
 FORWARD_STEPS = ("investigate", "review", "notice", "approve", "activate", "resume")
 MONTH_STEPS = {"activate", "terminate"}
 
 # ---- small helpers --------------------------------------------------------------------------------
-
-def _message(request: Request, exc: MinxinError) -> str:
-    return domain_message(exc.message, lang=request_lang(request))
-
 
 def _text(request: Request, key: str, **params: Any) -> str:
     return gettext(key, lang=request_lang(request), **params)
@@ -155,15 +151,6 @@ def _problem(request: Request, program: Program | None, case: Case) -> str | Non
     return domain_message(problem, lang=request_lang(request)) if problem else None
 
 
-def _redirect(url: str, **params: Any) -> RedirectResponse:
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return RedirectResponse(url + (f"?{query}" if query else ""), status_code=303)
-
-
-def _attachment(filename: str, ascii_name: str) -> dict[str, str]:
-    return {"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"}
-
-
 # ---- cases ----------------------------------------------------------------------------------------
 
 def _region_filter(user: User, region: str) -> str | None:
@@ -188,7 +175,7 @@ def _cases_page(request: Request, session: Session, user: User, *, program: str 
     try:
         region_code = _region_filter(user, region)
     except MinxinError as exc:
-        region_code, error = None, _message(request, exc)
+        region_code, error = None, error_message(request, exc)
     size = get_settings().page_size
     today = local_today()
     if due:
@@ -249,10 +236,10 @@ def case_apply(request: Request, program: str = Form(""), household_no: str = Fo
         if isinstance(exc, NotFound):
             exc = ValidationError(exc.message, field="household_no")
         session.rollback()
-        return _cases_page(request, session, user, apply_form=form, apply_error=_message(request, exc),
+        return _cases_page(request, session, user, apply_form=form, apply_error=error_message(request, exc),
                            status_code=status_for(exc))
     session.commit()
-    return _redirect(f"/cases/{case.id}", done="apply")
+    return see_other(f"/cases/{case.id}", done="apply")
 
 
 def _overdue_date(value: str) -> date:
@@ -274,7 +261,7 @@ def suspend_overdue_preview(request: Request, program: str = Query("", max_lengt
     except MinxinError as exc:
         if isinstance(exc, Forbidden):
             raise
-        return _cases_page(request, session, user, overdue_form=form, overdue_error=_message(request, exc),
+        return _cases_page(request, session, user, overdue_form=form, overdue_error=error_message(request, exc),
                            status_code=status_for(exc))
     reason = reason.strip() or _text(request, "programs.overdue.default_reason")
     return render(request, "programs/suspend_confirm.html", {
@@ -297,10 +284,10 @@ def suspend_overdue_confirm(request: Request, program: str = Form(""), before: s
                             reason=reason.strip() or _text(request, "programs.overdue.default_reason"))
     except MinxinError as exc:
         session.rollback()
-        return _cases_page(request, session, user, overdue_form=form, overdue_error=_message(request, exc),
+        return _cases_page(request, session, user, overdue_form=form, overdue_error=error_message(request, exc),
                            status_code=status_for(exc))
     session.commit()
-    return _redirect("/cases", suspended=n)
+    return see_other("/cases", suspended=n)
 
 
 # ---- one case -------------------------------------------------------------------------------------
@@ -394,7 +381,7 @@ def _refused(request: Request, session: Session, user: User, case_id: int, key: 
         raise exc
     session.rollback()
     case = get_case_for(session, user, case_id)
-    return _case_page(request, session, user, case, errors={key: _message(request, exc)}, forms={key: form},
+    return _case_page(request, session, user, case, errors={key: error_message(request, exc)}, forms={key: form},
                       status_code=status_for(exc))
 
 
@@ -414,7 +401,7 @@ def case_step(request: Request, case_id: int, action: str = Form(""), reason: st
     except MinxinError as exc:
         return _refused(request, session, user, case.id, f"step:{action}", exc, form)
     session.commit()
-    return _redirect(f"/cases/{case.id}", done=action)
+    return see_other(f"/cases/{case.id}", done=action)
 
 
 @router.post("/cases/{case_id:int}/objections/{objection_id:int}/resolve", name="case_resolve_objection")
@@ -429,7 +416,7 @@ def case_resolve_objection(request: Request, case_id: int, objection_id: int, re
         return _refused(request, session, user, case.id, f"objection:{objection.id}", exc,
                         {"resolution": resolution[:2000]})
     session.commit()
-    return _redirect(f"/cases/{case.id}", done="objection")
+    return see_other(f"/cases/{case.id}", done="objection")
 
 
 @router.post("/cases/{case_id:int}/review", name="case_periodic_review")
@@ -444,7 +431,7 @@ def case_periodic_review(request: Request, case_id: int, note: str = Form(""), r
         return _refused(request, session, user, case.id, "review", exc,
                         {"note": note[:2000], "review_class": review_class[:1]})
     session.commit()
-    return _redirect(f"/cases/{case.id}", done="periodic")
+    return see_other(f"/cases/{case.id}", done="periodic")
 
 
 @router.post("/cases/{case_id:int}/bank-account", name="case_bank_account")
@@ -459,7 +446,7 @@ def case_bank_account(request: Request, case_id: int, account: str = Form(""), u
     except MinxinError as exc:
         return _refused(request, session, user, case.id, "bank", exc, {"account": account[:40]})
     session.commit()
-    return _redirect(f"/cases/{case.id}", done="bank")
+    return see_other(f"/cases/{case.id}", done="bank")
 
 
 # ---- standards ------------------------------------------------------------------------------------
@@ -538,9 +525,9 @@ def standards_add(request: Request, program: str = Form(""), region: str = Form(
     except MinxinError as exc:
         session.rollback()
         return _standards_page(request, session, user, program=program, form=form,
-                               form_error=_message(request, exc), status_code=status_for(exc))
+                               form_error=error_message(request, exc), status_code=status_for(exc))
     session.commit()
-    return _redirect("/standards", program=std.program_code, added=std.id)
+    return see_other("/standards", program=std.program_code, added=std.id)
 
 
 # ---- payment cycles -------------------------------------------------------------------------------
@@ -588,10 +575,10 @@ def cycles_run(request: Request, program: str = Form(""), period: str = Form("")
             target = "/cycles"
     except MinxinError as exc:
         session.rollback()
-        return _cycles_page(request, session, user, form=form, run_error=_message(request, exc),
+        return _cycles_page(request, session, user, form=form, run_error=error_message(request, exc),
                             status_code=status_for(exc))
     session.commit()
-    return _redirect(target, done="run")
+    return see_other(target, done="run")
 
 
 def _cycle_payment_rows(session: Session, cycle: Cycle, rows: list[Any]) -> list[tuple[Any, Payment, str]]:
@@ -660,10 +647,10 @@ def cycle_approve(request: Request, cycle_id: int, user: User = Depends(current_
             raise
         session.rollback()
         cycle = cycle_service.get_cycle_for(session, user, cycle.id)
-        return _cycle_page(request, session, user, cycle, errors={"approve": _message(request, exc)},
+        return _cycle_page(request, session, user, cycle, errors={"approve": error_message(request, exc)},
                            status_code=status_for(exc))
     session.commit()
-    return _redirect(f"/cycles/{cycle.id}", done="approved")
+    return see_other(f"/cycles/{cycle.id}", done="approved")
 
 
 def _bank_response(cycle: Cycle, buffer: io.BytesIO, fmt: str, encoding: str) -> Response:
@@ -672,7 +659,7 @@ def _bank_response(cycle: Cycle, buffer: io.BytesIO, fmt: str, encoding: str) ->
     filename = f"{short}-{cycle.county_code}-{cycle.period}-银行代发{suffix}.{fmt}"
     ascii_name = cycle_service.bank_file_name(cycle, fmt).replace(f".{fmt}", f"{suffix}.{fmt}")
     media = XLSX if fmt == "xlsx" else f"text/csv; charset={'gbk' if encoding.lower() == 'gbk' else 'utf-8'}"
-    return Response(buffer.getvalue(), media_type=media, headers=_attachment(filename, ascii_name))
+    return Response(buffer.getvalue(), media_type=media, headers=attachment(filename, ascii_name))
 
 
 @router.post("/cycles/{cycle_id:int}/export", name="cycle_export")
@@ -691,7 +678,7 @@ def cycle_export(request: Request, cycle_id: int, fmt: str = Form("xlsx", max_le
             raise
         session.rollback()
         cycle = cycle_service.get_cycle_for(session, user, cycle.id)
-        return _cycle_page(request, session, user, cycle, errors={"export": _message(request, exc)},
+        return _cycle_page(request, session, user, cycle, errors={"export": error_message(request, exc)},
                            status_code=status_for(exc))
     session.commit()
     return _bank_response(cycle, buffer, kind, encoding)
@@ -726,14 +713,14 @@ def cycle_reconcile(request: Request, cycle_id: int, file: UploadFile | None = F
             raise
         session.rollback()
         cycle = cycle_service.get_cycle_for(session, user, cycle.id)
-        return _cycle_page(request, session, user, cycle, errors={"reconcile": _message(request, exc)},
+        return _cycle_page(request, session, user, cycle, errors={"reconcile": error_message(request, exc)},
                            status_code=status_for(exc))
     if not result.ok:
         session.rollback()
         cycle = cycle_service.get_cycle_for(session, user, cycle.id)
         return _cycle_page(request, session, user, cycle, row_errors=result.errors, status_code=422)
     session.commit()
-    return _redirect(f"/cycles/{cycle.id}", done="reconciled")
+    return see_other(f"/cycles/{cycle.id}", done="reconciled")
 
 
 # ---- public notice (公示) -------------------------------------------------------------------------
@@ -787,13 +774,12 @@ def _notice_page(request: Request, session: Session, community: Region, *, thank
     errors = dict(errors or {})
     for key in [k for k in errors if k not in {r.case_id for r in rows}]:
         errors[0] = errors.pop(key)  # not a row on the page: shown above the table
-    token = request.cookies.get(NOTICE_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    token = NOTICE_FORM.issue(request)
     response = render(request, "programs/notice.html", {
         "community": community, "region_label": region_path(session, community.code), "rows": rows, "thanks": thanks,
         "errors": errors, "forms": forms or {}, "notice_csrf": token,
     }, status_code=status_code)
-    response.set_cookie(NOTICE_CSRF_COOKIE, token, max_age=3600 * 12, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https" or get_settings().cookie_secure, path="/notice")
+    NOTICE_FORM.set(request, response, token)
     return response
 
 
@@ -822,8 +808,7 @@ def notice_objection(request: Request, community_code: str, case_id: int = Form(
                            minutes=int(OBJECTION_WINDOW.total_seconds()) // 60)})
         response.headers["Retry-After"] = str(int(OBJECTION_WINDOW.total_seconds()))
         return response
-    expected = request.cookies.get(NOTICE_CSRF_COOKIE, "")
-    if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
+    if not NOTICE_FORM.accepts(request, csrf_token):
         return _notice_page(request, session, community, errors={case_id: _text(request, "programs.notice.expired")},
                             forms={case_id: form}, status_code=403)
     shown = {c.id for c in notices_for_community(session, community_code=community.code)}
@@ -833,7 +818,7 @@ def notice_objection(request: Request, community_code: str, case_id: int = Form(
         raise_objection(session, case_id=case_id, content=content, raised_by=name, contact=contact)
     except MinxinError as exc:
         session.rollback()
-        return _notice_page(request, session, community, errors={case_id: _message(request, exc)},
+        return _notice_page(request, session, community, errors={case_id: error_message(request, exc)},
                             forms={case_id: form}, status_code=status_for(exc))
     session.commit()
     return RedirectResponse(f"/notice/{community.code}?thanks=1", status_code=303)
