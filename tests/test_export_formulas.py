@@ -14,8 +14,8 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
+from tests.factories import active_case, new_id
 
-from factories import active_case, new_id
 from minxin.assistance.medical import models as _medical_models  # noqa: F401 - registers the table
 from minxin.assistance.medical.importer import HEADERS as SETTLEMENT_HEADERS
 from minxin.assistance.medical.importer import import_settlements
