@@ -35,7 +35,7 @@ from minxin.settings import get_settings
 from minxin.stats import city_stats
 from minxin.web.deps import current_user, get_session, writes
 from minxin.web.errors import is_htmx
-from minxin.web.forms import XLSX, handle_import, upload_limits
+from minxin.web.forms import MAX_ERRORS_SHOWN, XLSX, handle_import, upload_limits
 from minxin.web.i18n import domain_message, gettext
 from minxin.web.nav import NavItem
 from minxin.web.templating import local_today, render, request_lang
@@ -48,8 +48,6 @@ NAV = [
             also=("/households", "/persons")),
     NavItem(label="nav.import", path="/import", perm=Perm.REGISTRY_IMPORT),
 ]
-
-MAX_ERRORS_SHOWN = 500
 
 
 # ---- search ---------------------------------------------------------------------------------------
@@ -215,7 +213,7 @@ def import_upload(request: Request, file: UploadFile | None = File(None), dry_ru
                                    households=households, persons=persons)}
 
     return handle_import(
-        request, session, user=user, file=file, dry_run=dry_run, shown=MAX_ERRORS_SHOWN, done=done,
+        request, session, user=user, file=file, dry_run=dry_run, done=done,
         check=lambda data, filename: import_households(session, actor=user, data=data, filename=filename,
                                                        dry_run=dry_run),
         page=lambda status_code=200, **ctx: render(request, "registry/import.html", _import_page(request, **ctx),

@@ -49,7 +49,6 @@ NAV = [
     NavItem(label="nav.veterans_resettlement", path="/veterans/resettlement", perm=VeteranPerm.READ),
 ]
 
-MAX_ERRORS_SHOWN = 500
 
 _ZH: dict[str, str] = {
     "nav.group.veterans": "优抚安置",

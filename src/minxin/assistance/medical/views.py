@@ -27,7 +27,7 @@ from minxin.core.errors import ValidationError
 from minxin.settings import get_settings
 from minxin.web.deps import current_user, get_session, writes
 from minxin.web.errors import megabytes
-from minxin.web.forms import refused_import
+from minxin.web.forms import MAX_ERRORS_SHOWN, XLSX, refused_import
 from minxin.web.i18n import domain_message
 from minxin.web.nav import NavItem
 from minxin.web.templating import local_today, render, request_lang
@@ -39,8 +39,7 @@ router = APIRouter()
 # (the service checks it), since the assessment grants money to people who did not apply.
 NAV = [NavItem(label="nav.medical", path="/medical", perm=Perm.REGISTRY_READ)]
 
-MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv; charset=utf-8"}
-MAX_ERRORS_SHOWN = 500
+MEDIA = {"xlsx": XLSX, "csv": "text/csv; charset=utf-8"}
 MAX_NOT_ELIGIBLE_SHOWN = 200
 
 _ZH = {
