@@ -25,7 +25,7 @@ lint: venv
 	$(BIN)/ruff check .
 
 typecheck: venv
-	$(BIN)/mypy src/minxin
+	$(BIN)/mypy src  # all of src/, whatever packages it holds
 
 test: venv lint typecheck
 	$(BIN)/pytest -q

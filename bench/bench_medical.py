@@ -1,4 +1,4 @@
-"""Benchmark: medical assistance settlement import (`minxin.assistance.medical.service.import_settlements`).
+"""Benchmark: medical assistance settlement import (`minxin.assistance.medical.importer.import_settlements`).
 
     python bench/bench_medical.py                       # 1,000,000 records, demo city of 1,000,000 households, 3 runs
     python bench/bench_medical.py --records 100000 --households 100000 --runs 1
@@ -122,7 +122,7 @@ def _yuan(fen: int) -> str:
 
 def write_file(engine: Any, records: int, path: Path, seed: int = SEED) -> dict[str, int]:
     """The settlement CSV (UTF-8): consistent amounts, 2012 dates, unique record ids."""
-    from minxin.assistance.medical.service import HEADERS
+    from minxin.assistance.medical.importer import HEADERS
 
     covered, others = _people(engine, seed)
     rnd = Random(seed)
@@ -165,8 +165,8 @@ def child(file: str, url: str, profile: bool) -> None:
 
     from sqlalchemy import event, func, select
 
+    from minxin.assistance.medical.importer import import_settlements
     from minxin.assistance.medical.models import MedicalRecord
-    from minxin.assistance.medical.service import import_settlements
     from minxin.auth.service import ensure_system_user
     from minxin.db import make_engine, unit_of_work
 

@@ -55,7 +55,7 @@ FROM households h JOIN persons p ON p.household_id = h.id AND p.is_head
 
 
 def child(fmt: str, db: str) -> None:
-    from minxin.assistance.premiums import export_roster
+    from minxin.assistance.premiums.service import export_roster
     from minxin.auth.service import ensure_system_user
     from minxin.db import make_engine, write_lock
 

@@ -10,9 +10,16 @@ import atexit
 import os
 import secrets
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 # One audit key for the whole run (and for every `minxin` subprocess the tests start), outside the
 # repository; anchors then default to beside each test database (SQLite) or beside this key.
@@ -22,6 +29,7 @@ if "MINXIN_AUDIT_KEY_FILE" not in os.environ:
     os.environ["MINXIN_AUDIT_KEY_FILE"] = str(_AUDIT_DIR / "minxin-audit.key")
     atexit.register(shutil.rmtree, _AUDIT_DIR, ignore_errors=True)
 
+import httpx
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -159,3 +167,90 @@ def call_agent(session: Session) -> User:
 @pytest.fixture
 def auditor(session: Session) -> User:
     return make_user(session, username="t_auditor", role="auditor", scope="320700")
+
+
+# ---- live servers: written once for the browser tests, the call centre, the flood and hostile uploads ----
+
+def free_port() -> int:
+    """A free TCP port on loopback (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_app(engine: Engine, *, name: str = "live") -> Iterator[str]:
+    """The web app over `engine` in a uvicorn thread of this process, on a free loopback port; yields its URL.
+
+    For browser tests over a database the test seeded and committed (no rolled-back transaction here).
+    """
+    import uvicorn
+
+    from minxin.db import session_factory
+    from minxin.web.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(session_factory(engine)), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name=f"{name}-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"the {name} server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def start_serve(env: dict[str, str], port: int, *, workers: int | None = None, log: Path | None = None,
+                timeout: float = 120, preexec_fn: Callable[[], None] | None = None) -> subprocess.Popen[bytes]:
+    """`minxin serve` in a process of its own on `port`, once its login page answers (the log, when given,
+    takes its output and is shown if it does not start). A busy shared machine starts workers slowly."""
+    url = f"http://127.0.0.1:{port}"
+    out = log.open("wb") if log is not None else subprocess.DEVNULL
+    try:
+        command = [sys.executable, "-m", "minxin.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--workers", str(workers)] if workers else []  # else the settings' number
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
+    finally:
+        if log is not None:
+            out.close()  # type: ignore[union-attr]
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url + "/login", timeout=2).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_serve(proc)
+            shown = log.read_text(errors="replace") if log is not None else ""
+            raise RuntimeError(f"minxin serve did not start (exit {proc.returncode}) {shown}")
+        time.sleep(0.1)
+
+
+def stop_serve(proc: subprocess.Popen[bytes], *, timeout: float = 15) -> None:
+    """Stop a `minxin serve` process: terminate, and kill it if it does not end in time."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
+@contextmanager
+def minxin_serve(env: dict[str, str], **options: Any) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`minxin serve` on a free port for the length of the block: yields its URL and its process."""
+    port = free_port()
+    proc = start_serve(env, port, **options)
+    try:
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        stop_serve(proc)

@@ -1,4 +1,5 @@
-"""Test factories for the registry: valid ID numbers and households, built through the real services."""
+"""Test factories, one root for every test: valid ID numbers, households and cases, children, elderly people
+with their care profiles, built through the real services (or as the import would create them)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.core.idnumber import make_id
+from minxin.eldercare.models import CallDevice, ElderlyProfile, EmergencyContact
 from minxin.programs.models import Case
-from minxin.registry.models import Household
+from minxin.registry.models import Household, Institution, Person
 from minxin.registry.service import HouseholdIn, MemberIn, create_household
 
 _seq = itertools.count(1)
@@ -56,3 +58,65 @@ def active_case(session: Session, household_: Household, *, program: str = "diba
     session.add(case)
     session.flush()
     return case
+
+
+# ---- children -----------------------------------------------------------------------------------
+
+_child_no = iter(range(1, 10**6))
+
+
+def child(session: Session, actor: User, *, birth: date, community: str = "320706006001") -> Person:
+    """A child living with a grandparent (the household head), both in the registry."""
+    county = community[:6]
+    hh = create_household(session, actor=actor, data=HouseholdIn(
+        household_no=f"C{next(_child_no):07d}", region_code=community, hukou_type="城镇", members=[
+            MemberIn(name=_name(), id_number=new_id(date(1950, 2, 1), region=county), relation="户主"),
+            MemberIn(name=_name(), id_number=new_id(birth, region=county), relation="孙子女"),
+        ]))
+    return next(m for m in hh.members if not m.is_head)
+
+
+def orphan_case(session: Session, person: Person, *, placement: str = "社会散居", start: str = "2012-01",
+                institution: Institution | None = None) -> Case:
+    """An active orphan case, as the import would create it."""
+    assert person.household is not None
+    case = Case(program_code="orphan", household_id=person.household_id, person_id=person.id,
+                region_code=person.household.region_code, category=placement, status="active", start_period=start,
+                bank_account=f"62220200{person.id:011d}", institution_id=institution.id if institution else None)
+    session.add(case)
+    session.flush()
+    return case
+
+
+def institution(session: Session, *, name: str = "海州区儿童福利院", region: str = "320706") -> Institution:
+    inst = Institution(name=name, region_code=region, kind="福利院", beds=100, bank_account="6222000011112222")
+    session.add(inst)
+    session.flush()
+    return inst
+
+
+# ---- elderly care ---------------------------------------------------------------------------------
+
+_elderly_seq = itertools.count(1)
+OLD = date(1940, 3, 1)
+
+
+def elderly_person(session: Session, actor: User, *, community: str = "320706006001", living: str = "独居",
+                   phone: str | None = None, terminal: str | None = None, birth: date = OLD,
+                   contact: bool = True) -> Person:
+    """A one-person household of an elderly person with a care profile (and a device, a contact)."""
+    n = next(_elderly_seq)
+    region = community[:6]
+    hh = create_household(session, actor=actor, data=HouseholdIn(
+        household_no=f"E{n:07d}{region}", region_code=community, hukou_type="城镇",
+        members=[MemberIn(name="王秀英", id_number=new_id(birth, female=True, region=region), relation="户主")]))
+    person = hh.members[0]
+    session.add(ElderlyProfile(person_id=person.id, region_code=community, living_arrangement=living,
+                               chronic_conditions="高血压", care_level="轻度失能", assessed_on=date(2012, 1, 5),
+                               phone=phone, address="新海路 1 号"))
+    if terminal:
+        session.add(CallDevice(terminal_id=terminal, person_id=person.id))
+    if contact:
+        session.add(EmergencyContact(person_id=person.id, name="王强", relation="子女", phone="13900000001"))
+    session.flush()
+    return person

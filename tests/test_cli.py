@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from tests.factories import new_id
 
-from factories import new_id
 from minxin.registry.importer import HEADERS
 
 

@@ -14,12 +14,13 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
+from tests.factories import active_case, new_id
 
-from factories import active_case, new_id
 from minxin.assistance.medical import models as _medical_models  # noqa: F401 - registers the table
-from minxin.assistance.medical.service import HEADERS as SETTLEMENT_HEADERS
-from minxin.assistance.medical.service import export_results, import_settlements
-from minxin.assistance.premiums import export_roster
+from minxin.assistance.medical.importer import HEADERS as SETTLEMENT_HEADERS
+from minxin.assistance.medical.importer import import_settlements
+from minxin.assistance.medical.service import export_results
+from minxin.assistance.premiums.service import export_roster
 from minxin.core.period import Period
 from minxin.programs.cycles import approve_cycle, export_cycle, run_cycle
 from minxin.registry.export import export_persons

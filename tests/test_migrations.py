@@ -135,7 +135,7 @@ _LINE = ("INSERT INTO payments (cycle_id, case_id, seq, region_code, amount_fen,
                                  "cycle deleted", "parts do not add up"])
 def test_the_database_refuses_what_the_engine_must_never_write(session, county_officer, bad):
     """Payments' references are foreign keys on SQLite and set-based triggers on PostgreSQL: both refuse."""
-    from factories import active_case, household
+    from tests.factories import active_case, household
 
     case = active_case(session, household(session, county_officer))
     session.execute(text("INSERT INTO cycles (program_code, period, county_code, status, cases, total_fen, arrears_fen, "

@@ -10,13 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from minxin.core.errors import ValidationError
 from minxin.xlsx_guard import DAMAGED, MAX_IMPORT_COLUMNS, ImportRejected, SheetLimits, check_xlsx
 
 MAX_IMPORT_ROWS = 500_000
@@ -208,6 +209,90 @@ def require_headers(table: Table, required: Sequence[str]) -> dict[str, int]:
             f"表头不正确：缺少列 {'、'.join(missing)}；应有列：{'、'.join(required)} (missing columns)"
         )
     return index
+
+
+# An importer lists at most this many errors: a wholly wrong file is refused as clearly with the first ten
+# thousand as with all of them, and the error sheet stays small enough to open.
+MAX_ROW_ERRORS = 10_000
+# How often (in rows) a long check reports its progress.
+PROGRESS_EVERY = 5000
+
+
+class RowCheck:
+    """One data row under check: its spreadsheet number, its cells by header, and whether it is still clean.
+
+    Every problem is recorded (not only the first), so the clerk fixes the whole row at once.
+    """
+
+    def __init__(self, checker: TableCheck, n: int, cells: dict[str, Any]) -> None:
+        self._checker = checker
+        self.n = n
+        self.cells = cells
+        self.ok = True
+
+    def fail(self, column: str, reason: str) -> None:
+        """Refuse the row, naming the column and the reason."""
+        self.ok = False
+        self._checker.add(self.n, column, reason)
+
+    def check(self, column: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(*args)`, or `fn(cell of column)` without args; a ValidationError refuses the row and gives None.
+
+        The error names the column the ValidationError's `field` names when that is one of the table's
+        columns (a rule that reads two cells knows which one is wrong), else `column`.
+        """
+        try:
+            return fn(*args) if args else fn(self.cells[column])
+        except ValidationError as exc:
+            named = exc.field if exc.field in self._checker.columns else column
+            self.fail(named, exc.message)
+            return None
+
+    def unique(self, seen: dict[str, int], value: str | None, column: str) -> None:
+        """Refuse a value an earlier row of the file already has (`seen`: value → first row)."""
+        if not value:
+            return
+        if value in seen:
+            self.fail(column, f"与第 {seen[value]} 行的{column}重复 (duplicate in file)")
+        else:
+            seen[value] = self.n
+
+
+class TableCheck:
+    """Check every row of a table, collecting every error (up to MAX_ROW_ERRORS), so that the importer can
+    store all rows or none: the importers of households, elderly people and veterans share it.
+
+        check = TableCheck(table, HEADERS)          # ValidationError: a required column is missing
+        for row in check.rows(progress):            # blank rows are skipped
+            name = row.check("姓名", check_name)
+            if row.ok: ...
+        check.errors                                # every problem, one line each
+    """
+
+    def __init__(self, table: Table, required: Sequence[str], *, limit: int = MAX_ROW_ERRORS) -> None:
+        self.table = table
+        self.required = tuple(required)
+        self.index = require_headers(table, required)
+        self.columns = frozenset(self.index)
+        self.errors: list[RowError] = []
+        self.limit = limit
+
+    def add(self, n: int, column: str, reason: str) -> None:
+        """Record an error of row `n` (also a rule over several rows); past the limit they are dropped."""
+        if len(self.errors) < self.limit:
+            self.errors.append(RowError(n, column, reason))
+
+    def rows(self, progress: Callable[[str, int, int], None] | None = None, *,
+             stage: str = "检查") -> Iterator[RowCheck]:
+        """Each non-blank data row (a row whose required cells are all empty is skipped)."""
+        total = len(self.table.rows)
+        for i, raw in enumerate(self.table.rows):
+            if progress and i % PROGRESS_EVERY == 0:
+                progress(stage, i, total)
+            cells = {h: (raw[j] if j < len(raw) else None) for h, j in self.index.items()}
+            if all(cells[h] is None for h in self.required):
+                continue  # a blank row inside the sheet
+            yield RowCheck(self, self.table.row_number(i), cells)
 
 
 def cell_text(value: Any) -> str:

@@ -9,17 +9,16 @@ from datetime import date
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import delete, func, select
+from tests.factories import active_case, household, new_id
 
-from factories import active_case, household, new_id
 from minxin.assistance.medical import models as _medical_models  # noqa: F401 - registers the table
 from minxin.assistance.medical.calculator import CALCULATOR as MEDICAL
+from minxin.assistance.medical.importer import HEADERS, import_settlements
 from minxin.assistance.medical.models import MedicalRecord
 from minxin.assistance.medical.service import (
     EXPORT_HEADERS,
-    HEADERS,
     explain_record,
     export_results,
-    import_settlements,
     list_records,
     person_records,
 )

@@ -14,14 +14,15 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from minxin.assistance.medical import models as _medical_models  # noqa: F401 - registers the table
-from minxin.assistance.medical.service import EXPORT_HEADERS, HEADERS
+from minxin.assistance.medical.importer import HEADERS
+from minxin.assistance.medical.service import EXPORT_HEADERS
 
 
 @pytest.fixture
 def medical_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[typer.Typer, dict[str, str]]]:
     from tests.conftest import make_user
+    from tests.factories import active_case, household
 
-    from factories import active_case, household
     from minxin import db, migrate
     from minxin.assistance.medical import cli as medical_cli_module
     from minxin.auth.service import ensure_system_user

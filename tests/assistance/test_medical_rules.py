@@ -107,7 +107,7 @@ def test_two_rules_for_the_same_day_are_refused():
     st.integers(-10**6, 10**12),
 ))
 def test_the_fast_amount_path_agrees_with_parse_yuan(value):
-    from minxin.assistance.medical.service import _fen
+    from minxin.assistance.medical.importer import _fen
     from minxin.core.money import parse_yuan
 
     try:

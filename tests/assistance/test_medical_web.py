@@ -11,12 +11,13 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from tests.factories import active_case, household
 from tests.web.conftest import csrf_from, logged_in
 
-from factories import active_case, household
 from minxin.assistance.medical import models as _medical_models  # noqa: F401 - registers the table
+from minxin.assistance.medical.importer import HEADERS
 from minxin.assistance.medical.models import MedicalRecord
-from minxin.assistance.medical.service import EXPORT_HEADERS, HEADERS
+from minxin.assistance.medical.service import EXPORT_HEADERS
 from minxin.web import app as app_module
 
 

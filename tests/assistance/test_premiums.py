@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from tests.factories import active_case, household
 
-from factories import active_case, household
-from minxin.assistance.premiums import ROSTER_HEADERS, export_roster
+from minxin.assistance.premiums.service import ROSTER_HEADERS, export_roster
 from minxin.core.errors import Forbidden
 from minxin.programs.policy import _load
 from minxin.settings import get_settings

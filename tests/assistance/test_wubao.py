@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
+from tests.factories import household
 
-from factories import household
 from minxin.assistance.wubao import centralized_rate, derive_standards, parse_ratio, rural_income_fen
 from minxin.core.errors import ValidationError
 from minxin.core.period import Period

@@ -14,8 +14,8 @@ from alembic import command
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from tests.factories import household
 
-from factories import household
 from minxin import migrate
 from minxin.auth import audit
 from minxin.auth.models import AuditEvent

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.conftest import minxin_serve
 
 from minxin.auth.service import LOGIN_NAME_MAX_WAIT, add_user, ensure_system_user
 from minxin.db import make_engine, unit_of_work
@@ -47,12 +47,6 @@ def _cli(db: Path, *args: str, stdin: str | None = None) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("flood")
@@ -67,30 +61,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                                   ("known", "community_worker", "320706006001")):
             add_user(session, actor=system, username=name, password=PASSWORD, role=role, scope_code=scope)
     engine.dispose()
-    port = _free_port()
     log = tmp / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "minxin.cli", "serve", "--host", "127.0.0.1", "--port",
-                                 str(port)], env=_env(db), stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/login", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+    with minxin_serve(_env(db), log=log, timeout=60) as (url, _proc):
         yield Server(url=url, log=log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 def _client(server: Server, address: str = "127.0.0.1") -> httpx.Client:

@@ -8,7 +8,7 @@ import random
 from datetime import date
 
 from sqlalchemy import select
-from tests.children.helpers import child, institution, orphan_case
+from tests.factories import child, institution, orphan_case
 
 from minxin.children.rules import monthly_allowance
 from minxin.core.period import Period

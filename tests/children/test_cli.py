@@ -9,7 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from tests.children.helpers import child, csv_bytes
+from tests.children.helpers import csv_bytes
+from tests.factories import child
 from typer.testing import CliRunner
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, select
-from tests.children.helpers import CASE_HEADERS, child, csv_bytes, institution
+from tests.children.helpers import CASE_HEADERS, csv_bytes
+from tests.factories import child, institution
 
 from minxin.auth.models import AuditEvent
 from minxin.children.models import ChildRecord

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.children.helpers import child, csv_bytes, orphan_case
+from tests.children.helpers import csv_bytes
+from tests.factories import child, orphan_case
 from tests.web.conftest import logged_in
 
 from minxin.auth.service import create_token
@@ -93,7 +94,7 @@ def test_the_children_api_follows_role_and_region(client, session, kid, users, c
 
 def test_the_api_refuses_without_a_token_and_answers_404_for_another_program_case(client, session, county_officer,
                                                                                   city_admin):
-    from factories import active_case, household
+    from tests.factories import active_case, household
     dibao = active_case(session, household(session, county_officer))
     assert client.get("/api/v1/children").status_code == 401
     headers = {"Authorization": f"Bearer {create_token(session, actor=city_admin, user=county_officer)}"}

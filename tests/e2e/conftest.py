@@ -1,17 +1,23 @@
-"""A real server on a free localhost port over a fresh SQLite file, and the system Chromium."""
+"""A real server on a free localhost port over a fresh SQLite file, and the system Chromium.
+
+Every browser test module starts its city the same way: `city_db` (a migrated SQLite file, seeded by the
+module's own function and committed), `live_app` (tests/conftest.py: the app in a uvicorn thread) and
+`browser_page` (a fresh context whose console errors fail the test).
+"""
 
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from tests.conftest import live_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -27,10 +33,32 @@ class LiveCity:
     screenshots: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+T = TypeVar("T")
+
+
+@contextmanager
+def city_db(root: Path, seed: Callable[[Session], T]) -> Iterator[tuple[Engine, T]]:
+    """A migrated SQLite file under `root`, seeded by `seed` and committed; yields the engine and the seed's
+    result, and disposes of the engine after the block."""
+    from minxin import migrate
+    from minxin.db import make_engine, write_lock
+
+    engine = make_engine(f"sqlite:///{root / 'city.db'}")
+    migrate.upgrade(engine)
+    with write_lock(), Session(engine) as s:
+        seeded = seed(s)
+        s.commit()
+    try:
+        yield engine, seeded
+    finally:
+        engine.dispose()
+
+
+def screenshots(root: Path) -> Path:
+    """Where a module's screenshots go: MINXIN_E2E_SCREENSHOTS, else beside its database."""
+    shots = Path(os.environ.get("MINXIN_E2E_SCREENSHOTS") or root / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
 
 
 def _seed(session: Session) -> list[dict[str, object]]:
@@ -55,36 +83,9 @@ def _seed(session: Session) -> list[dict[str, object]]:
 def live_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCity]:
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is not installed")
-    import uvicorn
-
-    from minxin import migrate
-    from minxin.db import make_engine, session_factory, write_lock
-    from minxin.web.app import create_app
-
     root = tmp_path_factory.mktemp("e2e")
-    engine = make_engine(f"sqlite:///{root / 'city.db'}")
-    migrate.upgrade(engine)
-    with write_lock(), Session(engine) as s:
-        households = _seed(s)
-        s.commit()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(session_factory(engine)), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="e2e-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the e2e server did not start")
-        time.sleep(0.05)
-    shots = Path(os.environ.get("MINXIN_E2E_SCREENSHOTS") or root / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
-    try:
-        yield LiveCity(url=f"http://127.0.0.1:{port}", households=households, screenshots=shots)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        engine.dispose()
+    with city_db(root, _seed) as (engine, households), live_app(engine, name="e2e") as url:
+        yield LiveCity(url=url, households=households, screenshots=screenshots(root))
 
 
 @pytest.fixture(scope="session")
@@ -99,11 +100,12 @@ def browser(live_city: LiveCity) -> Iterator[object]:
             b.close()
 
 
-@pytest.fixture
-def page(browser, live_city: LiveCity) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    """A fresh 1366×768 browser context; fails the test on any console error (e.g. a CSP violation)."""
+@contextmanager
+def browser_page(browser: Any, url: str, *, accept_dialogs: bool = False) -> Iterator[Any]:
+    """A fresh 1366×768 browser context on `url`; its console errors (a CSP refusal, a script error) are
+    collected in `page.console_errors` for the test to assert empty. Confirm dialogs are accepted on request."""
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
-                                  accept_downloads=True, base_url=live_city.url)
+                                  accept_downloads=True, base_url=url)
     pg = context.new_page()
     errors: list[str] = []
     # A 4xx page we asked for on purpose is logged as "Failed to load resource"; anything else (a CSP
@@ -111,8 +113,17 @@ def page(browser, live_city: LiveCity) -> Iterator[object]:  # type: ignore[no-u
     expected = "Failed to load resource: the server responded with a status of 4"
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" and not m.text.startswith(expected) else None)
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    if accept_dialogs:
+        pg.on("dialog", lambda d: d.accept())
     pg.console_errors = errors
     try:
         yield pg
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_city: LiveCity) -> Iterator[Any]:
+    """A fresh page on the staff city; console errors fail the test."""
+    with browser_page(browser, live_city.url) as pg:
+        yield pg

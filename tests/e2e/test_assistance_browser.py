@@ -5,10 +5,7 @@ download, adding an institution. Screenshots at 1366×768."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +13,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.e2e.conftest import _free_port
+from tests.conftest import live_app
+from tests.e2e.conftest import browser_page, city_db, screenshots
 
 pytestmark = pytest.mark.e2e
 
@@ -61,54 +59,16 @@ def _seed(session: Session) -> None:
 
 @pytest.fixture(scope="module")
 def wubao_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WubaoCity]:
-    import uvicorn
-
-    from minxin import migrate
-    from minxin.db import make_engine, session_factory, write_lock
-    from minxin.web.app import create_app
-
     root = tmp_path_factory.mktemp("e2e-wubao")
-    engine = make_engine(f"sqlite:///{root / 'city.db'}")
-    migrate.upgrade(engine)
-    with write_lock(), Session(engine) as s:
-        _seed(s)
-        s.commit()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(session_factory(engine)), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="e2e-wubao-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the e2e server did not start")
-        time.sleep(0.05)
-    shots = Path(os.environ.get("MINXIN_E2E_SCREENSHOTS") or root / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
-    try:
-        yield WubaoCity(url=f"http://127.0.0.1:{port}", screenshots=shots)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        engine.dispose()
+    with city_db(root, _seed) as (engine, _), live_app(engine, name="e2e-wubao") as url:
+        yield WubaoCity(url=url, screenshots=screenshots(root))
 
 
 @pytest.fixture
-def pg(browser, wubao_city: WubaoCity) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    """A fresh 1366×768 context; console errors (a CSP refusal, a script error) fail the test."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", accept_downloads=True,
-                                  base_url=wubao_city.url)
-    page = context.new_page()
-    errors: list[str] = []
-    expected_4xx = "Failed to load resource: the server responded with a status of 4"
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and not m.text.startswith(expected_4xx) else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.console_errors = errors
-    try:
+def pg(browser: Any, wubao_city: WubaoCity) -> Iterator[Any]:
+    """A fresh page on the 五保 city; console errors fail the test."""
+    with browser_page(browser, wubao_city.url) as page:
         yield page
-    finally:
-        context.close()
 
 
 def log_in(page: Any, username: str) -> None:

@@ -4,10 +4,7 @@ with its county totals, standards, and the public notice with an objection. Scre
 from __future__ import annotations
 
 import io
-import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -16,7 +13,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.e2e.conftest import _free_port
+from tests.conftest import live_app
+from tests.e2e.conftest import browser_page, city_db, screenshots
 
 pytestmark = pytest.mark.e2e
 
@@ -82,55 +80,16 @@ def _seed(session: Session) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def programs_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProgramsCity]:
-    import uvicorn
-
-    from minxin import migrate
-    from minxin.db import make_engine, session_factory, write_lock
-    from minxin.web.app import create_app
-
     root = tmp_path_factory.mktemp("e2e-programs")
-    engine = make_engine(f"sqlite:///{root / 'city.db'}")
-    migrate.upgrade(engine)
-    with write_lock(), Session(engine) as s:
-        seeded = _seed(s)
-        s.commit()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(session_factory(engine)), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="e2e-programs-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the e2e server did not start")
-        time.sleep(0.05)
-    shots = Path(os.environ.get("MINXIN_E2E_SCREENSHOTS") or root / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
-    try:
-        yield ProgramsCity(url=f"http://127.0.0.1:{port}", screenshots=shots, **seeded)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        engine.dispose()
+    with city_db(root, _seed) as (engine, seeded), live_app(engine, name="e2e-programs") as url:
+        yield ProgramsCity(url=url, screenshots=screenshots(root), **seeded)
 
 
 @pytest.fixture
-def pg(browser, programs_city: ProgramsCity) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    """A fresh 1366×768 context on the programs city; confirm dialogs are accepted; console errors fail."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", accept_downloads=True,
-                                  base_url=programs_city.url)
-    page = context.new_page()
-    errors: list[str] = []
-    expected_4xx = "Failed to load resource: the server responded with a status of 4"
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and not m.text.startswith(expected_4xx) else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("dialog", lambda d: d.accept())
-    page.console_errors = errors
-    try:
+def pg(browser: Any, programs_city: ProgramsCity) -> Iterator[Any]:
+    """A fresh page on the programs city; confirm dialogs are accepted; console errors fail."""
+    with browser_page(browser, programs_city.url, accept_dialogs=True) as page:
         yield page
-    finally:
-        context.close()
 
 
 def log_in(page: Any, username: str = OFFICER) -> None:

@@ -1,4 +1,4 @@
-"""Eldercare fixtures: a home-care provider (elderly people come from tests/eldercare/factories.py)."""
+"""Eldercare fixtures: a home-care provider (elderly people come from tests/factories.py)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 from tests.conftest import GANYU, GANYU_COMMUNITY, make_user
-from tests.eldercare.factories import elderly_person
+from tests.factories import elderly_person
 
 from minxin.auth.models import AuditEvent
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError

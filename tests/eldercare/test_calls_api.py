@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from tests.conftest import GANYU, make_user
-from tests.eldercare.factories import elderly_person
+from tests.factories import elderly_person
 
 from minxin.auth.models import User
 from minxin.auth.service import create_token

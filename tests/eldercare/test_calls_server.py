@@ -10,9 +10,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
-from tests.conftest import make_user
-from tests.eldercare.factories import elderly_person
+from tests.conftest import free_port, make_user, minxin_serve, start_serve, stop_serve
+from tests.factories import elderly_person
 
 from minxin import db, migrate
 from minxin.auth.service import create_token, ensure_system_user
@@ -34,12 +31,6 @@ from minxin.registry.service import seed_regions
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "lianyungang-2012.toml"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _postgres(statement: str) -> None:
@@ -60,21 +51,6 @@ class Centre:
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
-
-
-def start_server(env: dict[str, str], port: int, *, workers: int = 1) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "minxin.cli", "serve", "--port", str(port), "--workers",
-                             str(workers)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120  # a busy shared machine starts worker processes slowly
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/login", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -113,12 +89,9 @@ def centre_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 @pytest.fixture(scope="module")
 def centre(centre_db: Centre) -> Iterator[Centre]:
-    port = _free_port()
-    proc = start_server(centre_db.env, port)
-    centre_db.url = f"http://127.0.0.1:{port}"
-    yield centre_db
-    proc.terminate()
-    proc.wait(timeout=10)
+    with minxin_serve(centre_db.env, workers=1) as (url, _proc):
+        centre_db.url = url
+        yield centre_db
 
 
 class Feed:
@@ -282,8 +255,8 @@ def test_two_transactions_racing_past_the_lookup_store_one_call(centre_db: Centr
 
 
 def test_a_server_killed_in_a_burst_loses_no_acknowledged_call_and_escalates_after_restart(centre_db: Centre) -> None:
-    port = _free_port()
-    proc = start_server(centre_db.env, port)
+    port = free_port()
+    proc = start_serve(centre_db.env, port, workers=1)
     url = f"http://127.0.0.1:{port}"
     acknowledged: list[int] = []
     stop = threading.Event()
@@ -317,7 +290,7 @@ def test_a_server_killed_in_a_burst_loses_no_acknowledged_call_and_escalates_aft
                                   f"({','.join(map(str, acknowledged))})")).scalar()
     assert stored == set(acknowledged) and steps == len(acknowledged)
     # Every burst call is an emergency that nobody took: the restarted server escalates them.
-    proc = start_server(centre_db.env, port)
+    proc = start_serve(centre_db.env, port, workers=1)
     try:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -329,17 +302,14 @@ def test_a_server_killed_in_a_burst_loses_no_acknowledged_call_and_escalates_aft
             time.sleep(0.3)
         assert left == 0
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_serve(proc)
 
 
 def test_with_two_worker_processes_every_console_sees_every_call(centre_db: Centre) -> None:
     """Calls land on either worker; each console's feed, served by either worker, reads them all from the
     database."""
-    port = _free_port()
-    proc = start_server(centre_db.env, port, workers=2)
-    try:
-        centre = Centre(f"http://127.0.0.1:{port}", centre_db.engine, centre_db.env, centre_db.token,
+    with minxin_serve(centre_db.env, workers=2) as (url, _proc):
+        centre = Centre(url, centre_db.engine, centre_db.env, centre_db.token,
                         centre_db.officer_token)
         feeds = [Feed(centre) for _ in range(3)]
         ids = []
@@ -355,6 +325,3 @@ def test_with_two_worker_processes_every_console_sees_every_call(centre_db: Cent
             got = [e["call_id"] for e in feed.events if e["action"] == "received" and e["call_id"] in ids]
             assert got == ids
             feed.close()
-    finally:
-        proc.terminate()
-        proc.wait(15)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
+from tests.factories import household, new_id
 from typer.testing import CliRunner
 
-from factories import household, new_id
 from minxin.eldercare.importer import HEADERS, import_elderly
 from minxin.eldercare.models import CallDevice, ElderlyProfile, EmergencyContact
 from minxin.eldercare.service import get_elderly_for, list_elderly

@@ -6,9 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
-from tests.eldercare.factories import elderly_person
+from tests.factories import elderly_person, household
 
-from factories import household
 from minxin.auth.models import AuditEvent
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.eldercare import institutions as svc

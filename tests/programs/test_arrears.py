@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from tests.factories import active_case, household
 
-from factories import active_case, household
 from minxin.core.period import Period
 from minxin.programs.cycles import approve_cycle, case_payment_items, explain_payment, run_cycle
 from minxin.programs.models import Case, Payment

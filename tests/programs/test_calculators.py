@@ -14,8 +14,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.factories import household
 
-from factories import household
 from minxin.auth.models import User
 from minxin.core.period import Period
 from minxin.programs.calculator import get_calculator, registered
@@ -93,7 +93,8 @@ def orphan_population(session: Session, officer: User, rng: random.Random) -> st
 
 def youfu_population(session: Session, officer: User, rng: random.Random) -> str:
     """优抚 recipients of several categories, one paid per year of service, through the veterans' import."""
-    from factories import new_id
+    from tests.factories import new_id
+
     from minxin.veterans.importer import import_veterans
 
     cats = [("残疾军人", "四级/因公"), ("烈士遗属", ""), ("在乡复员军人", "解放战争时期"),

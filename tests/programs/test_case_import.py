@@ -6,8 +6,8 @@ import csv
 import io
 
 from sqlalchemy import func, select
+from tests.factories import household, new_id
 
-from factories import household, new_id
 from minxin.programs.case_import import import_cases
 from minxin.programs.models import Case
 

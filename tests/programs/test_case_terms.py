@@ -10,8 +10,8 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select
+from tests.factories import household
 
-from factories import household
 from minxin.clock import today
 from minxin.core.errors import ValidationError
 from minxin.programs.eligibility import Beneficiary, check_case_terms

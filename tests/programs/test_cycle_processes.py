@@ -18,8 +18,8 @@ from datetime import date
 
 import pytest
 from sqlalchemy import create_engine, text
+from tests.factories import new_id
 
-from factories import new_id
 from minxin.registry.importer import HEADERS
 
 HOUSEHOLDS = 3000

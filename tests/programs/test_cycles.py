@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
+from tests.factories import active_case, household
 
-from factories import active_case, household
 from minxin.assistance.dibao.rules import HouseholdFacts, dibao_entitlement, params_from_policy
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.period import Period

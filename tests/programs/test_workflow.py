@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
+from tests.factories import household
 
 from conftest import make_user
-from factories import household
 from minxin.auth.models import AuditEvent
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.period import Period

@@ -8,8 +8,8 @@ import random
 from datetime import date
 
 from sqlalchemy import text
+from tests.factories import household, new_id
 
-from factories import household, new_id
 from minxin.registry.importer import import_households
 
 _FACTS = ("member_count, severe_disabled, seriously_ill, birth1, birth2, birth3, birth4, birth5")

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
+from tests.factories import household, new_id
 
-from factories import household, new_id
 from minxin.auth.models import AuditEvent
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.registry.models import IncomeDeclaration, Person

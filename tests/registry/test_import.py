@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
+from tests.factories import household, new_id
 
-from factories import household, new_id
 from minxin.registry.importer import HEADERS, import_households, template_bytes
 from minxin.registry.models import Household, Person
 from minxin.tabular import write_error_sheet

@@ -13,8 +13,8 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select
+from tests.factories import household, new_id
 
-from factories import household, new_id
 from minxin.core.errors import Conflict, ValidationError
 from minxin.core.masking import mask_id
 from minxin.registry.importer import HEADERS, import_households

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 import typer
 from openpyxl import load_workbook
+from tests.factories import new_id
 from typer.testing import CliRunner
-
-from factories import new_id
 
 HEAD = "姓名,身份证号,社区代码,优抚类别,子类,开始月份,账号,服役年限"
 

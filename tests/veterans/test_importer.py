@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select
+from tests.factories import household, new_id
 
-from factories import household, new_id
 from minxin.core.errors import Forbidden
 from minxin.programs.models import Case
 from minxin.programs.service import set_standard

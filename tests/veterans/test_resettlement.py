@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from tests.factories import household
 
-from factories import household
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.veterans import service
 

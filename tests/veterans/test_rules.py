@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
+from tests.factories import new_id
 
-from factories import new_id
 from minxin.core.errors import ValidationError
 from minxin.core.period import Period
 from minxin.programs.cycles import run_cycle

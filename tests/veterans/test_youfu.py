@@ -8,8 +8,8 @@ import io
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
+from tests.factories import new_id
 
-from factories import new_id
 from minxin.core.period import Period
 from minxin.programs.cycles import approve_cycle, explain_payment, export_cycle, reconcile_cycle, run_cycle
 from minxin.programs.models import Case, Cycle, Payment

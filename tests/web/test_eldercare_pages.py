@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from tests.conftest import GANYU, make_user
-from tests.eldercare.factories import elderly_person
+from tests.factories import elderly_person
 from tests.web.conftest import logged_in, login
 
 from minxin.auth.models import User

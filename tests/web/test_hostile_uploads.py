@@ -12,17 +12,16 @@ from __future__ import annotations
 import os
 import re
 import resource
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.conftest import minxin_serve
 
 from hostile_files import ALL_BOMBS, many_rows
 from minxin.tabular import MAX_IMPORT_ROWS
@@ -58,12 +57,6 @@ class LiveServer:
         assert httpx.get(f"{self.url}/login", timeout=30).status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "minxin.cli", *args], capture_output=True, text=True, env=env,
                           input=stdin, timeout=300, check=False)
@@ -84,31 +77,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         done = _cli(env, *args, stdin=stdin)
         assert done.returncode == 0, done.stderr
     token = _cli(env, "token", "create", "clerk").stdout.strip()
-    port = _free_port()
-    log = (root / "server.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "minxin.cli", "serve", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT, preexec_fn=_limit_memory)
-    live = LiveServer(url=f"http://127.0.0.1:{port}", db=db, token=token, process=process, env=env)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{live.url}/login", timeout=5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError("minxin serve did not start: " + (root / "server.log").read_text(errors="replace"))
-        time.sleep(0.2)
-    try:
-        yield live
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with minxin_serve(env, log=root / "server.log", timeout=60, preexec_fn=_limit_memory) as (url, process):
+        yield LiveServer(url=url, db=db, token=token, process=process, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +140,8 @@ def test_the_medical_import_page_refuses_the_same_bombs(server: LiveServer, cler
 
 
 def test_after_every_bomb_a_good_file_still_imports(server: LiveServer, clerk: httpx.Client) -> None:
-    from factories import new_id
+    from tests.factories import new_id
+
     from minxin.registry.importer import HEADERS
 
     rows = ",".join(HEADERS) + f"\nHB1,张三,{new_id()},户主,320706006001,城镇,100,,\n"

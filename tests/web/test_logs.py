@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.factories import new_id
 from tests.web.conftest import logged_in, xlsx_bytes
 
-from factories import new_id
 from minxin import db
 from minxin.auth.service import create_token
 from minxin.web.app import create_app

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from tests.factories import active_case, household
 
-from factories import active_case, household
 from minxin.auth.service import create_token
 
 

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.factories import new_id
 from tests.web.conftest import logged_in
 
-from factories import new_id
 from minxin.auth.models import User
 from minxin.auth.service import create_token
 from minxin.programs.service import set_standard

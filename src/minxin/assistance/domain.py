@@ -23,16 +23,23 @@ class AssistancePerm(StrEnum):
 DOMAIN = Domain(
     name="assistance",
     label="社会救助",
-    # Menu order: 五保, premiums, institutions (wubao_views), supermarkets, medical, low income.
+    # Menu order: 五保, premiums, institutions, supermarkets, medical, low income.
     web=(
         "minxin.assistance.views",
-        "minxin.assistance.wubao_views",
+        "minxin.assistance.wubao.messages",
+        "minxin.assistance.wubao.views",
+        "minxin.assistance.premiums.messages",
+        "minxin.assistance.premiums.views",
+        "minxin.assistance.institutions.messages",
+        "minxin.assistance.institutions.views",
         "minxin.assistance.supermarkets.views",
         "minxin.assistance.medical.views",
         "minxin.assistance.lowincome.views",
     ),
     cli=(
-        "minxin.assistance.cli",
+        "minxin.assistance.institutions.cli",
+        "minxin.assistance.premiums.cli",
+        "minxin.assistance.wubao.cli",
         "minxin.assistance.supermarkets.cli",
         "minxin.assistance.lowincome.cli",
         "minxin.assistance.medical.cli",

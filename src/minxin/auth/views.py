@@ -7,8 +7,6 @@ under an account of its choosing.
 
 from __future__ import annotations
 
-import secrets
-
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -33,29 +31,25 @@ from minxin.web.deps import (
     safe_next,
     web_session,
 )
+from minxin.web.forms import PublicFormToken, secure_cookies
 from minxin.web.i18n import gettext
 from minxin.web.templating import render, request_lang
 
 router = APIRouter()
 public_router = APIRouter()
 
-LOGIN_CSRF_COOKIE = "minxin_login_csrf"
-
-
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https" or get_settings().cookie_secure
+LOGIN_FORM = PublicFormToken(cookie="minxin_login_csrf", path="/login", max_age=3600)
 
 
 def _login_page(request: Request, *, next_path: str, username: str = "", error: str | None = None,
                 status_code: int = 200) -> Response:
-    token = secrets.token_urlsafe(32)
+    token = LOGIN_FORM.issue(request)
     settings = get_settings()
     response = render(request, "auth/login.html", {
         "login_csrf": token, "next": next_path, "username": username, "error": error,
         "max_failures": settings.login_max_failures, "lockout_minutes": settings.login_lockout_minutes,
     }, status_code=status_code)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
-                        secure=_secure(request), path="/login")
+    LOGIN_FORM.set(request, response, token)
     return response
 
 
@@ -77,8 +71,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
     ensure_city_name(request, session)
     lang = request_lang(request)
     next_path = safe_next(next)
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
+    if not LOGIN_FORM.accepts(request, csrf_token):
         return _login_page(request, next_path=next_path, username=username,
                            error=gettext("login.expired", lang=lang), status_code=403)
     if not username.strip() or not password:
@@ -107,8 +100,8 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
     session.commit()
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(SESSION_COOKIE, key, max_age=get_settings().session_hours * 3600, httponly=True,
-                        samesite="lax", secure=_secure(request), path="/")
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+                        samesite="lax", secure=secure_cookies(request), path="/")
+    LOGIN_FORM.clear(response)
     return response
 
 
@@ -120,5 +113,5 @@ def logout(request: Request, user: User = Depends(current_user),
         end_session(session, key)
         session.commit()
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure_cookies(request))
     return response

@@ -22,19 +22,17 @@ from minxin.children.domain import ChildrenPerm
 from minxin.core.errors import ValidationError
 from minxin.core.masking import mask_account, mask_id, mask_name, mask_phone
 from minxin.settings import get_settings
-from minxin.tabular import write_error_sheet, write_xlsx
+from minxin.tabular import write_xlsx
 from minxin.web.deps import current_user, get_session
-from minxin.web.errors import megabytes
-from minxin.web.i18n import domain_message, gettext
+from minxin.web.forms import XLSX, handle_import, upload_limits
+from minxin.web.i18n import gettext
 from minxin.web.nav import NavItem
 from minxin.web.templating import local_today, render, request_lang
-from minxin.web.uploads import read_upload, store_error_sheet, upload_limit
 
 router = APIRouter()
 
 NAV = [NavItem(label="nav.children", path="/children", perm=ChildrenPerm.CHILDREN_READ)]
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ERRORS_SHOWN = 200
 STATUSES = ("active", "suspended", "terminated")
 
@@ -219,8 +217,7 @@ def child_page(request: Request, child_id: int, user: User = Depends(current_use
 
 
 def _import_page(**context: Any) -> dict[str, Any]:
-    return {"limit": megabytes(upload_limit()), "limit_bytes": upload_limit(), "headers": service.IMPORT_COLUMNS,
-            **context}
+    return {**upload_limits(), "headers": service.IMPORT_COLUMNS, **context}
 
 
 @router.get("/children/import", name="children_import")
@@ -233,30 +230,12 @@ def children_import_form(request: Request, user: User = Depends(current_user)) -
 def children_import(request: Request, file: UploadFile | None = File(None), dry_run: bool = Form(False),
                     user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """Check the whole file; store all of it or nothing; list the errors with a downloadable sheet."""
-    require(user, ChildrenPerm.CHILDREN_IMPORT)
     lang = request_lang(request)
-    try:
-        data, filename = read_upload(file)
-    except ValidationError as exc:
-        return render(request, "children/import.html", _import_page(
-            file_error=domain_message(exc.message, lang=lang), dry_run=dry_run), status_code=422)
-    result = service.import_children(session, actor=user, data=data, filename=filename, dry_run=dry_run)
-    if not result.ok:
-        session.rollback()
-        file_errors = [e for e in result.errors if e.row <= 1]
-        row_errors = [e for e in result.errors if e.row > 1]
-        token = None
-        if row_errors and result.table is not None:
-            table, errors = result.table, result.errors
-            token = store_error_sheet(user, lambda path: write_error_sheet(path, table, errors))
-        return render(request, "children/import.html", _import_page(
-            filename=filename, dry_run=dry_run,
-            file_error="；".join(domain_message(e.reason, lang=lang) for e in file_errors) or None,
-            errors=row_errors[:MAX_ERRORS_SHOWN], error_count=len(row_errors), sheet_token=token,
-        ), status_code=422)
-    if not dry_run:
-        session.commit()
-    n = result.cases
-    return render(request, "children/import.html", _import_page(
-        filename=filename, dry_run=dry_run,
-        success=gettext("children.import.checked_ok" if dry_run else "children.import.ok", lang=lang, n=n)))
+    return handle_import(
+        request, session, user=user, file=file, dry_run=dry_run, shown=MAX_ERRORS_SHOWN,
+        check=lambda data, filename: service.import_children(session, actor=user, data=data, filename=filename,
+                                                             dry_run=dry_run),
+        done=lambda result: {"success": gettext("children.import.checked_ok" if dry_run else "children.import.ok",
+                                                lang=lang, n=result.cases)},
+        page=lambda status_code=200, **ctx: render(request, "children/import.html", _import_page(**ctx),
+                                                   status_code=status_code))

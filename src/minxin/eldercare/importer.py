@@ -38,11 +38,10 @@ from minxin.eldercare.rules import (
 )
 from minxin.registry.models import Person
 from minxin.registry.service import check_name, normalize_phone
-from minxin.tabular import RowError, Table, cell_text, read_table, require_headers
+from minxin.tabular import RowCheck, RowError, Table, TableCheck, cell_text, read_table
 
 HEADERS = ["身份证号", "居住状况", "慢性病", "能力等级", "评估日期", "手机", "固定电话", "住址", "呼叫终端号",
            "紧急联系人1", "关系1", "联系电话1", "紧急联系人2", "关系2", "联系电话2"]
-MAX_ERRORS = 10_000
 CHUNK = 500
 
 Progress = Callable[[str, int, int], None]
@@ -134,88 +133,53 @@ def _contact(cells: dict[str, Any], k: int) -> _Contact | None:
 def validate_elderly(session: Session, *, actor: User, table: Table, as_of: date,
                      progress: Progress | None = None) -> tuple[list[_Row], list[RowError]]:
     """Check every row against the rules and the registry; return the clean rows or all the errors."""
-    errors: list[RowError] = []
     try:
-        col = require_headers(table, HEADERS)
+        checker = TableCheck(table, HEADERS)
     except ValidationError as exc:
         return [], [RowError(1, "表头", exc.message)]
-
-    def err(n: int, column: str, reason: str) -> None:
-        if len(errors) < MAX_ERRORS:
-            errors.append(RowError(n, column, reason))
-
+    errors, err = checker.errors, checker.add
     rows: list[_Row] = []
     seen_ids: dict[str, int] = {}
     seen_terminals: dict[str, int] = {}
     total = len(table.rows)
     day = today()
-    for i, raw in enumerate(table.rows):
-        n = table.row_number(i)
-        if progress and i % 5000 == 0:
-            progress("检查", i, total)
-        cells = {h: (raw[j] if j < len(raw) else None) for h, j in col.items()}
-        if all(cells[h] is None for h in HEADERS):
-            continue
-        ok = True
+    for row in checker.rows(progress):
+        cells = row.cells
 
-        def check(column: str, fn: Callable[[Any], Any], cells: dict[str, Any] = cells, n: int = n) -> Any:
-            nonlocal ok
-            try:
-                return fn(cells[column])
-            except ValidationError as exc:
-                ok = False
-                err(n, exc.field if exc.field in HEADERS else column, exc.message)
-                return None
-
-        def required(column: str, cells: dict[str, Any] = cells, n: int = n) -> str | None:
-            nonlocal ok
-            text = cell_text(cells[column])
+        def required(column: str, row: RowCheck = row) -> str | None:
+            text = cell_text(row.cells[column])
             if not text:
-                ok = False
-                err(n, column, f"{column}不能为空 ({column} is empty)")
+                row.fail(column, f"{column}不能为空 ({column} is empty)")
                 return None
             return text
 
         raw_id = required("身份证号")
-        id_number = check("身份证号", lambda v: normalize_id(cell_text(v), today=day)) if raw_id else None
-        living = check("居住状况", lambda v: normalize_living(cell_text(v))) if required("居住状况") else None
-        conditions = check("慢性病", lambda v: _optional_text(v, label="慢性病", max_len=200))
+        id_number = row.check("身份证号", lambda v: normalize_id(cell_text(v), today=day)) if raw_id else None
+        living = row.check("居住状况", lambda v: normalize_living(cell_text(v))) if required("居住状况") else None
+        conditions = row.check("慢性病", lambda v: _optional_text(v, label="慢性病", max_len=200))
         level_text = cell_text(cells["能力等级"])
-        level = check("能力等级", lambda v: normalize_care_level(cell_text(v))) if level_text else None
-        assessed = check("评估日期", lambda v: parse_day(v, label="评估日期"))
+        level = row.check("能力等级", lambda v: normalize_care_level(cell_text(v))) if level_text else None
+        assessed = row.check("评估日期", lambda v: parse_day(v, label="评估日期"))
         if assessed is not None and assessed > day:
-            ok = False
-            err(n, "评估日期", "评估日期不能晚于今天 (assessment date in the future)")
+            row.fail("评估日期", "评估日期不能晚于今天 (assessment date in the future)")
         if level_text and assessed is None and cell_text(cells["评估日期"]) == "":
-            ok = False
-            err(n, "评估日期", "填写了能力等级，请同时填写评估日期 (assessment date missing)")
+            row.fail("评估日期", "填写了能力等级，请同时填写评估日期 (assessment date missing)")
         if not level_text and cell_text(cells["评估日期"]):
-            ok = False
-            err(n, "能力等级", "填写了评估日期，请同时填写能力等级 (care level missing)")
-        phone = check("手机", lambda v: _phone(v, "手机"))
-        home_phone = check("固定电话", lambda v: _phone(v, "固定电话"))
-        address = check("住址", lambda v: _optional_text(v, label="住址", max_len=200))
+            row.fail("能力等级", "填写了评估日期，请同时填写能力等级 (care level missing)")
+        phone = row.check("手机", lambda v: _phone(v, "手机"))
+        home_phone = row.check("固定电话", lambda v: _phone(v, "固定电话"))
+        address = row.check("住址", lambda v: _optional_text(v, label="住址", max_len=200))
         terminal_text = cell_text(cells["呼叫终端号"])
-        terminal = check("呼叫终端号", lambda v: check_terminal_id(cell_text(v))) if terminal_text else None
+        terminal = row.check("呼叫终端号", lambda v: check_terminal_id(cell_text(v))) if terminal_text else None
         contacts: list[_Contact] = []
         for k in (1, 2):
-            c = check(f"紧急联系人{k}", partial(_contact_of, cells, k))
+            c = row.check(f"紧急联系人{k}", partial(_contact_of, cells, k))
             if c is not None:
                 contacts.append(c)
-        if id_number:
-            if id_number in seen_ids:
-                ok = False
-                err(n, "身份证号", f"与第 {seen_ids[id_number]} 行的身份证号重复 (duplicate in file)")
-            else:
-                seen_ids[id_number] = n
-        if terminal:
-            if terminal in seen_terminals:
-                ok = False
-                err(n, "呼叫终端号", f"与第 {seen_terminals[terminal]} 行的呼叫终端号重复 (duplicate in file)")
-            else:
-                seen_terminals[terminal] = n
-        if ok and id_number and living:
-            rows.append(_Row(n, id_number, living, conditions, level, assessed, phone, home_phone, address,
+        row.unique(seen_ids, id_number, "身份证号")
+        row.unique(seen_terminals, terminal, "呼叫终端号")
+        if row.ok and id_number and living:
+            rows.append(_Row(row.n, id_number, living, conditions, level, assessed, phone, home_phone, address,
                              terminal, contacts))
     if progress:
         progress("检查", total, total)

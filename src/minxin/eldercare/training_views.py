@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import Any
-from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
@@ -26,12 +24,11 @@ from minxin.registry.service import region_names
 from minxin.tabular import write_xlsx
 from minxin.web.deps import current_user, get_session
 from minxin.web.errors import status_for
-from minxin.web.i18n import domain_message
+from minxin.web.forms import XLSX, attachment, error_message, see_other
 from minxin.web.nav import NavItem
-from minxin.web.templating import render, request_lang
+from minxin.web.templating import render
 
 router = APIRouter()
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 NAV = [
     NavItem(label="nav.eldercare.centres", path="/eldercare/centres", perm=Perm.REGISTRY_READ),
@@ -119,10 +116,6 @@ for _k, _v in svc.RESULT_NAMES.items():
 MESSAGES = {"zh": {k: v[0] for k, v in _M.items()}, "en": {k: v[1] for k, v in _M.items()}}
 
 
-def _message(request: Request, exc: MinxinError) -> str:
-    return domain_message(exc.message, lang=request_lang(request))
-
-
 def _date(value: str, label: str, field: str, *, required: bool = False) -> date | None:
     text = value.strip()
     if not text:
@@ -142,11 +135,6 @@ def _int(value: str, label: str, field: str) -> int | None:
     if not text.isdigit() or len(text) > 6:
         raise ValidationError(f"{label}应为非负整数 (whole number)", field=field)
     return int(text)
-
-
-def _redirect(url: str, **params: Any) -> RedirectResponse:
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return RedirectResponse(url + (f"?{query}" if query else ""), status_code=303)
 
 
 def _can_manage(user: User) -> bool:
@@ -173,7 +161,7 @@ def centres(request: Request, kind: str = Query("", max_length=16), page: int = 
     try:
         return _centres_page(request, session, user, kind=kind, page=page, saved=bool(saved))
     except MinxinError as exc:
-        return _centres_page(request, session, user, error=_message(request, exc), status_code=status_for(exc))
+        return _centres_page(request, session, user, error=error_message(request, exc), status_code=status_for(exc))
 
 
 @router.post("/eldercare/centres")
@@ -189,10 +177,10 @@ def centre_add(request: Request, name: str = Form("", max_length=200), kind: str
                        opened_on=_date(opened_on, "开业日期", "opened_on"), address=address, phone=phone)
     except MinxinError as exc:
         session.rollback()
-        return _centres_page(request, session, user, form=form, error=_message(request, exc),
+        return _centres_page(request, session, user, form=form, error=error_message(request, exc),
                              status_code=status_for(exc))
     session.commit()
-    return _redirect("/eldercare/centres", saved="1")
+    return see_other("/eldercare/centres", saved="1")
 
 
 @router.post("/eldercare/centres/{centre_id:int}/status")
@@ -204,9 +192,9 @@ def centre_status(request: Request, centre_id: int, status: str = Form("", max_l
                               opened_on=_date(opened_on, "开业日期", "opened_on"))
     except MinxinError as exc:
         session.rollback()
-        return _centres_page(request, session, user, error=_message(request, exc), status_code=status_for(exc))
+        return _centres_page(request, session, user, error=error_message(request, exc), status_code=status_for(exc))
     session.commit()
-    return _redirect("/eldercare/centres", saved="1")
+    return see_other("/eldercare/centres", saved="1")
 
 
 # ---- care workers -------------------------------------------------------------------------------------
@@ -229,7 +217,7 @@ def workers(request: Request, q: str = Query("", max_length=40), page: int = Que
     try:
         return _workers_page(request, session, user, q=q, page=page, saved=bool(saved))
     except MinxinError as exc:
-        return _workers_page(request, session, user, error=_message(request, exc), status_code=status_for(exc))
+        return _workers_page(request, session, user, error=error_message(request, exc), status_code=status_for(exc))
 
 
 @router.post("/eldercare/workers")
@@ -242,10 +230,10 @@ def worker_add(request: Request, name: str = Form("", max_length=100), phone: st
         worker = svc.add_worker(session, actor=user, name=name, phone=phone, region_code=region, centre_id=centre)
     except MinxinError as exc:
         session.rollback()
-        return _workers_page(request, session, user, form=form, error=_message(request, exc),
+        return _workers_page(request, session, user, form=form, error=error_message(request, exc),
                              status_code=status_for(exc))
     session.commit()
-    return _redirect(f"/eldercare/workers/{worker.id}")
+    return see_other(f"/eldercare/workers/{worker.id}")
 
 
 @router.get("/eldercare/workers/{worker_id:int}")
@@ -282,7 +270,7 @@ def training(request: Request, year: int | None = Query(None, ge=2000, le=2200),
     try:
         return _training_page(request, session, user, year=_year(year), page=page)
     except MinxinError as exc:
-        return _training_page(request, session, user, year=today().year, error=_message(request, exc),
+        return _training_page(request, session, user, year=today().year, error=error_message(request, exc),
                               status_code=status_for(exc))
 
 
@@ -299,9 +287,8 @@ def training_export(year: int | None = Query(None, ge=2000, le=2200), session: S
     buffer = io.BytesIO()
     write_xlsx(buffer, headers, rows, sheet=f"{counts['year']}年护理员培训")
     filename = f"养老服务中心与护理员培训-{counts['year']}.xlsx"
-    return Response(buffer.getvalue(), media_type=XLSX, headers={
-        "Content-Disposition": f"attachment; filename=\"care-training-{counts['year']}.xlsx\"; "
-                               f"filename*=UTF-8''{quote(filename)}"})
+    return Response(buffer.getvalue(), media_type=XLSX,
+                    headers=attachment(filename, f"care-training-{counts['year']}.xlsx"))
 
 
 @router.post("/eldercare/training/courses")
@@ -321,10 +308,10 @@ def course_add(request: Request, name: str = Form("", max_length=200), region: s
                                 ends_on=end, hours=n if n is not None else 0, organiser=organiser)
     except MinxinError as exc:
         session.rollback()
-        return _training_page(request, session, user, year=today().year, form=form, error=_message(request, exc),
+        return _training_page(request, session, user, year=today().year, form=form, error=error_message(request, exc),
                               status_code=status_for(exc))
     session.commit()
-    return _redirect(f"/eldercare/training/courses/{course.id}")
+    return see_other(f"/eldercare/training/courses/{course.id}")
 
 
 def _course_page(request: Request, session: Session, user: User, course_id: int, *, page: int = 1,
@@ -353,10 +340,10 @@ def course_enrol(request: Request, course_id: int, phone: str = Form("", max_len
         svc.enrol(session, actor=user, course_id=course_id, worker_id=worker.id)
     except MinxinError as exc:
         session.rollback()
-        return _course_page(request, session, user, course_id, error=_message(request, exc),
+        return _course_page(request, session, user, course_id, error=error_message(request, exc),
                             status_code=status_for(exc))
     session.commit()
-    return _redirect(f"/eldercare/training/courses/{course_id}", saved="1")
+    return see_other(f"/eldercare/training/courses/{course_id}", saved="1")
 
 
 @router.post("/eldercare/training/enrolments/{enrolment_id:int}/result")
@@ -371,7 +358,7 @@ def enrolment_result(request: Request, enrolment_id: int, result: str = Form("",
     except MinxinError as exc:
         session.rollback()
         course_id = svc.course_of_enrolment(session, user=user, enrolment_id=enrolment_id)
-        return _course_page(request, session, user, course_id, error=_message(request, exc),
+        return _course_page(request, session, user, course_id, error=error_message(request, exc),
                             status_code=status_for(exc))
     session.commit()
-    return _redirect(f"/eldercare/training/courses/{row.course_id}", saved="1")
+    return see_other(f"/eldercare/training/courses/{row.course_id}", saved="1")

@@ -12,7 +12,8 @@ _COUNTY_UP = ("county_officer", "city_admin")
 DOMAIN = Domain(
     name="programs",
     label="救助业务",
-    web=("minxin.programs.views",),
+    # The string catalogue first (its own module), then the pages.
+    web=("minxin.programs.messages", "minxin.programs.views"),
     api=("minxin.programs.api",),
     cli=("minxin.programs.cli",),
     # The rate limits of the public objection form (minxin.ratelimit, a table any face may use).

@@ -10,7 +10,6 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,10 +36,9 @@ from minxin.registry.service import (
     taken_household_no_message,
     taken_id_message,
 )
-from minxin.tabular import RowError, Table, cell_text, read_table, require_headers
+from minxin.tabular import RowError, Table, TableCheck, cell_text, read_table
 
 HEADERS = ["户编号", "姓名", "身份证号", "与户主关系", "社区代码", "户籍类别", "月收入", "联系电话", "残疾等级"]
-MAX_ERRORS = 10_000
 
 Progress = Callable[[str, int, int], None]
 
@@ -74,65 +72,35 @@ class _Row:
 def validate_households(session: Session, *, actor: User, table: Table,
                         progress: Progress | None = None) -> tuple[list[_Row], list[RowError]]:
     """Check every row and every household; return the clean rows or all the errors."""
-    errors: list[RowError] = []
     try:
-        col = require_headers(table, HEADERS)
+        checker = TableCheck(table, HEADERS)
     except ValidationError as exc:
         return [], [RowError(1, "表头", exc.message)]
+    errors, err = checker.errors, checker.add
     communities = set(session.execute(select(Region.code).where(Region.level == "community")).scalars())
     rows: list[_Row] = []
     seen_ids: dict[str, int] = {}
-    total = len(table.rows)
+    col = checker.index
     day = today()
-
-    def err(n: int, column: str, reason: str) -> None:
-        if len(errors) < MAX_ERRORS:
-            errors.append(RowError(n, column, reason))
-
-    for i, raw in enumerate(table.rows):
-        n = table.row_number(i)
-        if progress and i % 5000 == 0:
-            progress("检查", i, total)
-        cells = {h: (raw[j] if j < len(raw) else None) for h, j in col.items()}
-        if all(cells[h] is None for h in HEADERS):
-            continue  # a blank row inside the sheet
-        row_ok = True
-
-        def check(column: str, fn: Callable[[Any], Any], cells: dict[str, Any] = cells, n: int = n) -> Any:
-            nonlocal row_ok
-            try:
-                return fn(cells[column])
-            except ValidationError as exc:
-                row_ok = False
-                err(n, column, exc.message)
-                return None
-
-        hh_no = check("户编号", check_household_no)
-        name = check("姓名", check_name)
-        id_number = check("身份证号", lambda v: normalize_id(cell_text(v), today=day))
-        relation = check("与户主关系", lambda v: normalize_relation(cell_text(v)))
-        community = cell_text(cells["社区代码"])
+    for row in checker.rows(progress):
+        hh_no = row.check("户编号", check_household_no)
+        name = row.check("姓名", check_name)
+        id_number = row.check("身份证号", lambda v: normalize_id(cell_text(v), today=day))
+        relation = row.check("与户主关系", lambda v: normalize_relation(cell_text(v)))
+        community = cell_text(row.cells["社区代码"])
         if not community:
-            row_ok = False
-            err(n, "社区代码", "社区代码不能为空 (community code is empty)")
+            row.fail("社区代码", "社区代码不能为空 (community code is empty)")
         elif community not in communities:
-            row_ok = False
-            err(n, "社区代码", f"未知社区代码 {community} (unknown community code)")
+            row.fail("社区代码", f"未知社区代码 {community} (unknown community code)")
         elif not covers(actor.scope_code, community):
-            row_ok = False
-            err(n, "社区代码", f"社区 {community} 不在您的辖区内 (outside your scope)")
-        hukou = check("户籍类别", lambda v: normalize_hukou(cell_text(v)))
-        income = check("月收入", lambda v: 0 if v is None else parse_yuan(v, field="月收入"))
-        phone = check("联系电话", normalize_phone)
-        disability = check("残疾等级", normalize_disability)
-        if id_number:
-            if id_number in seen_ids:
-                row_ok = False
-                err(n, "身份证号", f"与第 {seen_ids[id_number]} 行的身份证号重复 (duplicate in file)")
-            else:
-                seen_ids[id_number] = n
-        if row_ok:
-            rows.append(_Row(n, hh_no, name, id_number, relation, community, hukou, income, phone, disability))
+            row.fail("社区代码", f"社区 {community} 不在您的辖区内 (outside your scope)")
+        hukou = row.check("户籍类别", lambda v: normalize_hukou(cell_text(v)))
+        income = row.check("月收入", lambda v: 0 if v is None else parse_yuan(v, field="月收入"))
+        phone = row.check("联系电话", normalize_phone)
+        disability = row.check("残疾等级", normalize_disability)
+        row.unique(seen_ids, id_number, "身份证号")
+        if row.ok:
+            rows.append(_Row(row.n, hh_no, name, id_number, relation, community, hukou, income, phone, disability))
 
     # Household-level rules.
     groups: dict[str, list[_Row]] = {}
@@ -163,7 +131,7 @@ def validate_households(session: Session, *, actor: User, table: Table,
 
     # Against the database: existing households and persons.
     if progress:
-        progress("检查", total, total)
+        progress("检查", len(table.rows), len(table.rows))
     # A household or person registered outside the actor's scope is refused without saying where.
     existing_hh = existing_household_numbers(session, list(groups), user=actor)
     for hh_no, in_scope in existing_hh.items():

@@ -33,13 +33,12 @@ from minxin.registry.service import (
 )
 from minxin.settings import get_settings
 from minxin.stats import city_stats
-from minxin.tabular import write_error_sheet
 from minxin.web.deps import current_user, get_session, writes
-from minxin.web.errors import is_htmx, megabytes
+from minxin.web.errors import is_htmx
+from minxin.web.forms import MAX_ERRORS_SHOWN, XLSX, handle_import, upload_limits
 from minxin.web.i18n import domain_message, gettext
 from minxin.web.nav import NavItem
 from minxin.web.templating import local_today, render, request_lang
-from minxin.web.uploads import read_upload, store_error_sheet, upload_limit
 
 router = APIRouter()
 
@@ -49,9 +48,6 @@ NAV = [
             also=("/households", "/persons")),
     NavItem(label="nav.import", path="/import", perm=Perm.REGISTRY_IMPORT),
 ]
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_ERRORS_SHOWN = 500
 
 
 # ---- search ---------------------------------------------------------------------------------------
@@ -187,8 +183,7 @@ def import_counts(result: ImportResult) -> tuple[int, int]:
 
 
 def _import_page(request: Request, **context: Any) -> dict[str, Any]:
-    return {"limit": megabytes(upload_limit()), "limit_bytes": upload_limit(), "headers": HEADERS,
-            "max_shown": MAX_ERRORS_SHOWN, **context}
+    return {**upload_limits(), "headers": HEADERS, "max_shown": MAX_ERRORS_SHOWN, **context}
 
 
 @router.get("/import", name="import")
@@ -210,33 +205,19 @@ def import_upload(request: Request, file: UploadFile | None = File(None), dry_ru
                   user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """Check the whole file; store all of it or nothing; list the errors with a downloadable sheet."""
     lang = request_lang(request)
-    try:
-        data, filename = read_upload(file)
-    except ValidationError as exc:
-        return render(request, "registry/import.html", _import_page(
-            request, file_error=domain_message(exc.message, lang=lang), dry_run=dry_run), status_code=422)
-    result = import_households(session, actor=user, data=data, filename=filename, dry_run=dry_run)
-    if not result.ok:
-        session.rollback()
-        file_errors = [e for e in result.errors if e.row <= 1]
-        row_errors = [e for e in result.errors if e.row > 1]
-        token = None
-        if row_errors and result.table is not None:
-            table, errors = result.table, result.errors
-            token = store_error_sheet(user, lambda path: write_error_sheet(path, table, errors))
-        return render(request, "registry/import.html", _import_page(
-            request, filename=filename, dry_run=dry_run,
-            file_error="；".join(domain_message(e.reason, lang=lang) for e in file_errors) or None,
-            errors=row_errors[:MAX_ERRORS_SHOWN], error_count=len(row_errors), sheet_token=token,
-        ), status_code=422)
-    if not dry_run:
-        session.commit()
-    households, persons = import_counts(result)
-    return render(request, "registry/import.html", _import_page(
-        request, filename=filename, dry_run=dry_run, households=households, persons=persons,
-        success=gettext("import.checked_ok" if dry_run else "import.ok", lang=lang,
-                        households=households, persons=persons),
-    ))
+
+    def done(result: ImportResult) -> dict[str, Any]:
+        households, persons = import_counts(result)
+        return {"households": households, "persons": persons,
+                "success": gettext("import.checked_ok" if dry_run else "import.ok", lang=lang,
+                                   households=households, persons=persons)}
+
+    return handle_import(
+        request, session, user=user, file=file, dry_run=dry_run, done=done,
+        check=lambda data, filename: import_households(session, actor=user, data=data, filename=filename,
+                                                       dry_run=dry_run),
+        page=lambda status_code=200, **ctx: render(request, "registry/import.html", _import_page(request, **ctx),
+                                                   status_code=status_code))
 
 
 # ---- home ----------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent, Standard
 from minxin.programs.service import _clean_account, get_program, next_review, program_policy
 from minxin.registry.models import Household, Person, Region
 from minxin.registry.service import check_name
-from minxin.tabular import RowError, Table, cell_text, read_table, require_headers
+from minxin.tabular import RowError, Table, TableCheck, cell_text, read_table
 from minxin.veterans import rules
 from minxin.veterans.domain import VeteranPerm
 from minxin.veterans.models import VeteranEvent, VeteranRecipient
@@ -44,7 +44,6 @@ PROGRAM = "youfu"
 HEADERS = ["姓名", "身份证号", "社区代码", "优抚类别", "子类", "开始月份", "账号"]
 OPTIONAL = ["服役年限", "证件编号", "发证日期", "变动类型"]
 KINDS = {"": "new", "新增": "new", "迁入": "moved_in"}
-MAX_ERRORS = 10_000
 
 
 @dataclass
@@ -141,80 +140,49 @@ def import_veterans(session: Session, *, actor: User, data: bytes, filename: str
     get_program(session, PROGRAM)
     try:
         table = read_table(data, filename)
-        col = require_headers(table, HEADERS)
+        checker = TableCheck(table, HEADERS)
     except ValidationError as exc:
         return VeteranImportResult(table=None, errors=[RowError(1, "文件", exc.message)])
-    result = VeteranImportResult(table=table)
-    optional = {h: table.headers.index(h) for h in OPTIONAL if h in table.headers}
+    result = VeteranImportResult(table=table, errors=checker.errors)
+    err = checker.add
     communities = {r.code: r for r in session.execute(select(Region).where(Region.level == "community")).scalars()}
     standards = _Standards(session)
     day = today()
     rows: list[_Row] = []
     seen: dict[str, int] = {}
-
-    def err(n: int, column: str, reason: str) -> None:
-        if len(result.errors) < MAX_ERRORS:
-            result.errors.append(RowError(n, column, reason))
-
-    for i, raw in enumerate(table.rows):
-        n = table.row_number(i)
-        cells = {h: (raw[j] if j < len(raw) else None) for h, j in {**col, **optional}.items()}
-        if all(cells.get(h) is None for h in HEADERS):
-            continue
-        ok = True
-
-        def check(column: str, fn: Any, *args: Any, n: int = n) -> Any:
-            nonlocal ok
-            try:
-                return fn(*args)
-            except ValidationError as exc:
-                ok = False
-                err(n, exc.field if exc.field in (*HEADERS, *OPTIONAL) else column, exc.message)
-                return None
-
-        name = check("姓名", check_name, cells["姓名"])
-        number = check("身份证号", lambda v: normalize_id(cell_text(v), today=day), cells["身份证号"])
+    for row in checker.rows():
+        cells = row.cells
+        name = row.check("姓名", check_name)
+        number = row.check("身份证号", lambda v: normalize_id(cell_text(v), today=day))
         community = cell_text(cells["社区代码"])
         if not community:
-            ok = False
-            err(n, "社区代码", "社区代码不能为空 (community code is empty)")
+            row.fail("社区代码", "社区代码不能为空 (community code is empty)")
         elif community not in communities:
-            ok = False
-            err(n, "社区代码", f"未知社区代码 {community[:20]} (unknown community code)")
+            row.fail("社区代码", f"未知社区代码 {community[:20]} (unknown community code)")
         elif not covers(actor.scope_code, community):
-            ok = False
-            err(n, "社区代码", f"社区 {community} 不在您的辖区内 (outside your scope)")
-        category = check("优抚类别", rules.parse_category, cell_text(cells["优抚类别"]), cell_text(cells["子类"]))
-        start = check("开始月份", _period, cells["开始月份"])
-        account = check("账号", _clean_account, cell_text(cells["账号"]))
-        if ok and account is None:
-            ok = False
-            err(n, "账号", "账号不能为空 (bank account is empty)")
-        years_raw = check("服役年限", _years, cells.get("服役年限"))
+            row.fail("社区代码", f"社区 {community} 不在您的辖区内 (outside your scope)")
+        category = row.check("优抚类别", rules.parse_category, cell_text(cells["优抚类别"]), cell_text(cells["子类"]))
+        start = row.check("开始月份", _period)
+        account = row.check("账号", _clean_account, cell_text(cells["账号"]))
+        if row.ok and account is None:
+            row.fail("账号", "账号不能为空 (bank account is empty)")
+        years_raw = row.check("服役年限", _years, cells.get("服役年限"))
         years = None
-        if category is not None and ok:
-            years = check("服役年限", rules.check_service_years, category, years_raw)
+        if category is not None and row.ok:
+            years = row.check("服役年限", rules.check_service_years, category, years_raw)
         certificate = cell_text(cells.get("证件编号"))[:40] or None
-        issued = check("发证日期", _issued, cells.get("发证日期"))
+        issued = row.check("发证日期", _issued, cells.get("发证日期"))
         kind_text = cell_text(cells.get("变动类型"))
         if kind_text not in KINDS:
-            ok = False
-            err(n, "变动类型", "变动类型应为 新增 或 迁入 (unknown kind)")
-        if number:
-            if number in seen:
-                ok = False
-                err(n, "身份证号", f"与第 {seen[number]} 行的身份证号重复 (duplicate in file)")
-            else:
-                seen[number] = n
-        if ok and category is not None and start is not None:
+            row.fail("变动类型", "变动类型应为 新增 或 迁入 (unknown kind)")
+        row.unique(seen, number, "身份证号")
+        if row.ok and category is not None and start is not None:
             if not standards.in_force(community, category.code, start):
-                ok = False
-                err(n, "优抚类别", f"{category.code} 在 {start} 没有生效的抚恤补助标准 (no standard in force)")
+                row.fail("优抚类别", f"{category.code} 在 {start} 没有生效的抚恤补助标准 (no standard in force)")
             elif category.per_year and _age(number, start.last_day()) < 60:
-                ok = False
-                err(n, "身份证号", f"{category.category}须年满 60 周岁（{start}） (under 60)")
-        if ok:
-            rows.append(_Row(n, name, number, community, category, start, account, years, certificate, issued,
+                row.fail("身份证号", f"{category.category}须年满 60 周岁（{start}） (under 60)")
+        if row.ok:
+            rows.append(_Row(row.n, name, number, community, category, start, account, years, certificate, issued,
                              KINDS[kind_text]))
 
     # Against the registry and the open youfu cases.

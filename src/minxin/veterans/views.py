@@ -29,16 +29,16 @@ from minxin.core.errors import MinxinError, ValidationError
 from minxin.core.masking import mask_id, mask_name
 from minxin.core.money import format_yuan
 from minxin.core.period import Period
-from minxin.tabular import write_error_sheet, write_xlsx
+from minxin.tabular import write_xlsx
 from minxin.veterans import rules, service
 from minxin.veterans.domain import VeteranPerm
 from minxin.veterans.importer import TEMPLATE_HEADERS, import_veterans
 from minxin.web.deps import current_user, get_session
-from minxin.web.errors import megabytes, status_for
+from minxin.web.errors import status_for
+from minxin.web.forms import XLSX, handle_import, upload_limits
 from minxin.web.i18n import domain_message
 from minxin.web.nav import NavItem
 from minxin.web.templating import render, request_lang
-from minxin.web.uploads import read_upload, store_error_sheet, upload_limit
 
 router = APIRouter()
 
@@ -49,8 +49,6 @@ NAV = [
     NavItem(label="nav.veterans_resettlement", path="/veterans/resettlement", perm=VeteranPerm.READ),
 ]
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_ERRORS_SHOWN = 500
 
 _ZH: dict[str, str] = {
     "nav.group.veterans": "优抚安置",
@@ -333,38 +331,20 @@ def import_form(request: Request, user: User = Depends(current_user)) -> Respons
 
 
 def _import_ctx(**context: Any) -> dict[str, Any]:
-    return {"limit": megabytes(upload_limit()), "limit_bytes": upload_limit(), "headers": TEMPLATE_HEADERS,
-            **context}
+    return {**upload_limits(), "headers": TEMPLATE_HEADERS, **context}
 
 
 @router.post("/veterans/import")
 def import_upload(request: Request, file: UploadFile | None = File(None), dry_run: bool = Form(False),
                   user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """Check the whole file; store every row or none; list the errors with a downloadable error sheet."""
-    require(user, VeteranPerm.MANAGE)
-    lang = request_lang(request)
-    try:
-        data, filename = read_upload(file)
-    except ValidationError as exc:
-        return render(request, "veterans/import.html", _import_ctx(
-            file_error=domain_message(exc.message, lang=lang), dry_run=dry_run), status_code=422)
-    result = import_veterans(session, actor=user, data=data, filename=filename, dry_run=dry_run)
-    if not result.ok:
-        session.rollback()
-        file_errors = [e for e in result.errors if e.row <= 1]
-        row_errors = [e for e in result.errors if e.row > 1]
-        token = None
-        if row_errors and result.table is not None:
-            table, errors = result.table, result.errors
-            token = store_error_sheet(user, lambda path: write_error_sheet(path, table, errors))
-        return render(request, "veterans/import.html", _import_ctx(
-            filename=filename, dry_run=dry_run,
-            file_error="；".join(domain_message(e.reason, lang=lang) for e in file_errors) or None,
-            errors=row_errors[:MAX_ERRORS_SHOWN], error_count=len(row_errors), sheet_token=token), status_code=422)
-    if not dry_run:
-        session.commit()
-    return render(request, "veterans/import.html", _import_ctx(
-        filename=filename, dry_run=dry_run, imported=result.recipients, new_persons=result.new_persons))
+    return handle_import(
+        request, session, user=user, file=file, dry_run=dry_run,
+        check=lambda data, filename: import_veterans(session, actor=user, data=data, filename=filename,
+                                                     dry_run=dry_run),
+        done=lambda result: {"imported": result.recipients, "new_persons": result.new_persons},
+        page=lambda status_code=200, **ctx: render(request, "veterans/import.html", _import_ctx(**ctx),
+                                                   status_code=status_code))
 
 
 def _parse_date(text: str, field: str) -> date:

@@ -9,11 +9,10 @@ from sqlalchemy.orm import Session
 from minxin.auth.models import User
 from minxin.core.errors import NotFound
 from minxin.web.deps import current_user, get_session, safe_next, writes
+from minxin.web.forms import XLSX
 from minxin.web.i18n import LANGS, gettext
 from minxin.web.templating import LANG_COOKIE, render, request_lang
 from minxin.web.uploads import download_error_sheet
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter()
 public_router = APIRouter()

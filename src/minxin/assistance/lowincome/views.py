@@ -19,6 +19,7 @@ from minxin.core.errors import ValidationError
 from minxin.core.money import parse_yuan
 from minxin.tabular import write_xlsx
 from minxin.web.deps import current_user, get_session
+from minxin.web.forms import XLSX
 from minxin.web.i18n import domain_message, gettext
 from minxin.web.nav import NavItem
 from minxin.web.templating import local_today, render, request_lang
@@ -27,7 +28,6 @@ router = APIRouter()
 
 NAV = [NavItem(label="nav.low_income", path="/reports/low-income", perm=Perm.CASES_APPLY)]
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _year() -> Any:

@@ -1,6 +1,6 @@
 """The "medical" calculator: a cycle pays the medical assistance assessed and not yet paid.
 
-Assistance is assessed per settlement record when it is imported (assistance/medical/service.py);
+Assistance is assessed per settlement record when it is imported (assistance/medical/importer.py);
 a cycle of program "medical" pays, per active case of the run's county, the sum of its assisted
 records with no cycle yet and a visit month up to the period. Set-based like every calculator: one
 statement releases what a draft had taken, one writes the lines, one links the records paid.

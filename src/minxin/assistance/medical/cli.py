@@ -50,7 +50,7 @@ def medical_import(
     Columns: 记录号, 身份证号, 就诊日期, 类别 (门诊/住院), 总费用, 基本医保支付, 大病保险支付, 政策范围内费用 (yuan).
     Records already imported are skipped, so a file can be imported again safely.
     """
-    from minxin.assistance.medical.service import import_settlements
+    from minxin.assistance.medical.importer import import_settlements
     from minxin.tabular import write_error_sheet
 
     if not file.is_file():

@@ -18,27 +18,20 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
+from minxin.assistance.medical.importer import HEADERS, SettlementImport, import_settlements
 from minxin.assistance.medical.rules import KINDS
-from minxin.assistance.medical.service import (
-    HEADERS,
-    STATUS_NAMES,
-    SettlementImport,
-    explain_record,
-    export_results,
-    import_settlements,
-    list_records,
-)
+from minxin.assistance.medical.service import STATUS_NAMES, explain_record, export_results, list_records
 from minxin.auth.models import User
 from minxin.auth.service import Perm, has_perm
 from minxin.core.errors import ValidationError
 from minxin.settings import get_settings
-from minxin.tabular import write_error_sheet
 from minxin.web.deps import current_user, get_session, writes
 from minxin.web.errors import megabytes
+from minxin.web.forms import MAX_ERRORS_SHOWN, XLSX, refused_import
 from minxin.web.i18n import domain_message
 from minxin.web.nav import NavItem
 from minxin.web.templating import local_today, render, request_lang
-from minxin.web.uploads import read_upload, store_error_sheet, upload_limit
+from minxin.web.uploads import read_upload, upload_limit
 
 router = APIRouter()
 
@@ -46,8 +39,7 @@ router = APIRouter()
 # (the service checks it), since the assessment grants money to people who did not apply.
 NAV = [NavItem(label="nav.medical", path="/medical", perm=Perm.REGISTRY_READ)]
 
-MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv; charset=utf-8"}
-MAX_ERRORS_SHOWN = 500
+MEDIA = {"xlsx": XLSX, "csv": "text/csv; charset=utf-8"}
 MAX_NOT_ELIGIBLE_SHOWN = 200
 
 _ZH = {
@@ -201,16 +193,9 @@ def medical_page(request: Request, status: str = Query("", max_length=16), kind:
 
 
 def _result_context(request: Request, user: User, result: SettlementImport) -> dict[str, Any]:
-    lang = request_lang(request)
-    file_errors = [e for e in result.errors if e.row <= 1]
-    row_errors = [e for e in result.errors if e.row > 1]
-    token = None
-    if row_errors and result.table is not None:
-        table, errors = result.table, result.errors
-        token = store_error_sheet(user, lambda path: write_error_sheet(path, table, errors))
-    return {"result": result, "row_errors": row_errors[:MAX_ERRORS_SHOWN], "error_count": len(row_errors),
-            "file_error": "；".join(domain_message(e.reason, lang=lang) for e in file_errors) or None,
-            "sheet_token": token, "not_eligible": result.not_eligible[:MAX_NOT_ELIGIBLE_SHOWN]}
+    refused = refused_import(request, user, result)
+    return {**refused, "result": result, "row_errors": refused.pop("errors"),
+            "not_eligible": result.not_eligible[:MAX_NOT_ELIGIBLE_SHOWN]}
 
 
 @router.post("/medical/import", name="medical_import")

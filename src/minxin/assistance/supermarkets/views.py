@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from minxin.assistance.domain import AssistancePerm
@@ -27,15 +26,14 @@ from minxin.settings import get_settings
 from minxin.tabular import write_xlsx
 from minxin.web.deps import current_user, get_session
 from minxin.web.errors import status_for
-from minxin.web.i18n import domain_message
+from minxin.web.forms import XLSX, error_message, see_other
 from minxin.web.nav import NavItem
-from minxin.web.templating import local_today, render, request_lang
+from minxin.web.templating import local_today, render
 
 router = APIRouter()
 
 NAV = [NavItem(label="nav.supermarkets", path="/supermarkets", perm=AssistancePerm.SUPERMARKETS_MANAGE)]
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _ZH: dict[str, str] = {
     "nav.supermarkets": "慈善超市",
@@ -226,10 +224,6 @@ _DONE = {"donation", "distribution", "reversal"}
 
 # ---- helpers ----------------------------------------------------------------------------------------
 
-def _message(request: Request, exc: MinxinError) -> str:
-    return domain_message(exc.message, lang=request_lang(request))
-
-
 def _optional_date(value: str) -> date | None:
     if not value.strip():
         return None
@@ -250,11 +244,6 @@ def _optional_int(value: str, *, field: str) -> int | None:
     if not text.isdigit() or len(text) > 9:
         raise ValidationError(f"{field}应为正整数 ({field} must be a positive whole number)", field=field)
     return int(text)
-
-
-def _redirect(url: str, anchor: str = "", **params: Any) -> RedirectResponse:
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return RedirectResponse(url + (f"?{query}" if query else "") + anchor, status_code=303)
 
 
 def _year(value: int | None) -> int:
@@ -300,10 +289,10 @@ def supermarket_add(request: Request, name: str = Form("", max_length=200), coun
                                          address=address)
     except MinxinError as exc:
         session.rollback()
-        return _list_page(request, session, user, year=_year(None), form=form, form_error=_message(request, exc),
+        return _list_page(request, session, user, year=_year(None), form=form, form_error=error_message(request, exc),
                           status_code=status_for(exc))
     session.commit()
-    return _redirect("/supermarkets", added=market.name)
+    return see_other("/supermarkets", added=market.name)
 
 
 # ---- one supermarket --------------------------------------------------------------------------------
@@ -341,7 +330,7 @@ def _refused(request: Request, session: Session, user: User, supermarket_id: int
         raise exc
     session.rollback()
     status = 422 if isinstance(exc, NotFound) else status_for(exc)
-    return _detail_page(request, session, user, supermarket_id, errors={which: _message(request, exc)},
+    return _detail_page(request, session, user, supermarket_id, errors={which: error_message(request, exc)},
                         forms={which: form}, status_code=status)
 
 
@@ -368,7 +357,7 @@ def supermarket_donate(request: Request, supermarket_id: int, donor: str = Form(
     except MinxinError as exc:
         return _refused(request, session, user, market.id, exc, "donate", form)
     session.commit()
-    return _redirect(f"/supermarkets/{market.id}", "#ledger", done="donation")
+    return see_other(f"/supermarkets/{market.id}", "#ledger", done="donation")
 
 
 @router.post("/supermarkets/{supermarket_id:int}/distributions", name="supermarket_distribute")
@@ -391,7 +380,7 @@ def supermarket_distribute(request: Request, supermarket_id: int, household_no: 
     except MinxinError as exc:
         return _refused(request, session, user, market.id, exc, "distribute", form)
     session.commit()
-    return _redirect(f"/supermarkets/{market.id}", "#ledger", done="distribution")
+    return see_other(f"/supermarkets/{market.id}", "#ledger", done="distribution")
 
 
 @router.post("/supermarkets/{supermarket_id:int}/reversals", name="supermarket_reverse")
@@ -409,7 +398,7 @@ def supermarket_reverse(request: Request, supermarket_id: int, entry_id: str = F
     except MinxinError as exc:
         return _refused(request, session, user, market.id, exc, "reverse", form)
     session.commit()
-    return _redirect(f"/supermarkets/{market.id}", "#ledger", done="reversal")
+    return see_other(f"/supermarkets/{market.id}", "#ledger", done="reversal")
 
 
 @router.get("/supermarkets/{supermarket_id:int}/ledger.xlsx", name="supermarket_ledger_xlsx")

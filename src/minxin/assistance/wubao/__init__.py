@@ -6,7 +6,6 @@ from minxin.assistance.wubao.service import (
     StandardRow,
     centralized_rate,
     derive_standards,
-    institutions_with_residents,
     parse_ratio,
     ratio_band,
     rural_income_fen,
@@ -14,5 +13,5 @@ from minxin.assistance.wubao.service import (
 )
 
 __all__ = ["PROGRAM", "DerivedStandard", "StandardRow", "centralized_rate", "derive_standards",
-           "institutions_with_residents", "parse_ratio", "ratio_band", "rural_income_fen",
+           "parse_ratio", "ratio_band", "rural_income_fen",
            "standards_in_force_by_county"]

@@ -18,8 +18,8 @@ from minxin.core.period import Period
 from minxin.programs.models import Case, Standard
 from minxin.programs.policy import load_policy
 from minxin.programs.service import program_policy, set_standard, standard_in_force
-from minxin.registry.models import Institution, Region
-from minxin.registry.service import counties_for, list_institutions, region_path
+from minxin.registry.models import Region
+from minxin.registry.service import counties_for, region_path
 
 PROGRAM = "wubao"
 
@@ -167,19 +167,3 @@ def standards_in_force_by_county(session: Session, *, user: User, period: Period
             rows.append(StandardRow(county.code, county.name, category, found.amount_fen, found.effective_from,
                                     source, inherited))
     return rows
-
-
-def institutions_with_residents(session: Session, *, user: User) -> list[tuple[Institution, int]]:
-    """The care institutions in the user's scope, each with its active 集中 五保 recipients. Counted whole:
-    the institution is in scope, and a count names nobody, even when some residents come from towns
-    outside a town officer's own."""
-    institutions = list_institutions(session, user=user)
-    ids = [i.id for i in institutions]
-    counts: dict[int, int] = {}
-    if ids:
-        rows = session.execute(
-            select(Case.institution_id, func.count()).where(
-                Case.program_code == PROGRAM, Case.status == "active", Case.category == "集中",
-                Case.institution_id.in_(ids)).group_by(Case.institution_id))
-        counts = {i: int(n) for i, n in rows.all() if i is not None}
-    return [(i, counts.get(i.id, 0)) for i in institutions]

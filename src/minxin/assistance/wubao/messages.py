@@ -1,0 +1,128 @@
+"""五保 pages' string catalogue (zh and en); the app factory merges `MESSAGES` into the one catalogue."""
+
+from __future__ import annotations
+
+_ZH: dict[str, str] = {
+    "nav.wubao": "五保",
+    # /wubao
+    "wubao.title": "农村五保供养",
+    "wubao.intro": "市民政工作计划：农村五保集中供养率达到 {target}% 以上；五保供养标准按上年农民人均纯收入的 "
+                   "{low}%–{high}% 确定。",
+    "wubao.case_link": "五保案件",
+    "wubao.institutions_link": "供养机构",
+    "wubao.standards_link": "全部标准记录",
+    "wubao.rate_title": "集中供养率",
+    "wubao.rate_note": "在保五保对象按县区统计；集中供养指居住在敬老院等供养机构、供养金拨付机构的对象。",
+    "wubao.col_county": "县区",
+    "wubao.col_recipients": "五保对象（人）",
+    "wubao.col_centralized": "集中供养",
+    "wubao.col_dispersed": "分散供养",
+    "wubao.col_rate": "集中供养率",
+    "wubao.col_status": "目标 ≥ {target}%",
+    "wubao.met": "达标",
+    "wubao.below": "未达标",
+    "wubao.short": "差 {n} 人",
+    "wubao.no_recipients": "辖区内没有在保的五保对象。",
+    "wubao.chart_label": "集中供养率（%）",
+    "wubao.chart_target": "目标 {target}%",
+    "wubao.std_title": "现行五保供养标准（{month}）",
+    "wubao.std_note": "按年标准发放，每月发放年标准 ÷ 12（分以下舍去）；集中供养的拨付供养机构，分散供养的发给本人。",
+    "wubao.col_category": "类别",
+    "wubao.col_annual": "年标准（元）",
+    "wubao.col_monthly": "月发放（元）",
+    "wubao.col_effective": "生效日期",
+    "wubao.col_source": "依据",
+    "wubao.inherited": "沿用 {region}",
+    "wubao.missing": "未设置",
+    "wubao.none_set": "辖区内尚未设定五保供养标准。",
+    "wubao.derive_title": "设定年度五保标准",
+    "wubao.derive_intro": "各县区标准 = 上年农民人均纯收入 × 比例；集中、分散同一标准，当年 1 月 1 日起生效。"
+                          "先预览，确认后才会设定。",
+    "wubao.derive_band": "比例允许范围 {low}%–{high}%，默认 {default}%。",
+    "wubao.unverified": "政策文件中的农民人均纯收入尚未与统计年鉴核对，设定前请先核实。",
+    "wubao.year": "标准年度",
+    "wubao.ratio": "比例",
+    "wubao.ratio_placeholder": "如 55% 或 0.55",
+    "wubao.preview": "预览",
+    "wubao.preview_title": "{year} 年五保供养标准（预览，尚未设定）",
+    "wubao.col_income": "{year} 年农民人均纯收入（元）",
+    "wubao.col_ratio": "比例",
+    "wubao.col_new": "{year} 年标准（元/年）",
+    "wubao.col_new_monthly": "月发放（元）",
+    "wubao.col_before": "现行标准（元/年）",
+    "wubao.col_explain": "计算说明",
+    "wubao.exists": "{names} 已有 {year} 年 1 月 1 日生效的五保标准。标准只增不改，"
+                    "如需调整请在“标准”页面另设生效日期。",
+    "wubao.backdated": "生效日期早于本月：确认后，下一期发放将为已发放的月份补发差额。",
+    "wubao.confirm": "确认设定",
+    "wubao.confirm_note": "确认后为以上 {n} 个县区新增集中、分散两类标准，并记入审计日志。",
+    "wubao.back": "修改",
+    "wubao.derived": "已设定 {year} 年五保供养标准（{n} 个县区，集中、分散同一标准，{year}-01-01 起生效）。",
+    "wubao.export_xlsx": "导出 Excel",
+}
+
+_EN: dict[str, str] = {
+    "nav.wubao": "Five guarantees",
+    # /wubao
+    "wubao.title": "Rural five-guarantee support",
+    "wubao.intro": "The city plan: a centralized support rate of at least {target}%; each county's standard is "
+                   "{low}%–{high}% of the previous year's rural per-capita net income.",
+    "wubao.case_link": "Five-guarantee cases",
+    "wubao.institutions_link": "Institutions",
+    "wubao.standards_link": "All standard records",
+    "wubao.rate_title": "Centralized support rate",
+    "wubao.rate_note": "Active recipients per county; centralized recipients live in a care institution, which is "
+                       "paid their support.",
+    "wubao.col_county": "County",
+    "wubao.col_recipients": "Recipients",
+    "wubao.col_centralized": "Centralized",
+    "wubao.col_dispersed": "Dispersed",
+    "wubao.col_rate": "Centralized rate",
+    "wubao.col_status": "Target ≥ {target}%",
+    "wubao.met": "Met",
+    "wubao.below": "Below",
+    "wubao.short": "{n} short",
+    "wubao.no_recipients": "No active five-guarantee recipients in your scope.",
+    "wubao.chart_label": "Centralized rate (%)",
+    "wubao.chart_target": "Target {target}%",
+    "wubao.std_title": "Standards in force ({month})",
+    "wubao.std_note": "Annual standards, paid monthly as the annual standard ÷ 12 (whole fen); centralized support "
+                      "goes to the institution, dispersed support to the person.",
+    "wubao.col_category": "Category",
+    "wubao.col_annual": "Annual (yuan)",
+    "wubao.col_monthly": "Monthly (yuan)",
+    "wubao.col_effective": "Effective",
+    "wubao.col_source": "Basis",
+    "wubao.inherited": "from {region}",
+    "wubao.missing": "not set",
+    "wubao.none_set": "No five-guarantee standard has been set in your scope yet.",
+    "wubao.derive_title": "Set a year's standards",
+    "wubao.derive_intro": "Each county's standard = previous year's rural per-capita net income × ratio, the same "
+                          "for centralized and dispersed, effective 1 January. Preview first; nothing is set until "
+                          "you confirm.",
+    "wubao.derive_band": "Allowed ratio {low}%–{high}%, default {default}%.",
+    "wubao.unverified": "The rural incomes in the policy file are not yet checked against the statistical "
+                        "yearbook; verify them before setting.",
+    "wubao.year": "Year",
+    "wubao.ratio": "Ratio",
+    "wubao.ratio_placeholder": "e.g. 55% or 0.55",
+    "wubao.preview": "Preview",
+    "wubao.preview_title": "{year} standards (preview, not set yet)",
+    "wubao.col_income": "{year} rural income (yuan)",
+    "wubao.col_ratio": "Ratio",
+    "wubao.col_new": "{year} standard (yuan/year)",
+    "wubao.col_new_monthly": "Monthly (yuan)",
+    "wubao.col_before": "In force now (yuan/year)",
+    "wubao.col_explain": "Calculation",
+    "wubao.exists": "{names} already have a standard effective 1 January {year}. Standards are never edited; "
+                    "to change one, add a standard with another date on the Standards page.",
+    "wubao.backdated": "Effective before this month: the next payment cycle pays the difference for months "
+                       "already paid.",
+    "wubao.confirm": "Confirm and set",
+    "wubao.confirm_note": "Adds centralized and dispersed standards for the {n} counties above, audited.",
+    "wubao.back": "Change",
+    "wubao.derived": "{year} standards set ({n} counties, centralized and dispersed alike, from {year}-01-01).",
+    "wubao.export_xlsx": "Export Excel",
+}
+
+MESSAGES = {"zh": _ZH, "en": _EN}
