@@ -26,9 +26,16 @@ from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent, Cycle, Object
 from minxin.programs.policy import ProgramPolicy, load_policy
 from minxin.registry.models import Household, Institution, Person, Region
 
+# A case status as users read it, wherever one is shown: what happens next (待入户调查), not the stage
+# reached. The one catalogue: pages (programs.status.*), the API's status_name, errors, exports.
 STATUS_NAMES = {
-    "applied": "申请", "investigated": "调查", "reviewed": "审核", "noticed": "公示", "approved": "审批",
-    "active": "在保", "suspended": "暂停", "terminated": "终止", "rejected": "不予批准",
+    "applied": "待入户调查", "investigated": "待乡镇审核", "reviewed": "待公示", "noticed": "公示中",
+    "approved": "待发放", "active": "发放中", "suspended": "已暂停", "terminated": "已终止", "rejected": "不予批准",
+}
+# The workflow's stages as steps taken (the case page's stepper: 申请 ✓ 入户调查 ✓ 乡镇审核 …).
+STAGE_NAMES = {
+    "applied": "申请", "investigated": "入户调查", "reviewed": "乡镇审核", "noticed": "公示", "approved": "县级审批",
+    "active": "发放",
 }
 
 

@@ -36,6 +36,7 @@ from minxin.programs.models import CASE_STATUSES, Case, Cycle, Payment, Program
 from minxin.programs.notices import case_problem, notice_rows, policy_or_none, safe_proposed_amount
 from minxin.programs.service import (
     REASON_REQUIRED,
+    STAGE_NAMES,
     STATUS_NAMES,
     STEP_NAMES,
     STEPS,
@@ -645,9 +646,11 @@ _EN: dict[str, str] = {
     "programs.notice.expired": "The page expired; reload it and submit again.",
 }
 
-_EN_STATUS = {"applied": "Applied", "investigated": "Investigated", "reviewed": "Reviewed", "noticed": "On notice",
-              "approved": "Approved", "active": "Active", "suspended": "Suspended", "terminated": "Terminated",
-              "rejected": "Rejected"}
+_EN_STATUS = {"applied": "To investigate", "investigated": "To review", "reviewed": "To put on notice",
+              "noticed": "On notice", "approved": "To start paying", "active": "Paying", "suspended": "Suspended",
+              "terminated": "Terminated", "rejected": "Rejected"}
+_EN_STAGE = {"applied": "Applied", "investigated": "Investigated", "reviewed": "Reviewed", "noticed": "Notice",
+             "approved": "Approved", "active": "Paying"}
 _EN_EVENTS = {"apply": "Application", "periodic_review": "Periodic review", "investigate": "Investigate",
               "review": "Town review", "notice": "Start notice", "approve": "County approval",
               "activate": "Start payment", "suspend": "Suspend", "resume": "Resume", "terminate": "Terminate",
@@ -662,9 +665,9 @@ def _labelled(prefix: str, names: dict[str, str]) -> dict[str, str]:
 
 
 MESSAGES = {
-    "zh": {**_ZH, **_labelled("status", STATUS_NAMES), **_labelled("event", EVENT_NAMES),
+    "zh": {**_ZH, **_labelled("status", STATUS_NAMES), **_labelled("stage", STAGE_NAMES), **_labelled("event", EVENT_NAMES),
            **_labelled("kind", KINDS), **_labelled("pay", PAY_STATUSES), **_labelled("cycle_status", CYCLE_STATUSES)},
-    "en": {**_EN, **_labelled("status", _EN_STATUS), **_labelled("event", _EN_EVENTS),
+    "en": {**_EN, **_labelled("status", _EN_STATUS), **_labelled("stage", _EN_STAGE), **_labelled("event", _EN_EVENTS),
            **_labelled("kind", _EN_KINDS), **_labelled("pay", _EN_PAY), **_labelled("cycle_status", _EN_CYCLE)},
 }
 
