@@ -371,6 +371,29 @@ def allowed_steps(user: User, case: Case) -> list[str]:
     return steps
 
 
+def waiting_steps(session: Session, user: User, case: Case, *, now: datetime | None = None) -> dict[str, str]:
+    """Steps this user may take on this case but not yet, each with what it waits for: 县级审批 during 公示
+    (with the day the notice ends) or while an objection is open. Pages show these as waiting, not as a
+    button that would be refused."""
+    if "approve" not in allowed_steps(user, case):
+        return {}
+    now = now or utcnow()
+    if case.notice_end and case.notice_end > now:
+        return {"approve": f"公示期至 {case.notice_end.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}，期满后可审批"}
+    open_objections = session.execute(select(func.count()).select_from(Objection).where(
+        Objection.case_id == case.id, Objection.resolved_at.is_(None))).scalar_one()
+    if open_objections:
+        return {"approve": f"有 {open_objections} 条公示异议尚未处理，处理后可审批"}
+    return {}
+
+
+def actions_for(session: Session, user: User, case: Case, *, now: datetime | None = None
+                ) -> tuple[list[str], dict[str, str]]:
+    """The steps this user may take on this case now, and those that wait (step → what for)."""
+    waits = waiting_steps(session, user, case, now=now)
+    return [s for s in allowed_steps(user, case) if s not in waits], waits
+
+
 def step(session: Session, *, actor: User, case_id: int, action: str, reason: str | None = None,
          spot_checked: bool | None = None, start_period: Period | None = None,
          income_fen: int | None = None, now: datetime | None = None) -> Case:

@@ -23,12 +23,15 @@ from minxin.auth.service import has_perm
 class NavItem:
     label: str  # an i18n key, e.g. "nav.registry"
     path: str
-    perm: str | None = None  # a permission (e.g. Perm.CASES_APPLY): shown only to roles holding it
+    perm: str | tuple[str, ...] | None = None  # a permission (e.g. Perm.CASES_APPLY), or several (any one)
     also: tuple[str, ...] = ()  # other path prefixes that highlight this entry (e.g. "/households")
     group: str | None = None  # an i18n key: entries of one group share a drop-down in the top bar
 
     def visible_to(self, user: User) -> bool:
-        return self.perm is None or has_perm(user, self.perm)
+        if self.perm is None:
+            return True
+        perms = (self.perm,) if isinstance(self.perm, str) else self.perm
+        return any(has_perm(user, p) for p in perms)
 
     def is_active(self, path: str) -> bool:
         prefixes = (self.path, *self.also)
