@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from conftest import make_user
-from factories import household
 
+from factories import household
 from minxin.core.errors import NotFound
 from minxin.db import utcnow
 from minxin.eldercare.calls import receive_call
@@ -57,8 +56,8 @@ def town(session, community_worker, town_officer, county_officer, city_admin, ot
     # Another county's application: never in a Haizhou user's list.
     gh = household(session, other_county_officer, community=GANYU_COMMUNITY, members=1)
     apply(session, actor=other_county_officer, program="dibao", household_id=gh.id)
-    draft = Cycle(program_code="dibao", period="2012-07", county_code="320706", status="draft", run_by=city_admin.username,
-                  computed_at=utcnow(), cases=1, total_fen=78000)
+    draft = Cycle(program_code="dibao", period="2012-07", county_code="320706", status="draft",
+                  run_by=city_admin.username, computed_at=utcnow(), cases=1, total_fen=78000)
     exported = Cycle(program_code="dibao", period="2012-06", county_code="320706", status="exported",
                      run_by=city_admin.username, computed_at=utcnow(), cases=1, total_fen=78000)
     session.add_all([draft, exported])
@@ -130,7 +129,7 @@ def test_the_call_agent_sees_open_emergency_calls_and_the_auditor_sees_no_work(s
                                                                                 system_user):
     receive_call(session, actor=call_agent, caller="13811112222", kind="emergency", location="海州区新海街道")
     receive_call(session, actor=call_agent, caller="13811113333", kind="consult")
-    unknown, _ = receive_call(session, actor=call_agent, caller="13811114444")
+    receive_call(session, actor=call_agent, caller="13811114444")
     assert _counts(session, call_agent) == {"calls.open": 2}  # the emergency and the unclassified call
     assert worklist_for(session, auditor, today=TODAY) == []
     assert queues_for(auditor) == []
@@ -142,7 +141,7 @@ def test_the_top_bar_count_is_the_sum_and_a_kind_pages_oldest_first(session, tow
     for _ in range(3):
         hh = household(session, community_worker, members=1)
         apply(session, actor=community_worker, program="dibao", household_id=hh.id)
-    queue, page = queue_page(session, community_worker, "cases.investigate", today=TODAY, page=1, page_size=2)
+    _, page = queue_page(session, community_worker, "cases.investigate", today=TODAY, page=1, page_size=2)
     assert (page.total, len(page.items), page.pages) == (4, 2, 2)
     assert page.items[0].href.startswith(f"/cases/{town['applied'].id}")  # the oldest first
     _, second = queue_page(session, community_worker, "cases.investigate", today=TODAY, page=2, page_size=2)

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from starlette.background import BackgroundTask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 
-from minxin.auth.models import User, WebSession
 from minxin.auth.audit_log import AuditFilter, audit_choices, audit_events_for, export_audit, verify_for
+from minxin.auth.models import User, WebSession
 from minxin.auth.service import (
     LoginFailed,
     Perm,

@@ -30,7 +30,7 @@ from minxin.registry.models import Household, Institution, Person, Region
 # reached. The one catalogue: pages (programs.status.*), the API's status_name, errors, exports.
 STATUS_NAMES = {
     "applied": "待入户调查", "investigated": "待乡镇审核", "reviewed": "待公示", "noticed": "公示中",
-    "approved": "待发放", "active": "发放中", "suspended": "已暂停", "terminated": "已终止", "rejected": "不予批准",
+    "approved": "待发放", "active": "在保", "suspended": "已暂停", "terminated": "已终止", "rejected": "不予批准",
 }
 # The workflow's stages as steps taken (the case page's stepper: 申请 ✓ 入户调查 ✓ 乡镇审核 …).
 STAGE_NAMES = {

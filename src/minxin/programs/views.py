@@ -651,7 +651,7 @@ _EN: dict[str, str] = {
 }
 
 _EN_STATUS = {"applied": "To investigate", "investigated": "To review", "reviewed": "To put on notice",
-              "noticed": "On notice", "approved": "To start paying", "active": "Paying", "suspended": "Suspended",
+              "noticed": "On notice", "approved": "To start paying", "active": "Active", "suspended": "Suspended",
               "terminated": "Terminated", "rejected": "Rejected"}
 _EN_STAGE = {"applied": "Applied", "investigated": "Investigated", "reviewed": "Reviewed", "noticed": "Notice",
              "approved": "Approved", "active": "Paying"}
@@ -669,7 +669,8 @@ def _labelled(prefix: str, names: dict[str, str]) -> dict[str, str]:
 
 
 MESSAGES = {
-    "zh": {**_ZH, **_labelled("status", STATUS_NAMES), **_labelled("stage", STAGE_NAMES), **_labelled("event", EVENT_NAMES),
+    "zh": {**_ZH, **_labelled("status", STATUS_NAMES), **_labelled("stage", STAGE_NAMES),
+           **_labelled("event", EVENT_NAMES),
            **_labelled("kind", KINDS), **_labelled("pay", PAY_STATUSES), **_labelled("cycle_status", CYCLE_STATUSES)},
     "en": {**_EN, **_labelled("status", _EN_STATUS), **_labelled("stage", _EN_STAGE), **_labelled("event", _EN_EVENTS),
            **_labelled("kind", _EN_KINDS), **_labelled("pay", _EN_PAY), **_labelled("cycle_status", _EN_CYCLE)},

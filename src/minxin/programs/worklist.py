@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session
@@ -54,7 +54,7 @@ def _submitted_by(case_id: ColumnElement[Any] | Any, username: str) -> ColumnEle
 
 def _case_queue(key: str, label: str, perm: str, levels: tuple[str, ...], *, hint: str,
                 where: Callable[[User, date], list[ColumnElement[bool]]],
-                order: Callable[[], ColumnElement[Any]] = lambda: Case.updated_at,
+                order: Callable[[], Any] = lambda: Case.updated_at,
                 due: Callable[[Case], date | None] = lambda c: None, anchor: str = "actions") -> Queue:
     def base(user: User, today: date) -> Select[Any]:
         return scoped(select(Case).where(*where(user, today)), user, Case.region_code)
@@ -68,7 +68,8 @@ def _case_queue(key: str, label: str, perm: str, levels: tuple[str, ...], *, hin
                 .join(Person, Person.id == Case.person_id).join(Program, Program.code == Case.program_code)
                 .outerjoin(Region, Region.code == Case.region_code)
                 .order_by(order(), Case.id).offset(offset).limit(limit))
-        return [WorkItem(title=f"{program} · {mask_name(name)}", note=f"{community or case.region_code} · 案件 {case.id}",
+        return [WorkItem(title=f"{program} · {mask_name(name)}",
+                         note=f"{community or case.region_code} · 案件 {case.id}",
                          href=f"/cases/{case.id}#{anchor}", since=case.updated_at, due=due(case))
                 for case, name, program, community in session.execute(stmt)]
 
@@ -114,8 +115,9 @@ def objection_queue() -> Queue:
     """Objections raised during notice and not yet resolved (they block approval)."""
 
     def base(user: User) -> Select[Any]:
-        return scoped(select(Objection, Case).join(Case, Case.id == Objection.case_id)
-                      .where(Objection.resolved_at.is_(None)), user, Case.region_code)
+        stmt = cast("Select[Any]", select(Objection, Case).join(Case, Case.id == Objection.case_id)
+                    .where(Objection.resolved_at.is_(None)))
+        return scoped(stmt, user, Case.region_code)
 
     def count(session: Session, user: User, today: date) -> int:
         return int(session.execute(base(user).with_only_columns(func.count()).order_by(None)).scalar_one())
@@ -135,8 +137,9 @@ def failed_payment_queue() -> Queue:
     """Bank payments that failed and are not yet carried into a later cycle: the account to correct."""
 
     def base(user: User) -> Select[Any]:
-        return scoped(select(FailedPayment, Case).join(Case, Case.id == FailedPayment.case_id)
-                      .where(FailedPayment.carried_into.is_(None)), user, Case.region_code)
+        stmt = cast("Select[Any]", select(FailedPayment, Case).join(Case, Case.id == FailedPayment.case_id)
+                    .where(FailedPayment.carried_into.is_(None)))
+        return scoped(stmt, user, Case.region_code)
 
     def count(session: Session, user: User, today: date) -> int:
         return int(session.execute(base(user).with_only_columns(func.count()).order_by(None)).scalar_one())

@@ -38,9 +38,9 @@ from minxin.web.deps import current_user, get_session, writes
 from minxin.web.errors import is_htmx, megabytes
 from minxin.web.i18n import domain_message, gettext
 from minxin.web.nav import NavItem
-from minxin.worklist import glance_for, worklist_for
 from minxin.web.templating import local_today, render, request_lang
 from minxin.web.uploads import read_upload, store_error_sheet, upload_limit
+from minxin.worklist import glance_for, worklist_for
 
 router = APIRouter()
 
