@@ -55,7 +55,8 @@ def _submitted_by(case_id: ColumnElement[Any] | Any, username: str) -> ColumnEle
 def _case_queue(key: str, label: str, perm: str, levels: tuple[str, ...], *, hint: str,
                 where: Callable[[User, date], list[ColumnElement[bool]]],
                 order: Callable[[], Any] = lambda: Case.updated_at,
-                due: Callable[[Case], date | None] = lambda c: None, anchor: str = "actions") -> Queue:
+                due: Callable[[Case], date | None] = lambda c: None,
+                since: Callable[[Case], datetime | None] = lambda c: c.updated_at, anchor: str = "actions") -> Queue:
     def base(user: User, today: date) -> Select[Any]:
         return scoped(select(Case).where(*where(user, today)), user, Case.region_code)
 
@@ -70,7 +71,7 @@ def _case_queue(key: str, label: str, perm: str, levels: tuple[str, ...], *, hin
                 .order_by(order(), Case.id).offset(offset).limit(limit))
         return [WorkItem(title=f"{program} · {mask_name(name)}",
                          note=f"{community or case.region_code} · 案件 {case.id}",
-                         href=f"/cases/{case.id}#{anchor}", since=case.updated_at, due=due(case))
+                         href=f"/cases/{case.id}#{anchor}", since=since(case), due=due(case))
                 for case, name, program, community in session.execute(stmt)]
 
     return Queue(key=key, label=label, perm=perm, levels=levels, count=count, items=items, hint=hint)
@@ -104,7 +105,7 @@ def case_queues() -> list[Queue]:
                     where=lambda u, d: [Case.status == "noticed", Case.notice_end.is_not(None),
                                      Case.notice_end <= datetime.now(CHINA_TZ), ~_open_objection(Case.id),
                                      ~_submitted_by(Case.id, u.username)],
-                    order=lambda: Case.notice_end, due=lambda c: _local_date(c.notice_end)),
+                    order=lambda: Case.notice_end, since=lambda c: c.notice_end),  # waiting since the notice ended
         _case_queue("cases.activate", STATUS_NAMES["approved"], Perm.CASES_APPROVE, county,
                     hint="已审批的案件，登记账号后开始发放",
                     where=lambda u, d: [Case.status == "approved"]),

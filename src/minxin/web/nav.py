@@ -6,7 +6,7 @@ A domain's views module declares, next to its router::
 
 and the app factory collects it. The menu's order is declared, not numbered: the domains in
 `minxin.domains.INSTALLED` order, within a domain its web modules in the descriptor's order, within
-a module the NAV list's order. A section appears only if its domain is installed and the user's role
+a module the NAV list's order; the home page (`/`) always leads. A section appears only if its domain is installed and the user's role
 holds its permission, so the layout never links to a page that does not exist or would refuse.
 """
 
@@ -67,7 +67,8 @@ class NavRegistry:
         (a group with a single visible member shows as that member)."""
         if user is None:
             return []
-        visible = [item for item in self._items if item.visible_to(user)]
+        # The home page leads whatever the domain order (auth, first in it, brings the audit log).
+        visible = sorted((item for item in self._items if item.visible_to(user)), key=lambda item: item.path != "/")
         members: dict[str, list[NavItem]] = {}
         for item in visible:
             if item.group:
