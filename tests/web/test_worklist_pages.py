@@ -225,3 +225,16 @@ def test_the_audit_pages_are_forbidden_to_other_roles(app, request, role):
     assert c.get("/audit").status_code == 403
     assert c.get("/audit/export.xlsx").status_code == 403
     assert c.post("/audit/verify", data={"csrf_token": csrf_from(page)}).status_code == 403
+
+
+def test_a_county_officers_cycle_list_holds_the_countys_cycles_only(app, session, work, county_officer, city_admin):
+    ganyu = Cycle(program_code="dibao", period="2012-07", county_code="320707", status="draft",
+                  run_by=city_admin.username, computed_at=utcnow(), cases=1, total_fen=999900)
+    session.add(ganyu)
+    session.flush()
+    c = _client(app, county_officer)
+    page = c.get("/cycles").text
+    assert f'href="/cycles/{ganyu.id}"' not in page and "9,999.00" not in page
+    assert c.get(f"/cycles/{ganyu.id}").status_code == 404
+    mine = session.execute(select(Cycle).where(Cycle.county_code == "320706")).scalar_one()
+    assert f'href="/cycles/{mine.id}"' in page
