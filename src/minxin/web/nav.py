@@ -6,8 +6,9 @@ A domain's views module declares, next to its router::
 
 and the app factory collects it. The menu's order is declared, not numbered: the domains in
 `minxin.domains.INSTALLED` order, within a domain its web modules in the descriptor's order, within
-a module the NAV list's order; the home page (`/`) always leads. A section appears only if its domain is installed and the user's role
-holds its permission, so the layout never links to a page that does not exist or would refuse.
+a module the NAV list's order; the home page (`/`) always leads. A section appears only if its domain
+is installed and the user's role holds its permission, so the layout never links to a page that does
+not exist or would refuse.
 """
 
 from __future__ import annotations
