@@ -18,6 +18,7 @@ from tests.web.conftest import csrf_from, logged_in
 
 from minxin.auth import audit
 from minxin.auth.models import AuditEvent, User
+from minxin.auth.service import create_token
 from minxin.clock import today
 from minxin.db import utcnow
 from minxin.programs.models import Cycle
@@ -107,6 +108,16 @@ def test_approval_during_the_notice_is_shown_waiting_with_its_date_not_offered(a
     session.flush()
     page = c.get(f"/cases/{noticed.id}").text
     assert 'id="waiting-approve"' not in page and 'value="approve"' in page
+
+
+def test_the_api_offers_the_steps_the_page_offers(client, session, work, county_officer, city_admin):
+    noticed = work["noticed"]
+    headers = {"Authorization": f"Bearer {create_token(session, actor=city_admin, user=county_officer)}"}
+    body = client.get(f"/api/v1/cases/{noticed.id}", headers=headers).json()
+    assert body["status_name"] == "公示中" and "approve" not in body["allowed_steps"]
+    noticed.notice_end = utcnow() - timedelta(minutes=1)
+    session.flush()
+    assert "approve" in client.get(f"/api/v1/cases/{noticed.id}", headers=headers).json()["allowed_steps"]
 
 
 def test_case_statuses_read_as_the_next_step_on_the_list(app, work, community_worker):
