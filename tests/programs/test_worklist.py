@@ -100,6 +100,13 @@ def test_the_county_officer_sees_approvals_only_after_the_notice_and_without_obj
     assert counts["cycles.approve"] == 1 and counts["cycles.reconcile"] == 1
     assert counts["payments.failed"] == 1
     assert "cases.investigate" not in counts and "cases.review" not in counts
+    # 低保 has an active case in Haizhou and no cycle this month: the month's run waits for the county.
+    (run,) = [k for k in worklist_for(session, county_officer, today=TODAY) if k.queue.key == "cycles.run"]
+    assert run.count == 1 and run.oldest[0].href == f"/cycles?program=dibao&period={TODAY:%Y-%m}"
+    session.add(Cycle(program_code="dibao", period=f"{TODAY:%Y-%m}", county_code="320706", status="draft",
+                      run_by=county_officer.username))
+    session.flush()
+    assert "cycles.run" not in _counts(session, county_officer)
     # Ganyu's officer sees Ganyu's application nowhere (it is the community's step) and none of Haizhou's.
     ganyu = _counts(session, other_county_officer)
     assert "cases.approve" not in ganyu and "cycles.approve" not in ganyu and "payments.failed" not in ganyu

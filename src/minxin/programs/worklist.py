@@ -197,19 +197,24 @@ def cycles_to_run_queue() -> Queue:
     """This month's cycles not yet run: a program with active cases in a county of the user's, no cycle."""
 
     def missing(session: Session, user: User, today: date) -> list[tuple[str, str, str, str]]:
+        # One index seek per (program, county) without a cycle this month: a few dozen at most, whatever
+        # the number of cases (the top bar asks on every page).
         period = str(Period.of(today))
-        counties = {c.code: c.name for c in counties_for(session, user)}
-        county = func.substr(Case.region_code, 1, 6)
         have = {(r[0], r[1]) for r in session.execute(
             scoped_cycles(user).with_only_columns(Cycle.program_code, Cycle.county_code).where(Cycle.period == period))}
-        rows = [(r[0], r[1]) for r in session.execute(scoped(
-            select(Case.program_code, county).where(Case.status == "active"), user, Case.region_code)
-            .group_by(Case.program_code, county))]
-        names = {r[0]: r[1] for r in session.execute(
-            select(Program.code, Program.name).where(Program.frequency == "monthly"))}
-        out = [(program, code, names[program], counties[code]) for program, code in rows
-               if program in names and code in counties and (program, code) not in have]
-        return sorted(out, key=lambda r: (r[1], r[0]))
+        programs = list(session.execute(select(Program.code, Program.name).where(Program.frequency == "monthly")
+                                        .order_by(Program.code)))
+        out = []
+        for county in counties_for(session, user):
+            for code, name in programs:
+                if (code, county.code) in have:
+                    continue
+                any_active = session.execute(select(
+                    exists().where(Case.program_code == code, Case.status == "active",
+                                   Case.region_code.like(county.code + "%")))).scalar()
+                if any_active:
+                    out.append((code, county.code, name, county.name))
+        return out
 
     def count(session: Session, user: User, today: date) -> int:
         return len(missing(session, user, today))
