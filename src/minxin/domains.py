@@ -81,6 +81,9 @@ class Domain:
     * `background`: `"module:function"` coroutines `function(app)` a running server keeps going (e.g.
       the call centre's escalation sweep); every worker process runs them, so they must be safe with
       several processes.
+    * `worklist`: `"module:function"` providers of the domain's work queues (待办), each returning
+      `minxin.worklist.Queue`s; `glance`: `"module:function"` providers of the home page's programs at a
+      glance, called as `provider(session, user, today=...)` (see `minxin.worklist`).
     """
 
     name: str
@@ -96,6 +99,8 @@ class Domain:
     indicators: tuple[str, ...] = ()
     menu_group: str | None = None
     background: tuple[str, ...] = ()
+    worklist: tuple[str, ...] = ()
+    glance: tuple[str, ...] = ()
     package: str = field(default="", compare=False)  # filled in by `load`: where DOMAIN was found
 
 

@@ -121,7 +121,7 @@ def test_a_county_officer_opens_a_case_and_starts_its_public_notice(pg: Any, pro
 
     pg.click(f"#cases a[href='/cases/{programs_city.reviewed_case}'] >> nth=0")
     pg.wait_for_url(re.compile(rf"/cases/{programs_city.reviewed_case}$"))
-    assert "审核" in pg.inner_text("h1 .badge")
+    assert pg.inner_text("h1 .badge") == "待公示"  # the status reads as the next step
     assert pg.locator("#step-notice button").count() == 1
     assert pg.locator("#step-approve").count() == 0  # not before the notice
     no_horizontal_overflow(pg)
@@ -129,7 +129,7 @@ def test_a_county_officer_opens_a_case_and_starts_its_public_notice(pg: Any, pro
     pg.click("#step-notice button[type=submit]")
     pg.wait_for_selector("#flash-ok")
     assert "已办理「进入公示」" in pg.inner_text("#flash-ok")
-    assert "公示" in pg.inner_text("h1 .badge")
+    assert pg.inner_text("h1 .badge") == "公示中"
     # Who started the notice may not approve, so the approve button is not offered to them.
     assert pg.locator("#step-approve").count() == 0
     shot(pg, programs_city, "04-case-noticed")

@@ -287,11 +287,15 @@ def test_the_whole_workflow_runs_through_the_web_with_a_public_objection(
 
     token = switch_to(client, county_officer)
     page = client.get(f"/cases/{case_id}").text
-    assert "该户有营运车辆一辆" in page and "待处理" in page and 'value="approve"' in page
+    # 审批 during 公示 is shown as waiting with the notice's end, not offered (issue 12); posted anyway, refused
+    assert "该户有营运车辆一辆" in page and "待处理" in page and 'value="approve"' not in page
+    assert 'id="waiting-approve"' in page and "期满后可审批" in page
     early = step(client, token, case_id, "approve", spot_checked="true")
     assert early.status_code == 409 and "公示期未满" in early.text
     session.execute(update(Case).where(Case.id == case_id).values(notice_end=utcnow() - timedelta(minutes=1)))
     session.flush()
+    page = client.get(f"/cases/{case_id}").text
+    assert 'value="approve"' not in page and "异议尚未处理，处理后可审批" in page
     blocked = step(client, token, case_id, "approve", spot_checked="true")
     assert blocked.status_code == 409 and "异议尚未处理" in blocked.text
     objection = session.execute(select(Objection).where(Objection.case_id == case_id)).scalar_one()

@@ -33,4 +33,5 @@ DOMAIN = Domain(
     menu_group="nav.group.eldercare",
     # The escalation sweep: runs in every server process, escalates each call once (tasks.py).
     background=("minxin.eldercare.tasks:escalation_loop",),
+    worklist=("minxin.eldercare.worklist:queues",),
 )

@@ -52,7 +52,7 @@ def _case_out(session: Session, user: User, case: Case, *, full: bool = False) -
         region_code=case.region_code, category=case.category, start_period=case.start_period,
         end_period=case.end_period, next_review_due=case.next_review_due, sanwu=case.sanwu,
         staff_relative=case.staff_relative, spot_check_required=case.spot_check_required,
-        allowed_steps=service.allowed_steps(user, case),
+        allowed_steps=service.actions_for(session, user, case)[0],
     )
     if full:
         out.events = [CaseEventOut(action=e.action, from_status=e.from_status, to_status=e.to_status, actor=e.actor,

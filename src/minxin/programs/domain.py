@@ -32,4 +32,6 @@ DOMAIN = Domain(
     stats=("minxin.programs.service:program_counts",),
     # The engine's own calculator: the standard as it is (programs name it in the policy file).
     calculators=("minxin.programs.flat",),
+    worklist=("minxin.programs.worklist:queues",),
+    glance=("minxin.programs.worklist:glance",),
 )

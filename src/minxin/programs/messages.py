@@ -7,7 +7,7 @@ descriptor beside its views); the views read the label dictionaries for their se
 
 from __future__ import annotations
 
-from minxin.programs.service import STATUS_NAMES, STEP_NAMES
+from minxin.programs.service import STAGE_NAMES, STATUS_NAMES, STEP_NAMES
 
 EVENT_NAMES = {"apply": "申请", "periodic_review": "定期复核", **STEP_NAMES}
 KINDS = {"regular": "正常", "arrears": "补发", "carryover": "重发"}
@@ -95,6 +95,7 @@ _ZH: dict[str, str] = {
     "programs.case.monthly": "按本月标准测算（元/月）",
     "programs.case.not_set": "未登记",
     "programs.case.actions": "办理",
+    "programs.case.waiting": "{step}：等待中",
     "programs.case.no_actions": "当前状态下您没有可办理的环节。",
     "programs.case.more_actions": "其他操作（暂停、终止、不予批准）",
     "programs.case.reason": "理由",
@@ -366,6 +367,7 @@ _EN: dict[str, str] = {
     "programs.case.monthly": "At this month's standard (yuan/month)",
     "programs.case.not_set": "not registered",
     "programs.case.actions": "Actions",
+    "programs.case.waiting": "{step}: waiting",
     "programs.case.no_actions": "You have no step to take in the current status.",
     "programs.case.more_actions": "Other actions (suspend, terminate, reject)",
     "programs.case.reason": "Reason",
@@ -561,9 +563,11 @@ _EN: dict[str, str] = {
     "programs.notice.expired": "The page expired; reload it and submit again.",
 }
 
-_EN_STATUS = {"applied": "Applied", "investigated": "Investigated", "reviewed": "Reviewed", "noticed": "On notice",
-              "approved": "Approved", "active": "Active", "suspended": "Suspended", "terminated": "Terminated",
-              "rejected": "Rejected"}
+_EN_STATUS = {"applied": "To investigate", "investigated": "To review", "reviewed": "To put on notice",
+              "noticed": "On notice", "approved": "To start paying", "active": "Active", "suspended": "Suspended",
+              "terminated": "Terminated", "rejected": "Rejected"}
+_EN_STAGE = {"applied": "Applied", "investigated": "Investigated", "reviewed": "Reviewed", "noticed": "Notice",
+             "approved": "Approved", "active": "Paying"}
 _EN_EVENTS = {"apply": "Application", "periodic_review": "Periodic review", "investigate": "Investigate",
               "review": "Town review", "notice": "Start notice", "approve": "County approval",
               "activate": "Start payment", "suspend": "Suspend", "resume": "Resume", "terminate": "Terminate",
@@ -578,8 +582,10 @@ def _labelled(prefix: str, names: dict[str, str]) -> dict[str, str]:
 
 
 MESSAGES = {
-    "zh": {**_ZH, **_labelled("status", STATUS_NAMES), **_labelled("event", EVENT_NAMES),
+    "zh": {**_ZH, **_labelled("status", STATUS_NAMES), **_labelled("stage", STAGE_NAMES),
+           **_labelled("event", EVENT_NAMES),
            **_labelled("kind", KINDS), **_labelled("pay", PAY_STATUSES), **_labelled("cycle_status", CYCLE_STATUSES)},
-    "en": {**_EN, **_labelled("status", _EN_STATUS), **_labelled("event", _EN_EVENTS),
+    "en": {**_EN, **_labelled("status", _EN_STATUS), **_labelled("stage", _EN_STAGE),
+           **_labelled("event", _EN_EVENTS),
            **_labelled("kind", _EN_KINDS), **_labelled("pay", _EN_PAY), **_labelled("cycle_status", _EN_CYCLE)},
 }

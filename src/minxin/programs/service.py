@@ -26,9 +26,16 @@ from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent, Cycle, Object
 from minxin.programs.policy import ProgramPolicy, load_policy
 from minxin.registry.models import Household, Institution, Person, Region
 
+# A case status as users read it, wherever one is shown: what happens next (待入户调查), not the stage
+# reached. The one catalogue: pages (programs.status.*), the API's status_name, errors, exports.
 STATUS_NAMES = {
-    "applied": "申请", "investigated": "调查", "reviewed": "审核", "noticed": "公示", "approved": "审批",
-    "active": "在保", "suspended": "暂停", "terminated": "终止", "rejected": "不予批准",
+    "applied": "待入户调查", "investigated": "待乡镇审核", "reviewed": "待公示", "noticed": "公示中",
+    "approved": "待发放", "active": "在保", "suspended": "已暂停", "terminated": "已终止", "rejected": "不予批准",
+}
+# The workflow's stages as steps taken (the case page's stepper: 申请 ✓ 入户调查 ✓ 乡镇审核 …).
+STAGE_NAMES = {
+    "applied": "申请", "investigated": "入户调查", "reviewed": "乡镇审核", "noticed": "公示", "approved": "县级审批",
+    "active": "发放",
 }
 
 
@@ -362,6 +369,29 @@ def allowed_steps(user: User, case: Case) -> list[str]:
     if "approve" in steps and any(e.actor == user.username for e in case.events):
         steps.remove("approve")  # who submitted an earlier step may not approve (see _check_approval)
     return steps
+
+
+def waiting_steps(session: Session, user: User, case: Case, *, now: datetime | None = None) -> dict[str, str]:
+    """Steps this user may take on this case but not yet, each with what it waits for: 县级审批 during 公示
+    (with the day the notice ends) or while an objection is open. Pages show these as waiting, not as a
+    button that would be refused."""
+    if "approve" not in allowed_steps(user, case):
+        return {}
+    now = now or utcnow()
+    if case.notice_end and case.notice_end > now:
+        return {"approve": f"公示期至 {case.notice_end.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}，期满后可审批"}
+    open_objections = session.execute(select(func.count()).select_from(Objection).where(
+        Objection.case_id == case.id, Objection.resolved_at.is_(None))).scalar_one()
+    if open_objections:
+        return {"approve": f"有 {open_objections} 条公示异议尚未处理，处理后可审批"}
+    return {}
+
+
+def actions_for(session: Session, user: User, case: Case, *, now: datetime | None = None
+                ) -> tuple[list[str], dict[str, str]]:
+    """The steps this user may take on this case now, and those that wait (step → what for)."""
+    waits = waiting_steps(session, user, case, now=now)
+    return [s for s in allowed_steps(user, case) if s not in waits], waits
 
 
 def step(session: Session, *, actor: User, case_id: int, action: str, reason: str | None = None,

@@ -10,6 +10,7 @@ form carries a double-submit CSRF token, as the login page does.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -36,7 +37,7 @@ from minxin.programs.notices import case_problem, notice_rows, policy_or_none, s
 from minxin.programs.service import (
     REASON_REQUIRED,
     STEPS,
-    allowed_steps,
+    actions_for,
     apply,
     cases_due_for_review,
     get_case_for,
@@ -82,7 +83,8 @@ public_router = APIRouter()
 NAV = [
     NavItem(label="nav.cases", path="/cases", perm=Perm.CASES_APPLY),
     NavItem(label="nav.standards", path="/standards", perm=Perm.CASES_APPLY),
-    NavItem(label="nav.cycles", path="/cycles", perm=Perm.CYCLES_RUN),
+    # The auditor reads cycles too (cycles.may_read_cycles): the menu shows what the role may read.
+    NavItem(label="nav.cycles", path="/cycles", perm=(Perm.CYCLES_RUN, Perm.AUDIT_READ)),
 ]
 
 # The public objection form's CSRF token: kept while the cookie lives, so a page reloaded after a
@@ -315,7 +317,7 @@ def _case_page(request: Request, session: Session, user: User, case: Case, *, er
     program = get_program(session, case.program_code)
     household = session.get(Household, case.household_id) if case.household_id else None
     head = session.get(Person, case.person_id)
-    steps = allowed_steps(user, case)
+    steps, waits = actions_for(session, user, case)
     objections = objections_of(session, user, case.id)
     payments = cycle_service.case_payment_items(session, case.id)
     events = list(case.events)
@@ -345,7 +347,7 @@ def _case_page(request: Request, session: Session, user: User, case: Case, *, er
         "members": len(household.members) if household else 0,
         "community": region_path(session, case.region_code), "stages": _stages(case),
         "account": mask_account(case.bank_account) if case.bank_account else None,
-        "forward_steps": forward, "other_steps": other,
+        "forward_steps": forward, "other_steps": other, "waits": waits,
         "open_other": not forward or any(f"step:{s}" in errors for s in other),
         "event_names": EVENT_NAMES,
         "can_see_cycles": cycle_service.may_read_cycles(user),
@@ -532,10 +534,14 @@ def standards_add(request: Request, program: str = Form(""), region: str = Form(
 
 # ---- payment cycles -------------------------------------------------------------------------------
 
-def _cycles_page(request: Request, session: Session, user: User, *, page: int = 1,
+_PERIOD_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def _cycles_page(request: Request, session: Session, user: User, *, page: int = 1, program: str | None = None,
                  form: dict[str, Any] | None = None, run_error: str | None = None,
                  status_code: int = 200) -> Response:
-    cycles = cycle_service.list_cycles_for(session, user, page=page, page_size=get_settings().page_size)
+    cycles = cycle_service.list_cycles_for(session, user, program=program or None, page=page,
+                                           page_size=get_settings().page_size)
     programs = _programs(session)
     can_run = has_perm(user, Perm.CYCLES_RUN)
     run_counties = [r for r in cycle_service.city_counties(session) if can_see(user, r.code)] if can_run else []
@@ -547,11 +553,13 @@ def _cycles_page(request: Request, session: Session, user: User, *, page: int = 
 
 
 @router.get("/cycles", name="cycles")
-def cycles_page(request: Request, page: int = Query(1, ge=1, le=100_000), user: User = Depends(current_user),
+def cycles_page(request: Request, page: int = Query(1, ge=1, le=100_000), program: str = Query("", max_length=32),
+                period: str = Query("", max_length=7), user: User = Depends(current_user),
                 session: Session = Depends(get_session)) -> Response:
     """The payment cycles in the user's scope (a county's, or every county's for the city), newest month
-    first, and the form to compute one."""
-    return _cycles_page(request, session, user, page=page)
+    first (of one program, when asked: the home page's links), and the form to compute one."""
+    form = {"program": program, "period": period if _PERIOD_RE.fullmatch(period) else str(Period.of(local_today()))}
+    return _cycles_page(request, session, user, page=page, program=program, form=form)
 
 
 @router.post("/cycles", name="cycles_run")

@@ -39,6 +39,7 @@ from minxin.web.forms import MAX_ERRORS_SHOWN, XLSX, handle_import, upload_limit
 from minxin.web.i18n import domain_message, gettext
 from minxin.web.nav import NavItem
 from minxin.web.templating import local_today, render, request_lang
+from minxin.worklist import glance_for, worklist_for
 
 router = APIRouter()
 
@@ -225,7 +226,8 @@ def import_upload(request: Request, file: UploadFile | None = File(None), dry_ru
 @router.get("/", name="home")
 def home(request: Request, user: User = Depends(current_user),
          session: Session = Depends(get_session)) -> Response:
-    """The key counts of the user's scope (every installed domain's), a table per county and a bar chart."""
+    """What waits for the user (待办), their programs at a glance (county and city), the key counts of the
+    user's scope, a table per county and a bar chart."""
     counts = city_stats(session, scope_code=user.scope_code)
     counties = counts_by_county(session, scope_code=user.scope_code)
     lang = request_lang(request)
@@ -238,5 +240,7 @@ def home(request: Request, user: User = Depends(current_user),
         ],
     }
     totals = {k: sum(c[k] for c in counties) for k in ("households", "persons", "urban", "rural")}
-    return render(request, "registry/home.html", {"counts": counts, "counties": counties, "totals": totals,
-                                                  "chart": chart})
+    today = local_today()
+    return render(request, "registry/home.html", {
+        "counts": counts, "counties": counties, "totals": totals, "chart": chart,
+        "kinds": worklist_for(session, user, today=today), "glance": glance_for(session, user, today=today)})

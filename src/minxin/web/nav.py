@@ -6,8 +6,9 @@ A domain's views module declares, next to its router::
 
 and the app factory collects it. The menu's order is declared, not numbered: the domains in
 `minxin.domains.INSTALLED` order, within a domain its web modules in the descriptor's order, within
-a module the NAV list's order. A section appears only if its domain is installed and the user's role
-holds its permission, so the layout never links to a page that does not exist or would refuse.
+a module the NAV list's order; the home page (`/`) always leads. A section appears only if its domain
+is installed and the user's role holds its permission, so the layout never links to a page that does
+not exist or would refuse.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from minxin.auth.service import has_perm
 class NavItem:
     label: str  # an i18n key, e.g. "nav.registry"
     path: str
-    perm: str | None = None  # a permission (e.g. Perm.CASES_APPLY): shown only to roles holding it
+    perm: str | tuple[str, ...] | None = None  # a permission (e.g. Perm.CASES_APPLY), or several (any one)
     also: tuple[str, ...] = ()  # other path prefixes that highlight this entry (e.g. "/households")
     group: str | None = None  # an i18n key: entries of one group share a drop-down in the top bar
 
     def visible_to(self, user: User) -> bool:
-        return self.perm is None or has_perm(user, self.perm)
+        if self.perm is None:
+            return True
+        perms = (self.perm,) if isinstance(self.perm, str) else self.perm
+        return any(has_perm(user, p) for p in perms)
 
     def is_active(self, path: str) -> bool:
         prefixes = (self.path, *self.also)
@@ -64,7 +68,8 @@ class NavRegistry:
         (a group with a single visible member shows as that member)."""
         if user is None:
             return []
-        visible = [item for item in self._items if item.visible_to(user)]
+        # The home page leads whatever the domain order (auth, first in it, brings the audit log).
+        visible = sorted((item for item in self._items if item.visible_to(user)), key=lambda item: item.path != "/")
         members: dict[str, list[NavItem]] = {}
         for item in visible:
             if item.group:
