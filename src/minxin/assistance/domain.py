@@ -30,6 +30,7 @@ DOMAIN = Domain(
         "minxin.assistance.supermarkets.views",
         "minxin.assistance.medical.views",
         "minxin.assistance.lowincome.views",
+        "minxin.assistance.statistics.views",
     ),
     cli=(
         "minxin.assistance.cli",
@@ -37,7 +38,8 @@ DOMAIN = Domain(
         "minxin.assistance.lowincome.cli",
         "minxin.assistance.medical.cli",
     ),
-    models=("minxin.assistance.medical.models", "minxin.assistance.supermarkets.models"),
+    models=("minxin.assistance.medical.models", "minxin.assistance.supermarkets.models",
+            "minxin.assistance.statistics.models"),
     permissions=(
         # Supermarkets are run by the county bureaus and the city.
         Permission(AssistancePerm.SUPERMARKETS_MANAGE, roles=("county_officer", "city_admin")),

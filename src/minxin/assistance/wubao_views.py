@@ -24,6 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from minxin.assistance.premiums import ROSTER_HEADERS, RosterSummary, export_roster, premium_policy, roster_rows
+from minxin.assistance.statistics.service import rural_income_table
 from minxin.assistance.wubao import (
     PROGRAM,
     DerivedStandard,
@@ -38,7 +39,6 @@ from minxin.auth.models import User
 from minxin.auth.service import Perm, has_perm
 from minxin.core.errors import MinxinError, NotFound, ValidationError
 from minxin.core.period import Period
-from minxin.programs.policy import load_policy
 from minxin.programs.service import list_standards, program_policy, standard_in_force
 from minxin.registry.models import Institution, Region
 from minxin.registry.service import INSTITUTION_KINDS, add_institution, counties_for, region_choices_for, region_path
@@ -100,7 +100,9 @@ _ZH: dict[str, str] = {
     "wubao.derive_intro": "各县区标准 = 上年农民人均纯收入 × 比例；集中、分散同一标准，当年 1 月 1 日起生效。"
                           "先预览，确认后才会设定。",
     "wubao.derive_band": "比例允许范围 {low}%–{high}%，默认 {default}%。",
-    "wubao.unverified": "政策文件中的农民人均纯收入尚未与统计年鉴核对，设定前请先核实。",
+    "wubao.unverified": "政策文件中的农民人均纯收入尚未与统计年鉴核对，设定前请先核实，"
+                        "并在“统计数据”页录入或更正。",
+    "wubao.statistics_link": "统计数据（农民人均纯收入）",
     "wubao.year": "标准年度",
     "wubao.ratio": "比例",
     "wubao.ratio_placeholder": "如 55% 或 0.55",
@@ -224,6 +226,7 @@ _EN: dict[str, str] = {
     "wubao.preview": "Preview",
     "wubao.preview_title": "{year} standards (preview, not set yet)",
     "wubao.col_income": "{year} rural income (yuan)",
+    "wubao.statistics_link": "Statistics (rural income)",
     "wubao.col_ratio": "Ratio",
     "wubao.col_new": "{year} standard (yuan/year)",
     "wubao.col_new_monthly": "Monthly (yuan)",
@@ -327,11 +330,15 @@ def _percent(permille: int) -> str:
 
 # ---- /wubao -----------------------------------------------------------------------------------------
 
-def _statistics() -> tuple[int | None, bool]:
-    """(latest year of the rural-income table, whether the table is marked verified) from the policy file."""
-    table: dict[str, Any] = load_policy().section("statistics").get("rural_net_income", {})
-    years = [int(y) for by_year in table.values() if isinstance(by_year, dict) for y in by_year if str(y).isdigit()]
-    return (max(years) if years else None), bool(table.get("verified", True))
+def _statistics(session: Session, user: User) -> tuple[int | None, bool]:
+    """(latest year with a rural-income figure, whether that year's figures are all checked: entered in the
+    web, or from a policy file marked verified)."""
+    table = rural_income_table(session, user=user)
+    latest = table.latest_year()
+    if latest is None:
+        return None, True
+    figures = [f for (_, y), f in table.figures.items() if y == latest]
+    return latest, table.policy_verified or all(f.entered for f in figures)
 
 
 def _target_permille(rates: list[dict[str, Any]]) -> int:
@@ -394,7 +401,7 @@ def _wubao_page(request: Request, session: Session, user: User, *, form: dict[st
     target = _target_permille(rates)
     today = local_today()
     low, high, default = ratio_band()
-    stats_year, verified = _statistics()
+    stats_year, verified = _statistics(session, user)
     can_derive = has_perm(user, Perm.STANDARDS_SET)
     standards = standards_in_force_by_county(session, user=user, period=Period.of(today))
     return render(request, "assistance/wubao.html", {

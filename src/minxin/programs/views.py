@@ -846,7 +846,8 @@ def suspend_overdue_preview(request: Request, program: str = Query("", max_lengt
     form = {"program": program, "before": before, "reason": reason}
     try:
         prog = get_program(session, program or _default_program(session))
-        day = _overdue_date(before) if before.strip() else None
+        day = _overdue_date(before) if before.strip() else local_today()  # overdue today, by default
+        form["before"] = day.isoformat()
         preview = overdue_preview(session, user=user, program=prog.code, overdue_before=day)
     except MinxinError as exc:
         if isinstance(exc, Forbidden):
