@@ -55,7 +55,7 @@ def test_a_person_in_both_programs_appears_once(session, county_officer):
     active_case(session, hh, start="2012-01")
     active_case(session, hh, program="wubao", start="2012-01").category = "分散"
     summary, rows = _roster(session, county_officer)
-    assert summary.people == 1 and rows[hh.members[0].id_number][7] == "60.00"
+    assert summary.people == 1 and rows[hh.members[0].id_number][8] == "60.00"
 
 
 def test_whole_year_proration_from_the_policy_file(session, county_officer, tmp_path: Path, monkeypatch):

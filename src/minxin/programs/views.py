@@ -92,7 +92,7 @@ NOTICE_CSRF_COOKIE = "minxin_notice_csrf"
 STAGES = ("applied", "investigated", "reviewed", "noticed", "approved", "active")
 FORWARD_STEPS = ("investigate", "review", "notice", "approve", "activate", "resume")
 MONTH_STEPS = {"activate", "terminate"}
-EVENT_NAMES = {"apply": "申请", "periodic_review": "定期复核", **STEP_NAMES}
+EVENT_NAMES = {"apply": "申请", "import": "批量导入（原有对象）", "periodic_review": "定期复核", **STEP_NAMES}
 KINDS = {"regular": "正常", "arrears": "补发", "carryover": "重发"}
 PAY_STATUSES = {"pending": "待发", "paid": "已发", "failed": "失败"}
 CYCLE_STATUSES = {"draft": "草稿", "approved": "已审批", "exported": "已导出", "reconciled": "已对账"}
@@ -263,7 +263,9 @@ _ZH: dict[str, str] = {
     "programs.cycles.col_program": "项目",
     "programs.cycles.col_period": "月份",
     "programs.cycles.col_status": "状态",
-    "programs.cycles.col_cases": "户数",
+    "programs.cycles.col_cases": "户数/人数",
+    "programs.unit.household": "户",
+    "programs.unit.person": "人",
     "programs.cycles.col_total": "合计（元）",
     "programs.cycles.col_arrears": "其中补发",
     "programs.cycles.col_carry": "其中重发",
@@ -275,7 +277,7 @@ _ZH: dict[str, str] = {
     "programs.cycles.open": "查看",
     # one cycle
     "programs.cycle.title": "{county} {program} {period} 发放",
-    "programs.cycle.cases": "发放户数",
+    "programs.cycle.cases": "发放{unit}数",
     "programs.cycle.total": "发放总额（元）",
     "programs.cycle.arrears": "其中补发（元）",
     "programs.cycle.carryover": "其中重发（元）",
@@ -287,7 +289,7 @@ _ZH: dict[str, str] = {
     "programs.cycle.reconciled_at": "{at} 完成对账",
     "programs.cycle.by_county": "分县区汇总",
     "programs.cycle.col_county": "县区",
-    "programs.cycle.col_cases": "户数",
+    "programs.cycle.col_cases": "{unit}数",
     "programs.cycle.col_regular": "正常（元）",
     "programs.cycle.col_arrears": "补发（元）",
     "programs.cycle.col_carry": "重发（元）",
@@ -298,7 +300,7 @@ _ZH: dict[str, str] = {
     "programs.cycle.actions": "办理",
     "programs.cycle.approve": "审批本期发放",
     "programs.cycle.approve_intro": "本期由 {who} 计算；审批须由其他人员办理。审批后金额不再改变。",
-    "programs.cycle.approve_confirm": "确认审批 {period} 发放，共 {cases} 户 {total} 元？",
+    "programs.cycle.approve_confirm": "确认审批 {period} 发放，共 {cases} {unit} {total} 元？",
     "programs.cycle.approved_done": "本期发放已审批。",
     "programs.cycle.rerun": "重新计算",
     "programs.cycle.rerun_intro": "草稿可按最新的户籍收入和标准重新计算。",
@@ -327,6 +329,7 @@ _ZH: dict[str, str] = {
     "programs.cycle.pay_status": "状态",
     "programs.cycle.col_case": "案件号",
     "programs.cycle.col_head": "户主",
+    "programs.cycle.col_person": "姓名",
     "programs.cycle.col_kind": "类型",
     "programs.cycle.col_for": "所属月份",
     "programs.cycle.col_amount": "金额（元）",
@@ -534,7 +537,9 @@ _EN: dict[str, str] = {
     "programs.cycles.col_program": "Program",
     "programs.cycles.col_period": "Month",
     "programs.cycles.col_status": "Status",
-    "programs.cycles.col_cases": "Cases",
+    "programs.cycles.col_cases": "Households/persons",
+    "programs.unit.household": "households",
+    "programs.unit.person": "persons",
     "programs.cycles.col_total": "Total (yuan)",
     "programs.cycles.col_arrears": "Arrears",
     "programs.cycles.col_carry": "Carried over",
@@ -546,7 +551,7 @@ _EN: dict[str, str] = {
     "programs.cycles.run_submit": "Compute",
     "programs.cycles.open": "Open",
     "programs.cycle.title": "{county}: {program} payments {period}",
-    "programs.cycle.cases": "Cases",
+    "programs.cycle.cases": "Paid {unit}",
     "programs.cycle.total": "Total (yuan)",
     "programs.cycle.arrears": "Arrears (yuan)",
     "programs.cycle.carryover": "Carried over (yuan)",
@@ -558,7 +563,7 @@ _EN: dict[str, str] = {
     "programs.cycle.reconciled_at": "Reconciled at {at}",
     "programs.cycle.by_county": "By county",
     "programs.cycle.col_county": "County",
-    "programs.cycle.col_cases": "Cases",
+    "programs.cycle.col_cases": "{unit}",
     "programs.cycle.col_regular": "Regular (yuan)",
     "programs.cycle.col_arrears": "Arrears (yuan)",
     "programs.cycle.col_carry": "Carried over (yuan)",
@@ -569,7 +574,7 @@ _EN: dict[str, str] = {
     "programs.cycle.actions": "Actions",
     "programs.cycle.approve": "Approve the cycle",
     "programs.cycle.approve_intro": "Computed by {who}; someone else must approve. Approved amounts never change.",
-    "programs.cycle.approve_confirm": "Approve the {period} payments: {cases} cases, {total} yuan?",
+    "programs.cycle.approve_confirm": "Approve the {period} payments: {cases} {unit}, {total} yuan?",
     "programs.cycle.approved_done": "Cycle approved.",
     "programs.cycle.rerun": "Recompute",
     "programs.cycle.rerun_intro": "A draft can be recomputed from the latest incomes and standards.",
@@ -599,6 +604,7 @@ _EN: dict[str, str] = {
     "programs.cycle.pay_status": "Status",
     "programs.cycle.col_case": "Case",
     "programs.cycle.col_head": "Head",
+    "programs.cycle.col_person": "Name",
     "programs.cycle.col_kind": "Kind",
     "programs.cycle.col_for": "For month",
     "programs.cycle.col_amount": "Amount (yuan)",
@@ -648,7 +654,7 @@ _EN: dict[str, str] = {
 _EN_STATUS = {"applied": "Applied", "investigated": "Investigated", "reviewed": "Reviewed", "noticed": "On notice",
               "approved": "Approved", "active": "Active", "suspended": "Suspended", "terminated": "Terminated",
               "rejected": "Rejected"}
-_EN_EVENTS = {"apply": "Application", "periodic_review": "Periodic review", "investigate": "Investigate",
+_EN_EVENTS = {"apply": "Application", "import": "Imported (existing recipient)", "periodic_review": "Periodic review", "investigate": "Investigate",
               "review": "Town review", "notice": "Start notice", "approve": "County approval",
               "activate": "Start payment", "suspend": "Suspend", "resume": "Resume", "terminate": "Terminate",
               "reject": "Reject"}
@@ -1132,6 +1138,7 @@ def _cycles_page(request: Request, session: Session, user: User, *, page: int = 
     run_counties = [r for r in cycle_service.city_counties(session) if can_see(user, r.code)] if can_run else []
     return render(request, "programs/cycles.html", {
         "programs": programs, "program_names": _short_names(programs), "cycles": cycles,
+        "program_units": {p.code: p.unit for p in programs},
         "county_names": cycle_service.county_names(session), "can_run": can_run, "run_counties": run_counties,
         "form": form or {"period": str(Period.of(local_today()))}, "run_error": run_error,
     }, status_code=status_code)
@@ -1204,6 +1211,7 @@ def _cycle_page(request: Request, session: Session, user: User, cycle: Cycle, *,
                         failed=yuan(cycle.failed_fen))
     return render(request, "programs/cycle.html", {
         "cycle": cycle, "program": program, "counties": counties, "totals": totals,
+        "unit": gettext(f"programs.unit.{program.unit}", lang=lang),
         "county_name": cycle_service.county_names(session).get(cycle.county_code, cycle.county_code),
         "payments": _cycle_payment_rows(session, cycle, payments.items),
         "page": payments, "county": county, "pay_status": pay_status, "pay_statuses": PAY_STATUSES,
@@ -1244,10 +1252,11 @@ def cycle_approve(request: Request, cycle_id: int, user: User = Depends(current_
     return _redirect(f"/cycles/{cycle.id}", done="approved")
 
 
-def _bank_response(cycle: Cycle, buffer: io.BytesIO, fmt: str, encoding: str) -> Response:
+def _bank_response(session: Session, cycle: Cycle, buffer: io.BytesIO, fmt: str, encoding: str) -> Response:
     short = program_policy(cycle.program_code).short
     suffix = "" if fmt == "xlsx" else f"-{encoding.upper().replace('UTF8', 'UTF-8')}"
-    filename = f"{short}-{cycle.county_code}-{cycle.period}-银行代发{suffix}.{fmt}"
+    county = region_names(session, {cycle.county_code}).get(cycle.county_code, cycle.county_code)
+    filename = f"{short}-{county}-{cycle.period}-银行代发{suffix}.{fmt}"
     ascii_name = cycle_service.bank_file_name(cycle, fmt).replace(f".{fmt}", f"{suffix}.{fmt}")
     media = XLSX if fmt == "xlsx" else f"text/csv; charset={'gbk' if encoding.lower() == 'gbk' else 'utf-8'}"
     return Response(buffer.getvalue(), media_type=media, headers=_attachment(filename, ascii_name))
@@ -1272,7 +1281,7 @@ def cycle_export(request: Request, cycle_id: int, fmt: str = Form("xlsx", max_le
         return _cycle_page(request, session, user, cycle, errors={"export": _message(request, exc)},
                            status_code=status_for(exc))
     session.commit()
-    return _bank_response(cycle, buffer, kind, encoding)
+    return _bank_response(session, cycle, buffer, kind, encoding)
 
 
 @router.get("/cycles/{cycle_id:int}/bank.{fmt}", name="cycle_bank_file")
@@ -1288,7 +1297,7 @@ def cycle_bank_file(cycle_id: int, fmt: str, encoding: str = Query("utf-8", max_
     cycle_service.download_bank_file(session, actor=user, cycle_id=cycle.id, target=buffer, fmt=fmt,
                                      encoding=encoding)
     session.commit()
-    return _bank_response(cycle, buffer, fmt, encoding)
+    return _bank_response(session, cycle, buffer, fmt, encoding)
 
 
 @router.post("/cycles/{cycle_id:int}/reconcile", name="cycle_reconcile")

@@ -73,7 +73,8 @@ _EN = {
     "statistics.source_placeholder": "e.g. Lianyungang Statistical Yearbook 2012, ch. 5",
     "statistics.submit": "Save",
     "statistics.saved": "Saved: {county} {year}, {amount} yuan.",
-    "statistics.derive_hint": "Once a year's figures are in, the next year's 五保 standard can be derived on the 五保 page.",
+    "statistics.derive_hint": "Once a year's figures are in, the next year's 五保 standard can be derived on "
+                              "the 五保 page.",
     "statistics.wubao_link": "五保 standards",
 }
 
