@@ -33,10 +33,10 @@ from tests.web.conftest import csrf_from, household_rows, xlsx_bytes
 from tests.web.test_route_permissions import IDENTITIES, World, _build_world, app_routes
 
 from minxin.auth.models import User
-from minxin.db import write_lock
-from minxin.eldercare import stream as call_stream
 from minxin.clock import today
 from minxin.core.period import Period
+from minxin.db import write_lock
+from minxin.eldercare import stream as call_stream
 from minxin.programs.cycles import approve_cycle, export_cycle, run_cycle
 from minxin.programs.models import CaseEvent
 from minxin.registry.models import IncomeDeclaration, Region

@@ -654,7 +654,8 @@ _EN: dict[str, str] = {
 _EN_STATUS = {"applied": "Applied", "investigated": "Investigated", "reviewed": "Reviewed", "noticed": "On notice",
               "approved": "Approved", "active": "Active", "suspended": "Suspended", "terminated": "Terminated",
               "rejected": "Rejected"}
-_EN_EVENTS = {"apply": "Application", "import": "Imported (existing recipient)", "periodic_review": "Periodic review", "investigate": "Investigate",
+_EN_EVENTS = {"apply": "Application", "import": "Imported (existing recipient)",
+              "periodic_review": "Periodic review", "investigate": "Investigate",
               "review": "Town review", "notice": "Start notice", "approve": "County approval",
               "activate": "Start payment", "suspend": "Suspend", "resume": "Resume", "terminate": "Terminate",
               "reject": "Reject"}
