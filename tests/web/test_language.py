@@ -32,6 +32,7 @@ from tests.factories import active_case, household
 from tests.web.conftest import csrf_from, household_rows, xlsx_bytes
 from tests.web.test_route_permissions import IDENTITIES, World, _build_world, app_routes
 
+from minxin.assistance.supermarkets.service import record_donation
 from minxin.auth.models import User
 from minxin.clock import today
 from minxin.core.period import Period
@@ -260,6 +261,8 @@ def _seed_more(session: Session, w: World) -> None:
         IncomeDeclaration(household_id=w.ids["household_id"], declared_on=today(), monthly_income_fen=50000,
                           source="demo"),
     ])
+    # A donation booked by the county officer: the ledger (page and xlsx) names who booked it.
+    record_donation(session, actor=county, supermarket_id=w.ids["supermarket_id"], donor="某公司", money_fen=10000)
     # A 五保 cycle: it pays persons.
     wubao = household(session, city, community=HAIZHOU_RURAL_COMMUNITY, hukou="农村", members=1, no="RPWUBAO01")
     wubao_case = active_case(session, wubao, program="wubao")
