@@ -2,7 +2,7 @@
 五保 standard is derived from (until now only in the policy file).
 
 Revision ID: 20261203_rural_incomes
-Revises: 20261203_eldercare_beds
+Revises: 20261203_care_training
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 from minxin.db import UTCDateTime
 
 revision: str = '20261203_rural_incomes'
-down_revision: str | None = '20261203_eldercare_beds'
+down_revision: str | None = '20261203_care_training'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
