@@ -50,3 +50,12 @@ def region_path(session: Session, code: str) -> str:
         names.append(region.name)
         current = region.parent_code
     return " ".join(reversed(names))
+
+
+def community_labels(session: Session, prefix: str) -> dict[str, str]:
+    """Every community under a scope prefix → its name with its town's (新海街道 · 朝阳社区), one query."""
+    town = Region.__table__.alias("town")
+    rows = session.execute(
+        select(Region.code, Region.name, town.c.name).outerjoin(town, town.c.code == Region.parent_code)
+        .where(Region.level == "community", Region.code.like(prefix + "%")))
+    return {code: f"{town_name} · {name}" if town_name else name for code, name, town_name in rows}

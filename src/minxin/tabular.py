@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from minxin.core._text import split_gloss
 from minxin.core.errors import ValidationError
 from minxin.xlsx_guard import DAMAGED, MAX_IMPORT_COLUMNS, ImportRejected, SheetLimits, check_xlsx
 
@@ -475,10 +476,11 @@ def write_error_sheet(path_or_buffer: Path | io.BytesIO, table: Table, errors: S
     by_row: dict[int, list[str]] = {}
     file_level: list[str] = []
     for e in errors:
+        reason = f"{e.column}: {split_gloss(e.reason)[0]}"  # the clerk's sheet reads in Chinese
         if e.row <= 1:
-            file_level.append(f"{e.column}: {e.reason}")
+            file_level.append(reason)
         else:
-            by_row.setdefault(e.row, []).append(f"{e.column}: {e.reason}")
+            by_row.setdefault(e.row, []).append(reason)
     wb = Workbook()
     ws = wb.active
     assert ws is not None

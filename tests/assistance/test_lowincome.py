@@ -185,3 +185,22 @@ def test_the_cli_prints_the_report(cli, tmp_path) -> None:  # type: ignore[no-un
     assert text.exit_code == 0 and "合计" in text.stdout and "2011-12" in text.stdout
     bad = CliRunner().invoke(app, ["report", "low-income", "--base-year", "2012", "--year", "2011"])
     assert bad.exit_code == 1 and "不能早于基准年" in bad.stderr
+
+
+def test_the_default_years_come_from_the_declarations() -> None:
+    assert rules.default_years(2011, 2013, this_year=2026) == (2011, 2013, 2020)
+    assert rules.default_years(2025, 2025, this_year=2026) == (2024, 2025, 2034)  # 2020 lies behind: ten years
+    assert rules.default_years(None, None, this_year=2026) == (2025, 2026, 2035)
+    assert rules.default_years(2011, 2013, this_year=2026, year=2012) == (2011, 2012, 2020)
+    assert rules.default_years(2011, 2013, this_year=2026, base_year=2012, horizon=2030) == (2012, 2013, 2030)
+
+
+def test_the_years_with_declarations_are_those_of_the_users_scope(session: Session, county_officer: User,
+                                                                   other_county_officer: User,
+                                                                   city: dict[str, Household]) -> None:
+    from minxin.assistance.lowincome.service import declaration_years
+    from minxin.clock import today
+
+    assert declaration_years(session, user=county_officer) == (2011, today().year)
+    first, _ = declaration_years(session, user=other_county_officer)
+    assert first == 2011

@@ -33,10 +33,11 @@ def test_members_are_charged_by_the_months_their_household_was_covered(session, 
     c.status, c.end_period = "terminated", "2012-03"
     summary, rows = _roster(session, county_officer)
     for m in urban.members:
-        assert rows[m.id_number][2:] == ("城镇居民基本医疗保险", "城镇", "低保", urban.region_code, 12, "100.00")
+        assert rows[m.id_number][2:] == ("城镇居民基本医疗保险", "城镇", "低保", urban.region_code,
+                                        "新海街道 · 朝阳社区", 12, "100.00")
     for m in rural.members:
-        assert rows[m.id_number][6:] == (6, "30.00")  # 60 a year × 6/12
-    assert rows[ended.members[0].id_number][6:] == (3, "25.00")
+        assert rows[m.id_number][7:] == (6, "30.00")  # 60 a year × 6/12
+    assert rows[ended.members[0].id_number][7:] == (3, "25.00")
     assert summary.people == 6 and summary.total_fen == 3 * 10000 + 2 * 3000 + 2500
 
 
@@ -55,7 +56,7 @@ def test_a_person_in_both_programs_appears_once(session, county_officer):
     active_case(session, hh, start="2012-01")
     active_case(session, hh, program="wubao", start="2012-01").category = "分散"
     summary, rows = _roster(session, county_officer)
-    assert summary.people == 1 and rows[hh.members[0].id_number][7] == "60.00"
+    assert summary.people == 1 and rows[hh.members[0].id_number][8] == "60.00"
 
 
 def test_whole_year_proration_from_the_policy_file(session, county_officer, tmp_path: Path, monkeypatch):
@@ -69,7 +70,7 @@ def test_whole_year_proration_from_the_policy_file(session, county_officer, tmp_
         hh = household(session, county_officer, members=1, hukou="农村", community="320706100201")
         active_case(session, hh, start="2012-11")
         summary, rows = _roster(session, county_officer)
-        assert summary.proration == "whole_year" and rows[hh.members[0].id_number][6:] == (2, "60.00")
+        assert summary.proration == "whole_year" and rows[hh.members[0].id_number][7:] == (2, "60.00")
     finally:
         monkeypatch.delenv("MINXIN_POLICY_FILE")
         get_settings.cache_clear()

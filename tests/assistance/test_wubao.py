@@ -42,7 +42,7 @@ def test_a_year_missing_from_the_statistics_is_refused_naming_county_and_year(se
     with pytest.raises(ValidationError, match="2014"):
         derive_standards(session, actor=city_admin, year=2015)
     with pytest.raises(ValidationError, match="320799"):
-        rural_income_fen("320799", 2011)
+        rural_income_fen(session, county="320799", year=2011)
 
 
 def test_ratios_are_read_as_people_write_them():

@@ -70,7 +70,7 @@ def test_the_children_list_child_page_and_export_follow_role_and_region(client, 
     assert f'href="/children/{kid.id}"' in listing.text
     assert "社会散居 标准 600（未满18周岁，至 2014-05） = 600" in page.text
     assert "祖父母" in page.text and "13800001234" not in page.text  # the guardian's phone is masked
-    assert rows[1][5] == "社会散居" and rows[1][9] == "2014-05"
+    assert rows[1][6] == "社会散居" and rows[1][10] == "2014-05" and rows[1][5] == "海州区 新海街道 朝阳社区"
 
 
 @pytest.mark.parametrize("role", [*READERS, "call_agent", "other_county_officer"])

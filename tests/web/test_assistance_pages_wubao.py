@@ -141,7 +141,7 @@ def test_missing_statistics_and_a_bad_year_are_refused_in_chinese(client: TestCl
                                                                  session: Session) -> None:
     csrf = logged_in(client, county_officer)
     r = client.post("/wubao/standards", data={"year": "2030", "ratio": "55%", "action": "confirm", "csrf_token": csrf})
-    assert r.status_code == 422 and "统计表缺少 320706 在 2029 年的农民人均纯收入" in r.text
+    assert r.status_code == 422 and "缺少海州区（320706）2029 年的农民人均纯收入" in r.text and "统计数据" in r.text
     r = client.post("/wubao/standards", data={"year": "明年", "ratio": "55%", "csrf_token": csrf})
     assert r.status_code == 422 and "年份应为 2000–2100 之间的四位数字" in r.text
     r = client.post("/wubao/standards", data={"year": "2012", "ratio": "一半", "csrf_token": csrf})
@@ -208,15 +208,16 @@ def test_the_roster_downloads_as_xlsx_with_the_agency_columns_and_is_audited(
     assert r.status_code == 200 and r.headers["content-type"] == XLSX
     assert "premium-roster-2012.xlsx" in r.headers["content-disposition"]
     rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
-    assert list(rows[0]) == ["姓名", "身份证号", "险种", "户籍类别", "保障类别", "社区代码", "覆盖月数", "代缴金额(元)"]
+    assert list(rows[0]) == ["姓名", "身份证号", "险种", "户籍类别", "保障类别", "社区代码", "社区", "覆盖月数",
+                             "代缴金额(元)"]
     ids = {m.id_number for m in h.members}
     assert {row[1] for row in rows[1:]} == ids  # full ID numbers, for the insurance agency
-    assert all(row[2] == "城镇居民基本医疗保险" and int(row[6]) == 6 for row in rows[1:])
+    assert all(row[2] == "城镇居民基本医疗保险" and int(row[7]) == 6 for row in rows[1:])
     assert _audits(session, "premium.roster") == 1
     csv = client.get("/premiums/2012/roster.csv")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     header = csv.content.decode("utf-8").splitlines()[0]
-    assert header == "姓名,身份证号,险种,户籍类别,保障类别,社区代码,覆盖月数,代缴金额(元)"
+    assert header == "姓名,身份证号,险种,户籍类别,保障类别,社区代码,社区,覆盖月数,代缴金额(元)"
     assert client.get("/premiums/2012/roster.pdf").status_code == 404
 
 

@@ -221,7 +221,7 @@ def test_the_export_is_formula_safe_filtered_and_itself_audited(app, session, wo
     assert ws is not None
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][:4] == ("序号", "时间", "操作人", "操作")
-    assert len(rows) == 2 and rows[1][3] == "registry.note"
+    assert len(rows) == 2 and rows[1][3] == "户籍档案 · 操作" and rows[1][8] == "registry.note"
     assert not any(isinstance(v, str) and v.startswith("=") for row in rows for v in row)
     last = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).scalar_one()
     assert (last.action, last.actor) == ("audit.export", auditor.username)

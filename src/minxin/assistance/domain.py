@@ -35,6 +35,7 @@ DOMAIN = Domain(
         "minxin.assistance.supermarkets.views",
         "minxin.assistance.medical.views",
         "minxin.assistance.lowincome.views",
+        "minxin.assistance.statistics.views",
     ),
     cli=(
         "minxin.assistance.institutions.cli",
@@ -44,7 +45,8 @@ DOMAIN = Domain(
         "minxin.assistance.lowincome.cli",
         "minxin.assistance.medical.cli",
     ),
-    models=("minxin.assistance.medical.models", "minxin.assistance.supermarkets.models"),
+    models=("minxin.assistance.medical.models", "minxin.assistance.supermarkets.models",
+            "minxin.assistance.statistics.models"),
     permissions=(
         # Supermarkets are run by the county bureaus and the city.
         Permission(AssistancePerm.SUPERMARKETS_MANAGE, roles=("county_officer", "city_admin")),

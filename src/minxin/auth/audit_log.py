@@ -8,7 +8,7 @@ same walk as `minxin audit verify`; exporting writes a formula-safe xlsx and is 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -18,16 +18,19 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from minxin.auth import audit
+from minxin.auth.audit_labels import action_label, entity_label
 from minxin.auth.models import AuditEvent, User
-from minxin.auth.service import Perm, require
+from minxin.auth.service import Perm, display_names, require
 from minxin.clock import CHINA_TZ
 from minxin.core._text import LIKE_ESCAPE, escape_like
 from minxin.core.divisions import scope_prefix
 from minxin.core.errors import ValidationError
 from minxin.paging import Page, paginate
+from minxin.regions import region_names
 from minxin.tabular import write_xlsx
 
-EXPORT_HEADERS = ["序号", "时间", "操作人", "操作", "对象", "对象编号", "区划代码", "详情", "哈希"]
+EXPORT_HEADERS = ["序号", "时间", "操作人", "操作", "对象", "对象编号（原始）", "区划", "用户名（原始）", "操作（原始）",
+                  "对象（原始）", "区划代码（原始）", "详情（原始）", "哈希（原始）"]
 MAX_EXPORT_ROWS = 200_000
 
 
@@ -102,9 +105,29 @@ def verify_for(session: Session, user: User) -> audit.VerifyResult:
 
 
 def _rows(session: Session, stmt: Select[Any]) -> Iterator[list[Any]]:
-    for ev in session.execute(stmt.execution_options(yield_per=2000)).scalars():
-        yield [ev.id, ev.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S"), ev.actor, ev.action, ev.entity,
-               ev.entity_id or "", ev.region_code or "", ev.detail, ev.hash]
+    """Rows for people first (display name, 操作, 对象, 区划 by name), then the stored keys as they are
+    (columns marked （原始）: what a tool or a second check reads)."""
+    names: dict[str, str] = {}
+    regions: dict[str, str] = {}
+    for chunk in _chunks(session.execute(stmt.execution_options(yield_per=2000)).scalars(), 2000):
+        names.update(display_names(session, {ev.actor for ev in chunk} - set(names)))
+        regions.update(region_names(session, {ev.region_code for ev in chunk if ev.region_code} - set(regions)))
+        for ev in chunk:
+            yield [ev.id, ev.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S"), names.get(ev.actor, ev.actor),
+                   action_label(ev.action), entity_label(ev.entity), ev.entity_id or "",
+                   regions.get(ev.region_code or "", ""), ev.actor, ev.action, ev.entity, ev.region_code or "",
+                   ev.detail, ev.hash]
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def export_audit(session: Session, user: User, f: AuditFilter, *, target: Path | io.BytesIO) -> int:
@@ -116,9 +139,16 @@ def export_audit(session: Session, user: User, f: AuditFilter, *, target: Path |
                               "(too many rows)", field="since")
     username = user.username
     write_xlsx(target, EXPORT_HEADERS, _rows(session, stmt.order_by(AuditEvent.id)), sheet="审计日志",
-               widths={"时间": 20, "详情": 60, "哈希": 30})
+               widths={"时间": 20, "详情（原始）": 60, "哈希（原始）": 30})
     audit.record(session, actor=username, action="audit.export", entity="audit",
                  detail={"rows": n, "actor": f.actor, "entity": f.entity, "entity_id": f.entity_id,
                          "action": f.action, "since": f.since.isoformat() if f.since else None,
                          "until": f.until.isoformat() if f.until else None})
     return n
+
+
+def labels_for(session: Session, events: Iterable[AuditEvent]) -> dict[str, dict[str, str]]:
+    """What a page of the trail shows besides the entries: the actors' display names and the regions' names."""
+    rows = list(events)
+    return {"names": display_names(session, {ev.actor for ev in rows}),
+            "regions": region_names(session, {ev.region_code for ev in rows if ev.region_code})}

@@ -112,6 +112,15 @@ def check_password_strength(password: str) -> None:
         raise ValidationError("密码须同时包含字母和数字 (use letters and digits)", field="password")
 
 
+def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
+    """username → the name people are shown by (姓名/display name; the username when it has none)."""
+    names = {u for u in usernames if u}
+    if not names:
+        return {}
+    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(names)))
+    return {u: d or u for u, d in rows}
+
+
 def get_user(session: Session, username: str) -> User:
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:

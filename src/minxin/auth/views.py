@@ -13,11 +13,11 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
-from minxin.auth.audit_log import AuditFilter, audit_choices, audit_events_for, export_audit, verify_for
+from minxin.auth.audit_labels import action_label, entity_label
+from minxin.auth.audit_log import AuditFilter, audit_choices, audit_events_for, export_audit, labels_for, verify_for
 from minxin.auth.models import User, WebSession
 from minxin.auth.service import (
     LoginFailed,
@@ -70,7 +70,7 @@ MESSAGES = {
         "audit.reset": "清除",
         "audit.export": "导出 Excel",
         "audit.verify": "校验哈希链",
-        "audit.verify_hint": "从第一条记录起逐条校验哈希、密钥签名和锚点文件，与命令 minxin audit verify 相同。",
+        "audit.verify_hint": "从第一条记录起逐条校验哈希、密钥签名和锚点文件，与服务器上的审计校验命令相同。",
         "audit.verify_ok": "校验通过：共 {n} 条记录，链条完整（其中 {keyed} 条带密钥签名）。",
         "audit.verify_broken": "校验未通过：{reason}",
         "audit.verify_at": "问题记录：第 {id} 条",
@@ -216,10 +216,9 @@ def _audit_page(request: Request, session: Session, user: User, f: AuditFilter, 
                 verified: object = None) -> Response:
     events = audit_events_for(session, user, f, page=page)
     actions, entities = audit_choices(session, user)
-    names = {r[0]: r[1] for r in session.execute(select(User.username, User.display_name)
-                                                 .where(User.username.in_({e.actor for e in events.items})))}
     return render(request, "auth/audit.html", {"events": events, "f": f, "actions": actions, "entities": entities,
-                                               "names": names, "verified": verified})
+                                               **labels_for(session, events.items), "verified": verified,
+                                               "action_label": action_label, "entity_label": entity_label})
 
 
 @router.get("/audit", name="audit")

@@ -241,12 +241,16 @@ def import_children(session: Session, *, actor: User, data: bytes, filename: str
     return result
 
 
-EXPORT_HEADERS = ("案件号", "姓名", "身份证号", "出生日期", "社区代码", "安置方式", "机构", "状态", "开始月份",
+EXPORT_HEADERS = ("案件号", "姓名", "身份证号", "出生日期", "社区代码", "社区", "安置方式", "机构", "状态", "开始月份",
                   "发放至", "监护人", "监护人关系")
+STATUS_NAMES = {"active": "在保", "suspended": "暂停", "terminated": "终止"}
 
 
-def export_rows(rows: list[ChildRow]) -> list[list[Any]]:
-    """The children list as spreadsheet rows, names and ID numbers masked as in the list."""
+def export_rows(rows: list[ChildRow], communities: dict[str, str] | None = None) -> list[list[Any]]:
+    """The children list as spreadsheet rows, names and ID numbers masked as in the list; each community
+    by its code and its name (`communities`: code → name)."""
+    names = communities or {}
     return [[r.case_id, mask_name(r.name), mask_id(r.id_number), r.birth_date.isoformat(), r.region_code,
-             r.placement, r.institution or "", r.status, r.start_period or "", r.last_month,
+             names.get(r.region_code, ""), r.placement, r.institution or "", STATUS_NAMES.get(r.status, r.status),
+             r.start_period or "", r.last_month,
              mask_name(r.guardian_name) if r.guardian_name else "", r.guardian_relation or ""] for r in rows]

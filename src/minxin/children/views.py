@@ -21,6 +21,7 @@ from minxin.children import rules, service
 from minxin.children.domain import ChildrenPerm
 from minxin.core.errors import ValidationError
 from minxin.core.masking import mask_account, mask_id, mask_name, mask_phone
+from minxin.regions import region_path
 from minxin.settings import get_settings
 from minxin.tabular import write_xlsx
 from minxin.web.deps import current_user, get_session
@@ -196,7 +197,8 @@ def children_xlsx(placement: str = Query("", max_length=8), status: str = Query(
     chosen, state = _filters(placement, status)
     rows = service.all_children(session, user=user, placement=chosen, status=state)
     buffer = io.BytesIO()
-    write_xlsx(buffer, service.EXPORT_HEADERS, service.export_rows(rows), sheet="儿童")
+    communities = {code: region_path(session, code) for code in {r.region_code for r in rows}}
+    write_xlsx(buffer, service.EXPORT_HEADERS, service.export_rows(rows, communities), sheet="儿童")
     filename = f"孤儿和困境儿童-{local_today():%Y%m%d}.xlsx"
     return Response(buffer.getvalue(), media_type=XLSX, headers={
         "Content-Disposition": f"attachment; filename=\"children.xlsx\"; filename*=UTF-8''{quote(filename)}"})
@@ -213,7 +215,7 @@ def child_page(request: Request, child_id: int, user: User = Depends(current_use
         "guardian_phone": mask_phone(record.guardian_phone) if record and record.guardian_phone else None,
         "guardian_id": mask_id(record.guardian_id_number) if record and record.guardian_id_number else None,
         "account": mask_account(child.case.bank_account) if child.case.bank_account else None,
-        "mask_name": mask_name})
+        "mask_name": mask_name, "community": region_path(session, child.case.region_code)})
 
 
 def _import_page(**context: Any) -> dict[str, Any]:

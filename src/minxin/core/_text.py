@@ -130,3 +130,14 @@ LIKE_ESCAPE = "\\"
 def escape_like(text: str) -> str:
     """``text`` for a SQL LIKE pattern (with ``ESCAPE '\\'``): % and _ match themselves, not anything."""
     return text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+
+
+_GLOSS = re.compile(r"\s*\(([A-Za-z][^()]*)\)\s*$")
+
+
+def split_gloss(message: str) -> tuple[str, str | None]:
+    """Service messages read "中文说明 (english gloss)": (the Chinese part, the gloss or None)."""
+    match = _GLOSS.search(message)
+    if not match:
+        return message, None
+    return message[: match.start()], match.group(1)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from minxin.auth import audit
 from minxin.auth.models import User
-from minxin.auth.service import ROLE_NAMES, Perm, has_perm, require
+from minxin.auth.service import ROLE_NAMES, Perm, display_names, has_perm, require
 from minxin.clock import CHINA_TZ, today
 from minxin.core.divisions import covers, scope_prefix
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -440,6 +440,7 @@ class CallContext:
     recent_calls: list[Call]
     orders: list[tuple[ServiceOrder, str]]
     timeline: list[CallEvent]
+    actor_names: dict[str, str]  # the timeline's actors (usernames) → the names people are shown by
 
 
 def call_context(session: Session, *, user: User, call_id: int) -> CallContext:
@@ -458,7 +459,9 @@ def call_context(session: Session, *, user: User, call_id: int) -> CallContext:
         from minxin.registry.service import region_path
 
         region_name = region_path(session, call.region_code)
-    return CallContext(call, elderly, region_name, recent or [], orders, timeline(session, call))
+    steps = timeline(session, call)
+    return CallContext(call, elderly, region_name, recent or [], orders, steps,
+                       display_names(session, {e.actor for e in steps}))
 
 
 def list_providers(session: Session, *, user: User) -> list[ServiceProvider]:

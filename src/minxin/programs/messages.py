@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from minxin.programs.service import STAGE_NAMES, STATUS_NAMES, STEP_NAMES
 
-EVENT_NAMES = {"apply": "申请", "periodic_review": "定期复核", **STEP_NAMES}
+EVENT_NAMES = {"apply": "申请", "import": "批量导入（原有对象）", "periodic_review": "定期复核", **STEP_NAMES}
 KINDS = {"regular": "正常", "arrears": "补发", "carryover": "重发"}
 PAY_STATUSES = {"pending": "待发", "paid": "已发", "failed": "失败"}
 CYCLE_STATUSES = {"draft": "草稿", "approved": "已审批", "exported": "已导出", "reconciled": "已对账"}
@@ -180,7 +180,9 @@ _ZH: dict[str, str] = {
     "programs.cycles.col_program": "项目",
     "programs.cycles.col_period": "月份",
     "programs.cycles.col_status": "状态",
-    "programs.cycles.col_cases": "户数",
+    "programs.cycles.col_cases": "户数/人数",
+    "programs.unit.household": "户",
+    "programs.unit.person": "人",
     "programs.cycles.col_total": "合计（元）",
     "programs.cycles.col_arrears": "其中补发",
     "programs.cycles.col_carry": "其中重发",
@@ -192,7 +194,7 @@ _ZH: dict[str, str] = {
     "programs.cycles.open": "查看",
     # one cycle
     "programs.cycle.title": "{county} {program} {period} 发放",
-    "programs.cycle.cases": "发放户数",
+    "programs.cycle.cases": "发放{unit}数",
     "programs.cycle.total": "发放总额（元）",
     "programs.cycle.arrears": "其中补发（元）",
     "programs.cycle.carryover": "其中重发（元）",
@@ -204,7 +206,7 @@ _ZH: dict[str, str] = {
     "programs.cycle.reconciled_at": "{at} 完成对账",
     "programs.cycle.by_county": "分县区汇总",
     "programs.cycle.col_county": "县区",
-    "programs.cycle.col_cases": "户数",
+    "programs.cycle.col_cases": "{unit}数",
     "programs.cycle.col_regular": "正常（元）",
     "programs.cycle.col_arrears": "补发（元）",
     "programs.cycle.col_carry": "重发（元）",
@@ -215,7 +217,7 @@ _ZH: dict[str, str] = {
     "programs.cycle.actions": "办理",
     "programs.cycle.approve": "审批本期发放",
     "programs.cycle.approve_intro": "本期由 {who} 计算；审批须由其他人员办理。审批后金额不再改变。",
-    "programs.cycle.approve_confirm": "确认审批 {period} 发放，共 {cases} 户 {total} 元？",
+    "programs.cycle.approve_confirm": "确认审批 {period} 发放，共 {cases} {unit} {total} 元？",
     "programs.cycle.approved_done": "本期发放已审批。",
     "programs.cycle.rerun": "重新计算",
     "programs.cycle.rerun_intro": "草稿可按最新的户籍收入和标准重新计算。",
@@ -244,6 +246,7 @@ _ZH: dict[str, str] = {
     "programs.cycle.pay_status": "状态",
     "programs.cycle.col_case": "案件号",
     "programs.cycle.col_head": "户主",
+    "programs.cycle.col_person": "姓名",
     "programs.cycle.col_kind": "类型",
     "programs.cycle.col_for": "所属月份",
     "programs.cycle.col_amount": "金额（元）",
@@ -452,7 +455,9 @@ _EN: dict[str, str] = {
     "programs.cycles.col_program": "Program",
     "programs.cycles.col_period": "Month",
     "programs.cycles.col_status": "Status",
-    "programs.cycles.col_cases": "Cases",
+    "programs.cycles.col_cases": "Households/persons",
+    "programs.unit.household": "households",
+    "programs.unit.person": "persons",
     "programs.cycles.col_total": "Total (yuan)",
     "programs.cycles.col_arrears": "Arrears",
     "programs.cycles.col_carry": "Carried over",
@@ -464,7 +469,7 @@ _EN: dict[str, str] = {
     "programs.cycles.run_submit": "Compute",
     "programs.cycles.open": "Open",
     "programs.cycle.title": "{county}: {program} payments {period}",
-    "programs.cycle.cases": "Cases",
+    "programs.cycle.cases": "Paid {unit}",
     "programs.cycle.total": "Total (yuan)",
     "programs.cycle.arrears": "Arrears (yuan)",
     "programs.cycle.carryover": "Carried over (yuan)",
@@ -476,7 +481,7 @@ _EN: dict[str, str] = {
     "programs.cycle.reconciled_at": "Reconciled at {at}",
     "programs.cycle.by_county": "By county",
     "programs.cycle.col_county": "County",
-    "programs.cycle.col_cases": "Cases",
+    "programs.cycle.col_cases": "{unit}",
     "programs.cycle.col_regular": "Regular (yuan)",
     "programs.cycle.col_arrears": "Arrears (yuan)",
     "programs.cycle.col_carry": "Carried over (yuan)",
@@ -487,7 +492,7 @@ _EN: dict[str, str] = {
     "programs.cycle.actions": "Actions",
     "programs.cycle.approve": "Approve the cycle",
     "programs.cycle.approve_intro": "Computed by {who}; someone else must approve. Approved amounts never change.",
-    "programs.cycle.approve_confirm": "Approve the {period} payments: {cases} cases, {total} yuan?",
+    "programs.cycle.approve_confirm": "Approve the {period} payments: {cases} {unit}, {total} yuan?",
     "programs.cycle.approved_done": "Cycle approved.",
     "programs.cycle.rerun": "Recompute",
     "programs.cycle.rerun_intro": "A draft can be recomputed from the latest incomes and standards.",
@@ -517,6 +522,7 @@ _EN: dict[str, str] = {
     "programs.cycle.pay_status": "Status",
     "programs.cycle.col_case": "Case",
     "programs.cycle.col_head": "Head",
+    "programs.cycle.col_person": "Name",
     "programs.cycle.col_kind": "Kind",
     "programs.cycle.col_for": "For month",
     "programs.cycle.col_amount": "Amount (yuan)",
@@ -568,7 +574,8 @@ _EN_STATUS = {"applied": "To investigate", "investigated": "To review", "reviewe
               "terminated": "Terminated", "rejected": "Rejected"}
 _EN_STAGE = {"applied": "Applied", "investigated": "Investigated", "reviewed": "Reviewed", "noticed": "Notice",
              "approved": "Approved", "active": "Paying"}
-_EN_EVENTS = {"apply": "Application", "periodic_review": "Periodic review", "investigate": "Investigate",
+_EN_EVENTS = {"apply": "Application", "import": "Imported (existing recipient)",
+              "periodic_review": "Periodic review", "investigate": "Investigate",
               "review": "Town review", "notice": "Start notice", "approve": "County approval",
               "activate": "Start payment", "suspend": "Suspend", "resume": "Resume", "terminate": "Terminate",
               "reject": "Reject"}

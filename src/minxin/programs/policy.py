@@ -82,7 +82,8 @@ def _program(code: str, raw: dict[str, Any], where: Path) -> ProgramPolicy:
             standards.append(SeedStandard(
                 region=str(s["region"]), category=str(s.get("category", "")),
                 amount_fen=parse_yuan(str(s["amount_yuan"])), effective=date.fromisoformat(str(s["effective"])),
-                source=f"{where.name}" + ("" if s.get("verified", True) else " (unverified placeholder)"),
+                # shown to clerks as the standard's source: in Chinese, not the file's name
+                source="政策文件" + ("" if s.get("verified", True) else "（未核实的占位数据）"),
             ))
         except (KeyError, ValueError) as exc:
             raise bad(f"bad standard entry {s!r}: {exc}") from exc

@@ -584,6 +584,7 @@ def overdue_preview(session: Session, *, user: User, program: str, overdue_befor
     require(user, Perm.CASES_APPROVE)
     if overdue_before is None:
         raise ValidationError("请填写日期，格式为 年-月-日 (date required)", field="before")
+    _refuse_future_cutoff(overdue_before)
     return cases_due_for_review(session, user=user, program=program, on=overdue_before - timedelta(days=1),
                                 page_size=page_size)
 
@@ -617,10 +618,19 @@ def record_review(session: Session, *, actor: User, case_id: int, note: str | No
     return case
 
 
+def _refuse_future_cutoff(overdue_before: date) -> None:
+    """A review due tomorrow is not overdue today: the cut-off may be today at the latest."""
+    if overdue_before > today():
+        raise ValidationError(f"截止日期 {overdue_before.isoformat()} 晚于今天（{today().isoformat()}）："
+                              "只能暂停复核日期已经过去的案件，请选择今天或更早的日期 (cut-off in the future)",
+                              field="before")
+
+
 def suspend_overdue(session: Session, *, actor: User, program: str, overdue_before: date,
                     reason: str = "逾期未复核") -> int:
     """Suspend, in one set-based statement, every active case in scope whose review is overdue."""
     require(actor, Perm.CASES_APPROVE)
+    _refuse_future_cutoff(overdue_before)
     get_program(session, program)
     reason = clean_text(reason, label="理由", max_length=MAX_LENGTH["source"], field="reason", required=True)
     prefix = scope_prefix(actor.scope_code)

@@ -258,7 +258,8 @@ def suspend_overdue_preview(request: Request, program: str = Query("", max_lengt
     form = {"program": program, "before": before, "reason": reason}
     try:
         prog = get_program(session, program or _default_program(session))
-        day = _overdue_date(before) if before.strip() else None
+        day = _overdue_date(before) if before.strip() else local_today()  # overdue today, by default
+        form["before"] = day.isoformat()
         preview = overdue_preview(session, user=user, program=prog.code, overdue_before=day)
     except MinxinError as exc:
         if isinstance(exc, Forbidden):
@@ -547,6 +548,7 @@ def _cycles_page(request: Request, session: Session, user: User, *, page: int = 
     run_counties = [r for r in cycle_service.city_counties(session) if can_see(user, r.code)] if can_run else []
     return render(request, "programs/cycles.html", {
         "programs": programs, "program_names": _short_names(programs), "cycles": cycles,
+        "program_units": {p.code: p.unit for p in programs},
         "county_names": cycle_service.county_names(session), "can_run": can_run, "run_counties": run_counties,
         "form": form or {"period": str(Period.of(local_today()))}, "run_error": run_error,
     }, status_code=status_code)
@@ -621,6 +623,7 @@ def _cycle_page(request: Request, session: Session, user: User, cycle: Cycle, *,
                         failed=yuan(cycle.failed_fen))
     return render(request, "programs/cycle.html", {
         "cycle": cycle, "program": program, "counties": counties, "totals": totals,
+        "unit": gettext(f"programs.unit.{program.unit}", lang=lang),
         "county_name": cycle_service.county_names(session).get(cycle.county_code, cycle.county_code),
         "payments": _cycle_payment_rows(session, cycle, payments.items),
         "page": payments, "county": county, "pay_status": pay_status, "pay_statuses": PAY_STATUSES,
@@ -661,10 +664,11 @@ def cycle_approve(request: Request, cycle_id: int, user: User = Depends(current_
     return see_other(f"/cycles/{cycle.id}", done="approved")
 
 
-def _bank_response(cycle: Cycle, buffer: io.BytesIO, fmt: str, encoding: str) -> Response:
+def _bank_response(session: Session, cycle: Cycle, buffer: io.BytesIO, fmt: str, encoding: str) -> Response:
     short = program_policy(cycle.program_code).short
     suffix = "" if fmt == "xlsx" else f"-{encoding.upper().replace('UTF8', 'UTF-8')}"
-    filename = f"{short}-{cycle.county_code}-{cycle.period}-银行代发{suffix}.{fmt}"
+    county = region_names(session, {cycle.county_code}).get(cycle.county_code, cycle.county_code)
+    filename = f"{short}-{county}-{cycle.period}-银行代发{suffix}.{fmt}"
     ascii_name = cycle_service.bank_file_name(cycle, fmt).replace(f".{fmt}", f"{suffix}.{fmt}")
     media = XLSX if fmt == "xlsx" else f"text/csv; charset={'gbk' if encoding.lower() == 'gbk' else 'utf-8'}"
     return Response(buffer.getvalue(), media_type=media, headers=attachment(filename, ascii_name))
@@ -689,7 +693,7 @@ def cycle_export(request: Request, cycle_id: int, fmt: str = Form("xlsx", max_le
         return _cycle_page(request, session, user, cycle, errors={"export": error_message(request, exc)},
                            status_code=status_for(exc))
     session.commit()
-    return _bank_response(cycle, buffer, kind, encoding)
+    return _bank_response(session, cycle, buffer, kind, encoding)
 
 
 @router.get("/cycles/{cycle_id:int}/bank.{fmt}", name="cycle_bank_file")
@@ -705,7 +709,7 @@ def cycle_bank_file(cycle_id: int, fmt: str, encoding: str = Query("utf-8", max_
     cycle_service.download_bank_file(session, actor=user, cycle_id=cycle.id, target=buffer, fmt=fmt,
                                      encoding=encoding)
     session.commit()
-    return _bank_response(cycle, buffer, fmt, encoding)
+    return _bank_response(session, cycle, buffer, fmt, encoding)
 
 
 @router.post("/cycles/{cycle_id:int}/reconcile", name="cycle_reconcile")

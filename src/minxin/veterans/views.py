@@ -16,19 +16,22 @@ from __future__ import annotations
 import io
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
-from minxin.auth.service import has_perm, require
+from minxin.auth.service import display_names, has_perm, require
 from minxin.clock import today
+from minxin.core.divisions import scope_prefix
 from minxin.core.errors import MinxinError, ValidationError
 from minxin.core.masking import mask_id, mask_name
 from minxin.core.money import format_yuan
 from minxin.core.period import Period
+from minxin.programs.service import STATUS_NAMES as CASE_STATUS_NAMES
+from minxin.regions import community_labels, region_names
 from minxin.tabular import write_xlsx
 from minxin.veterans import rules, service
 from minxin.veterans.domain import VeteranPerm
@@ -130,6 +133,7 @@ _ZH: dict[str, str] = {
     "vet.ontime_title": "优抚金按时足额发放",
     "vet.ontime_intro": "{period} 应发对象：银行在到账期限 {due} 前确认足额到账为按时足额；其余列为异常并注明原因。",
     "vet.month": "月份",
+    "vet.month_placeholder": "如 2013-01",
     "vet.col_county": "县区",
     "vet.col_due": "应发（人）",
     "vet.col_paid": "已足额到账",
@@ -245,6 +249,7 @@ _EN: dict[str, str] = {
     "vet.ontime_intro": "Recipients due for {period}: confirmed by the bank in full by {due} is on time; the rest "
                         "are exceptions with their reason.",
     "vet.month": "Month",
+    "vet.month_placeholder": "e.g. 2013-01",
     "vet.col_county": "County",
     "vet.col_due": "Due",
     "vet.col_paid": "Paid in full",
@@ -281,14 +286,20 @@ _EN: dict[str, str] = {
 MESSAGES = {"zh": _ZH, "en": _EN}
 
 
-def _attachment(ascii_name: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{ascii_name}"'}
+def _attachment(ascii_name: str, name: str) -> dict[str, str]:
+    """The file saved under its Chinese name (an ASCII one for old clients)."""
+    return {"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"}
 
 
-def _xlsx(headers: list[str], rows: list[list[Any]], name: str) -> Response:
+def _xlsx(headers: list[str], rows: list[list[Any]], ascii_name: str, name: str, sheet: str) -> Response:
     buf = io.BytesIO()
-    write_xlsx(buf, headers, rows)
-    return Response(buf.getvalue(), media_type=XLSX, headers=_attachment(name))
+    write_xlsx(buf, headers, rows, sheet=sheet)
+    return Response(buf.getvalue(), media_type=XLSX, headers=_attachment(ascii_name, name))
+
+
+def _communities(session: Session, user: User) -> dict[str, str]:
+    """The user's communities by code: 新海街道 · 朝阳社区."""
+    return community_labels(session, scope_prefix(user.scope_code))
 
 
 # ---- recipients ------------------------------------------------------------------------------------
@@ -299,7 +310,7 @@ def recipients_page(request: Request, q: str = Query("", max_length=64), categor
                     session: Session = Depends(get_session)) -> Response:
     result = service.list_recipients(session, user=user, q=q, category=category, page=page)
     rows = [{"r": r, "name": mask_name(p.name), "id_number": mask_id(p.id_number)} for r, p in result.items]
-    return render(request, "veterans/list.html", {
+    return render(request, "veterans/list.html", {"communities": _communities(session, user),
         "rows": rows, "page": result, "q": q, "category": category, "categories": rules.CATEGORIES,
         "status_names": service.STATUS_NAMES, "query": urlencode({"q": q, "category": category}),
         "may_import": has_perm(user, VeteranPerm.MANAGE)})
@@ -308,18 +319,21 @@ def recipients_page(request: Request, q: str = Query("", max_length=64), categor
 @router.get("/veterans.xlsx", name="veterans_xlsx")
 def recipients_xlsx(q: str = Query("", max_length=64), category: str = Query("", max_length=16),
                     user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
-    rows = [[mask_name(p.name), mask_id(p.id_number), r.region_code, r.category, r.subkind,
-             r.service_years, service.STATUS_NAMES.get(r.status, r.status), r.certificate_no]
+    communities = _communities(session, user)
+    rows = [[mask_name(p.name), mask_id(p.id_number), r.region_code, communities.get(r.region_code, ""), r.category,
+             r.subkind, r.service_years, service.STATUS_NAMES.get(r.status, r.status), r.certificate_no]
             for r, p in service.recipient_rows(session, user=user, q=q, category=category)]
-    return _xlsx(["姓名", "身份证号", "社区代码", "优抚类别", "子类", "服役年限", "状态", "证件编号"], rows,
-                 "youfu-recipients.xlsx")
+    return _xlsx(["姓名", "身份证号", "社区代码", "社区", "优抚类别", "子类", "服役年限", "状态", "证件编号"], rows,
+                 "youfu-recipients.xlsx", f"优抚对象-{today():%Y%m%d}.xlsx", "优抚对象")
 
 
 def _detail_page(request: Request, session: Session, user: User, recipient_id: int, *,
                  error: str | None = None, saved: bool = False, status_code: int = 200) -> Response:
     detail = service.recipient_detail(session, user=user, recipient_id=recipient_id)
     return render(request, "veterans/detail.html", {
-        "d": detail, "error": error, "saved": saved, "schemes": service.MEDICAL_SCHEMES,
+        "d": detail, "case_status": CASE_STATUS_NAMES.get(detail["case"]["status"], detail["case"]["status"]),
+        "actors": display_names(session, {e["actor"] for e in detail["events"]}),
+        "error": error, "saved": saved, "schemes": service.MEDICAL_SCHEMES,
         "may_manage": has_perm(user, VeteranPerm.MANAGE), "may_services": has_perm(user, VeteranPerm.SERVICES),
         "today": today().isoformat()}, status_code=status_code)
 
@@ -421,6 +435,8 @@ def ontime_page(request: Request, period: str = Query("", max_length=10), user: 
     month = _month(period)
     report = service.ontime_report(session, user=user, period=month, limit=500)
     return render(request, "veterans/ontime.html", {"report": report, "total": report.totals(),
+                                                    "counties": region_names(session, {e["county"] for e in
+                                                                                       report.exceptions}),
                                                     "reasons": service.REASONS})
 
 
@@ -428,11 +444,12 @@ def ontime_page(request: Request, period: str = Query("", max_length=10), user: 
 def ontime_xlsx(period: str = Query("", max_length=10), user: User = Depends(current_user),
                 session: Session = Depends(get_session)) -> Response:
     report = service.ontime_report(session, user=user, period=_month(period), limit=None)
-    rows = [[e["county"], e["name"], e["id_number"], e["category"], e["reason_text"],
+    counties = region_names(session, {e["county"] for e in report.exceptions})
+    rows = [[counties.get(e["county"], e["county"]), e["name"], e["id_number"], e["category"], e["reason_text"],
              None if e["due_fen"] is None else format_yuan(e["due_fen"]), format_yuan(e["paid_fen"])]
             for e in report.exceptions]
     return _xlsx(["县区", "姓名", "身份证号", "优抚类别", "原因", "应发（元）", "已发（元）"], rows,
-                 f"youfu-ontime-{report.period}.xlsx")
+                 f"youfu-ontime-{report.period}.xlsx", f"优抚按时发放-{report.period}.xlsx", "按时发放")
 
 
 def _year(text: str) -> int:
@@ -456,7 +473,7 @@ def services_xlsx(year: str = Query("", max_length=4), user: User = Depends(curr
     data = service.service_targets(session, user=user, year=_year(year))
     rows = [[r["county"], r["county_name"], r["checkup"], r["convalescence"]] for r in data["counties"]]
     return _xlsx(["县区代码", "县区", "免费体检（人次）", "短期疗养（人次）"], rows,
-                 f"youfu-services-{data['year']}.xlsx")
+                 f"youfu-services-{data['year']}.xlsx", f"优抚服务-{data['year']}.xlsx", "体检疗养")
 
 
 @router.get("/veterans/resettlement", name="veterans_resettlement")
@@ -466,16 +483,20 @@ def resettlement_page(request: Request, page: int = Query(1, ge=1, le=100_000), 
     rows = [{"s": s, "name": mask_name(p.name)} for s, p in soldiers.items]
     return render(request, "veterans/resettlement.html", {
         "rows": rows, "page": soldiers, "courses": service.courses(session, user=user),
+        "communities": _communities(session, user),
         "placement_names": service.PLACEMENT_NAMES})
 
 
 @router.get("/veterans/resettlement.xlsx", name="veterans_resettlement_xlsx")
 def resettlement_xlsx(user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     stmt = service.soldier_query(user)
-    rows = [[mask_name(p.name), s.region_code, s.discharged_on.isoformat(), "是" if s.priority else "",
+    communities = _communities(session, user)
+    rows = [[mask_name(p.name), s.region_code, communities.get(s.region_code, ""), s.discharged_on.isoformat(),
+             "是" if s.priority else "",
              s.priority_reason, service.PLACEMENT_NAMES[s.placement_status]]
             for s, p in session.execute(stmt.limit(200_000)).all()]
-    return _xlsx(["姓名", "社区代码", "退役日期", "优先安置", "优先原因", "安置状态"], rows, "resettlement.xlsx")
+    return _xlsx(["姓名", "社区代码", "社区", "退役日期", "优先安置", "优先原因", "安置状态"], rows,
+                 "resettlement.xlsx", f"退役士兵安置-{today():%Y%m%d}.xlsx", "退役士兵安置")
 
 
 # Last: the recipient's page takes any /veterans/<segment> the routes above do not.

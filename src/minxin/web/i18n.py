@@ -9,9 +9,10 @@ both shows the key itself, and tests/web checks every key the templates use is d
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
+
+from minxin.core._text import split_gloss
 
 DEFAULT_LANG = "zh"
 LANGS = ("zh", "en")
@@ -25,6 +26,7 @@ ZH: dict[str, str] = {
     "app.lang_switch": "English",
     "app.api_docs": "接口文档",
     "nav.home": "首页",
+    "nav.main": "主菜单",
     "nav.registry": "户籍查询",
     "nav.import": "批量导入",
     "user.logout": "退出",
@@ -156,6 +158,7 @@ ZH: dict[str, str] = {
     "household.source.register": "登记",
     "household.source.import": "批量导入",
     "household.source.manual": "人工申报",
+    "household.source.demo": "演示数据",
     "household.declare": "登记新的收入申报",
     "household.declare_income": "家庭月收入（元）",
     "household.declare_assets": "家庭资产（元，可空）",
@@ -201,6 +204,7 @@ EN: dict[str, str] = {
     "app.lang_switch": "中文",
     "app.api_docs": "API docs",
     "nav.home": "Home",
+    "nav.main": "Main menu",
     "nav.registry": "Registry",
     "nav.import": "Import",
     "user.logout": "Log out",
@@ -327,6 +331,7 @@ EN: dict[str, str] = {
     "household.source.register": "Registration",
     "household.source.import": "Import",
     "household.source.manual": "Declaration",
+    "household.source.demo": "Demo data",
     "household.declare": "Record a new declaration",
     "household.declare_income": "Monthly income (yuan)",
     "household.declare_assets": "Assets (yuan, optional)",
@@ -386,15 +391,12 @@ def gettext(key: str, *, lang: str = DEFAULT_LANG, **params: Any) -> str:
     return text.format(**params) if params else text
 
 
-_GLOSS = re.compile(r"\s*\(([A-Za-z][^()]*)\)\s*$")
-
-
 def domain_message(message: str, *, lang: str = DEFAULT_LANG) -> str:
     """Service messages read "中文说明 (english gloss)": show the part that fits the UI language."""
-    match = _GLOSS.search(message)
-    if not match:
+    chinese, gloss = split_gloss(message)
+    if gloss is None:
         return message
-    return match.group(1) if lang == "en" else message[: match.start()]
+    return gloss if lang == "en" else chinese
 
 
 def pick_lang(value: str | None) -> str:

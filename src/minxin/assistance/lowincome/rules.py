@@ -6,6 +6,22 @@ from typing import Final
 
 DEFAULT_HORIZON: Final = 2020  # the doubling plans of 2011–2012 aim at 2020
 LINE_PERMILLE_OF_DIBAO: Final = 1500  # the default low-income line: 1.5 × the 低保 standard
+PLAN_YEARS: Final = 10  # a doubling plan's span, when the default horizon lies behind the base year
+
+
+def default_years(first: int | None, last: int | None, *, this_year: int, year: int | None = None,
+                  base_year: int | None = None, horizon: int | None = None) -> tuple[int, int, int]:
+    """(base year, report year, horizon) for what is not given, from the years that have declarations.
+
+    The report year is the latest year with a declaration (this year when there is none); the base year
+    the first year with one, if earlier, else the year before; the horizon 2020, or ten years after the
+    base year once 2020 is not after it: declarations 2011–2013 → (2011, 2013, 2020); only 2025 → (2024,
+    2025, 2034).
+    """
+    y = year or last or this_year
+    base = base_year or (first if first is not None and first < y else y - 1)
+    end = horizon or (DEFAULT_HORIZON if base < DEFAULT_HORIZON else base + PLAN_YEARS)
+    return base, y, end
 
 
 def per_capita(total_fen: int, persons: int) -> int:

@@ -192,6 +192,16 @@ def _latest_on_or_before(cutoff: date, households: Any, name: str) -> Subquery:
             .where(ranked.c.rn == 1).subquery(name))
 
 
+def declaration_years(session: Session, *, user: User) -> tuple[int | None, int | None]:
+    """The first and the latest year with an income declaration in the user's scope ((None, None) if none)."""
+    require(user, Perm.REGISTRY_READ)
+    in_scope = select(Household.id).where(Household.region_code.like(scope_prefix(user.scope_code) + "%"))
+    first, last = session.execute(
+        select(func.min(IncomeDeclaration.declared_on), func.max(IncomeDeclaration.declared_on))
+        .where(IncomeDeclaration.household_id.in_(in_scope))).one()
+    return (first.year if first else None), (last.year if last else None)
+
+
 def income_growth_report(session: Session, *, user: User, base_year: int, year: int,
                          low_income_line_fen: int | None = None, horizon: int = DEFAULT_HORIZON) -> IncomeGrowthReport:
     """Per county in scope: the base-year low-income cohort's per-capita income then and in `year`,

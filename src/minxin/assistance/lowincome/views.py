@@ -11,8 +11,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from minxin.assistance.lowincome.rules import DEFAULT_HORIZON
-from minxin.assistance.lowincome.service import IncomeGrowthReport, income_growth_report, report_table
+from minxin.assistance.lowincome.rules import default_years
+from minxin.assistance.lowincome.service import (
+    IncomeGrowthReport,
+    declaration_years,
+    income_growth_report,
+    report_table,
+)
 from minxin.auth.models import User
 from minxin.auth.service import Perm
 from minxin.core.errors import ValidationError
@@ -110,11 +115,13 @@ _EN = {
 MESSAGES = {"zh": _ZH, "en": _EN}
 
 
-def _params(base_year: int | None, year: int | None, horizon: int | None, line: str) -> dict[str, Any]:
-    this_year = local_today().year
-    y = year or this_year
-    return {"base_year": base_year or y - 1, "year": y, "horizon": horizon or DEFAULT_HORIZON,
-            "line": line.strip()}
+def _params(session: Session, user: User, base_year: int | None, year: int | None, horizon: int | None,
+            line: str) -> dict[str, Any]:
+    """The form's values: what was given, the rest from the years that have declarations."""
+    first, last = declaration_years(session, user=user)
+    base, y, end = default_years(first, last, this_year=local_today().year, year=year, base_year=base_year,
+                                 horizon=horizon)
+    return {"base_year": base, "year": y, "horizon": end, "line": line.strip()}
 
 
 def _report(session: Session, user: User, p: dict[str, Any]) -> IncomeGrowthReport:
@@ -142,7 +149,7 @@ def low_income_page(request: Request, base_year: int | None = _year(), year: int
                     horizon: int | None = _year(), line: str = Query("", max_length=20),
                     user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """The doubling plan per county: table, chart, export link; a bad parameter is shown above the table."""
-    p = _params(base_year, year, horizon, line)
+    p = _params(session, user, base_year, year, horizon, line)
     error = None
     try:
         report = _report(session, user, p)
@@ -161,7 +168,7 @@ def low_income_xlsx(base_year: int | None = _year(), year: int | None = _year(),
                     line: str = Query("", max_length=20), user: User = Depends(current_user),
                     session: Session = Depends(get_session)) -> Response:
     """The same table as a spreadsheet (one row per county and a total row)."""
-    p = _params(base_year, year, horizon, line)
+    p = _params(session, user, base_year, year, horizon, line)
     report = _report(session, user, p)
     headers, rows = report_table(report)
     buffer = io.BytesIO()

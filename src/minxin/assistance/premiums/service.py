@@ -25,9 +25,10 @@ from minxin.core.divisions import scope_prefix
 from minxin.core.errors import ValidationError
 from minxin.core.money import format_yuan, parse_yuan
 from minxin.programs.policy import load_policy
+from minxin.regions import community_labels
 from minxin.tabular import csv_writer, write_xlsx
 
-ROSTER_HEADERS = ["姓名", "身份证号", "险种", "户籍类别", "保障类别", "社区代码", "覆盖月数", "代缴金额(元)"]
+ROSTER_HEADERS = ["姓名", "身份证号", "险种", "户籍类别", "保障类别", "社区代码", "社区", "覆盖月数", "代缴金额(元)"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def roster_rows(session: Session, *, user: User, year: int, summary: RosterSumma
     require(user, Perm.REGISTRY_READ)
     proration, schemes = premium_policy(year)
     params = {"first": f"{year}-01", "last": f"{year}-12", "scope": scope_prefix(user.scope_code) + "%"}
+    communities = community_labels(session, scope_prefix(user.scope_code))
     result = session.execute(text(_roster_sql()).execution_options(yield_per=20000), params)
     for name, id_number, hukou, program, region, months in result:
         scheme = schemes[hukou]
@@ -111,7 +113,8 @@ def roster_rows(session: Session, *, user: User, year: int, summary: RosterSumma
         bucket = summary.by_scheme.setdefault(scheme.scheme, {"people": 0, "total_fen": 0})
         bucket["people"] += 1
         bucket["total_fen"] += fee
-        yield [name, id_number, scheme.scheme, hukou, program, region, months, format_yuan(fee)]
+        yield [name, id_number, scheme.scheme, hukou, program, region, communities.get(region, ""), months,
+               format_yuan(fee)]
 
 
 def export_roster(session: Session, *, user: User, year: int, target: Path | io.BytesIO,

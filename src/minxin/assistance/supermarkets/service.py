@@ -477,14 +477,16 @@ LEDGER_HEADERS = ["记录号", "日期", "类型", "捐赠人", "户编号", "�
                   "被冲销记录号", "备注", "经办人"]
 
 
-def ledger_table(rows: list[LedgerRow]) -> list[list[Any]]:
-    """Ledger rows as spreadsheet rows (LEDGER_HEADERS); amounts in yuan, signed."""
+def ledger_table(rows: list[LedgerRow], actors: dict[str, str] | None = None) -> list[list[Any]]:
+    """Ledger rows as spreadsheet rows (LEDGER_HEADERS); amounts in yuan, signed; the 经办人 by the name
+    people know them by (`actors`: username → display name)."""
+    names = actors or {}
     out: list[list[Any]] = []
     for r in rows:
         e = r.entry
         out.append([e.id, e.entry_date.isoformat(), r.kind_name, e.donor or "", r.household_no or "",
                     e.item or "", e.quantity if e.item else None, Decimal(format_yuan(e.value_fen)),
-                    e.reverses_id, r.reversed_by, e.note or "", e.actor])
+                    e.reverses_id, r.reversed_by, e.note or "", names.get(e.actor, e.actor)])
     return out
 
 

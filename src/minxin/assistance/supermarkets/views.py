@@ -19,6 +19,7 @@ from minxin.assistance.domain import AssistancePerm
 from minxin.assistance.supermarkets import service
 from minxin.assistance.supermarkets.rules import NEW_PER_COUNTY_TARGET
 from minxin.auth.models import User
+from minxin.auth.service import display_names
 from minxin.core.errors import Forbidden, MinxinError, NotFound, ValidationError
 from minxin.core.money import parse_yuan
 from minxin.registry.service import region_names
@@ -309,6 +310,7 @@ def _detail_page(request: Request, session: Session, user: User, supermarket_id:
         forms["reverse"] = {"entry_id": str(reverse)}
     return render(request, "assistance/supermarkets_detail.html", {
         "market": market, "balance": bal, "ledger": ledger,
+        "actors": display_names(session, {r.entry.actor for r in ledger.items}),
         "county": region_names(session, {market.county_code}).get(market.county_code, market.county_code),
         "can_manage": service.can_manage(user) and market.is_active, "done": done if done in _DONE else None,
         "errors": errors or {}, "forms": forms, "today": local_today().isoformat(),
@@ -408,7 +410,8 @@ def supermarket_ledger_xlsx(supermarket_id: int, user: User = Depends(current_us
     market = service.get_supermarket_for(session, user, supermarket_id)
     rows = service.ledger_all(session, user=user, supermarket_id=market.id)
     buffer = io.BytesIO()
-    write_xlsx(buffer, service.LEDGER_HEADERS, service.ledger_table(rows), sheet="台账",
+    actors = display_names(session, {r.entry.actor for r in rows})
+    write_xlsx(buffer, service.LEDGER_HEADERS, service.ledger_table(rows, actors), sheet="台账",
                text_columns=("户编号",), widths={"备注": 30, "捐赠人": 20})
     filename = f"慈善超市台账-{market.name}-{local_today():%Y%m%d}.xlsx"
     ascii_name = f"supermarket-{market.id}-ledger.xlsx"

@@ -1,5 +1,6 @@
 """农村五保供养 (P6, P7): the 五保 program — its calculator, derived standards and the centralized rate."""
 
+from minxin.assistance.statistics.service import rural_income_fen
 from minxin.assistance.wubao.service import (
     PROGRAM,
     DerivedStandard,
@@ -8,7 +9,6 @@ from minxin.assistance.wubao.service import (
     derive_standards,
     parse_ratio,
     ratio_band,
-    rural_income_fen,
     standards_in_force_by_county,
 )
 

@@ -39,7 +39,9 @@ _ZH: dict[str, str] = {
     "wubao.derive_intro": "各县区标准 = 上年农民人均纯收入 × 比例；集中、分散同一标准，当年 1 月 1 日起生效。"
                           "先预览，确认后才会设定。",
     "wubao.derive_band": "比例允许范围 {low}%–{high}%，默认 {default}%。",
-    "wubao.unverified": "政策文件中的农民人均纯收入尚未与统计年鉴核对，设定前请先核实。",
+    "wubao.unverified": "政策文件中的农民人均纯收入尚未与统计年鉴核对，设定前请先核实，"
+                        "并在“统计数据”页录入或更正。",
+    "wubao.statistics_link": "统计数据（农民人均纯收入）",
     "wubao.year": "标准年度",
     "wubao.ratio": "比例",
     "wubao.ratio_placeholder": "如 55% 或 0.55",
@@ -109,6 +111,7 @@ _EN: dict[str, str] = {
     "wubao.preview": "Preview",
     "wubao.preview_title": "{year} standards (preview, not set yet)",
     "wubao.col_income": "{year} rural income (yuan)",
+    "wubao.statistics_link": "Statistics (rural income)",
     "wubao.col_ratio": "Ratio",
     "wubao.col_new": "{year} standard (yuan/year)",
     "wubao.col_new_monthly": "Monthly (yuan)",

@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from minxin.assistance.statistics.service import rural_income_fen
 from minxin.auth.models import User
 from minxin.auth.service import Perm, require
 from minxin.core.divisions import scope_prefix
 from minxin.core.errors import NotFound, ValidationError
-from minxin.core.money import fen_to_yuan_compact, parse_yuan
+from minxin.core.money import fen_to_yuan_compact
 from minxin.core.period import Period
 from minxin.programs.models import Case, Standard
 from minxin.programs.policy import load_policy
@@ -56,20 +57,6 @@ def parse_ratio(text: str) -> int:
     return int(permille)
 
 
-def rural_income_fen(county: str, year: int) -> int:
-    """Rural per-capita net income (农民人均纯收入) of a county for a year, from the policy file."""
-    table: dict[str, Any] = load_policy().section("statistics").get("rural_net_income", {})
-    by_year = table.get(county)
-    if not isinstance(by_year, dict):
-        raise ValidationError(f"统计表缺少县区 {county} 的农民人均纯收入 (statistics table has no county {county})",
-                              field="statistics")
-    value = by_year.get(str(year))
-    if value is None:
-        raise ValidationError(f"统计表缺少 {county} 在 {year} 年的农民人均纯收入 (no {year} figure for {county})",
-                              field="statistics")
-    return parse_yuan(str(value), field="statistics")
-
-
 def derive_standards(session: Session, *, actor: User, year: int, ratio_permille: int | None = None,
                      apply: bool = True) -> list[DerivedStandard]:
     """P7: each county's annual 五保 standard for `year` = previous year's rural income × ratio (50%–60%).
@@ -85,7 +72,7 @@ def derive_standards(session: Session, *, actor: User, year: int, ratio_permille
                               "(ratio outside the 50%–60% band)", field="ratio")
     counties = counties_for(session, actor)
     proposals = [DerivedStandard(county=c.code, name=c.name, income_year=year - 1,
-                                 rural_income_fen=(income := rural_income_fen(c.code, year - 1)),
+                                 rural_income_fen=(income := rural_income_fen(session, county=c.code, year=year - 1)),
                                  ratio_permille=ratio, annual_fen=income * ratio // 1000) for c in counties]
     if apply:
         program = load_policy().program(PROGRAM)

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from minxin.assistance.statistics.service import rural_income_table
 from minxin.assistance.wubao import (
     PROGRAM,
     DerivedStandard,
@@ -33,7 +34,6 @@ from minxin.auth.models import User
 from minxin.auth.service import Perm, has_perm
 from minxin.core.errors import MinxinError, NotFound
 from minxin.core.period import Period
-from minxin.programs.policy import load_policy
 from minxin.programs.service import list_standards, program_policy, standard_in_force
 from minxin.web.deps import current_user, get_session
 from minxin.web.errors import status_for
@@ -55,11 +55,15 @@ def _percent(permille: int) -> str:
 
 # ---- /wubao -----------------------------------------------------------------------------------------
 
-def _statistics() -> tuple[int | None, bool]:
-    """(latest year of the rural-income table, whether the table is marked verified) from the policy file."""
-    table: dict[str, Any] = load_policy().section("statistics").get("rural_net_income", {})
-    years = [int(y) for by_year in table.values() if isinstance(by_year, dict) for y in by_year if str(y).isdigit()]
-    return (max(years) if years else None), bool(table.get("verified", True))
+def _statistics(session: Session, user: User) -> tuple[int | None, bool]:
+    """(latest year with a rural-income figure, whether that year's figures are all checked: entered in the
+    web, or from a policy file marked verified)."""
+    table = rural_income_table(session, user=user)
+    latest = table.latest_year()
+    if latest is None:
+        return None, True
+    figures = [f for (_, y), f in table.figures.items() if y == latest]
+    return latest, table.policy_verified or all(f.entered for f in figures)
 
 
 def _target_permille(rates: list[dict[str, Any]]) -> int:
@@ -122,7 +126,7 @@ def _wubao_page(request: Request, session: Session, user: User, *, form: dict[st
     target = _target_permille(rates)
     today = local_today()
     low, high, default = ratio_band()
-    stats_year, verified = _statistics()
+    stats_year, verified = _statistics(session, user)
     can_derive = has_perm(user, Perm.STANDARDS_SET)
     standards = standards_in_force_by_county(session, user=user, period=Period.of(today))
     return render(request, "assistance/wubao.html", {
