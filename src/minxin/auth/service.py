@@ -119,6 +119,14 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
+def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
+    """The name each user is shown by (their display name, else the username), for pages that name actors."""
+    if not usernames:
+        return {}
+    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(usernames)))
+    return {u: d or u for u, d in rows}
+
+
 def ensure_system_user(session: Session) -> User:
     """The built-in actor for unattended commands. It holds city scope and can never log in."""
     user = session.execute(select(User).where(User.username == SYSTEM_USERNAME)).scalar_one_or_none()

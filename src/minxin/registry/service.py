@@ -466,6 +466,18 @@ def registry_counts(session: Session, *, scope_code: str | None = None) -> dict[
     }
 
 
+def counts_by_county_for(session: Session, user: User) -> list[dict[str, Any]]:
+    """`counts_by_county` of the user's scope (the home page and /api/v1/stats)."""
+    return counts_by_county(session, scope_code=user.scope_code)
+
+
+def person_names(session: Session, person_ids: set[int]) -> dict[int, str]:
+    """Person id → full name, for ids the caller has already read through a scoped query (a list's heads)."""
+    if not person_ids:
+        return {}
+    return dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(person_ids))).all())
+
+
 def counts_by_county(session: Session, *, scope_code: str | None = None) -> list[dict[str, Any]]:
     """Households and persons per county (and urban/rural split), for the home page."""
     from minxin.core.divisions import scope_prefix

@@ -23,7 +23,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
-from minxin.auth.service import has_perm, require
+from minxin.auth.service import has_perm
 from minxin.clock import today
 from minxin.core.errors import MinxinError, ValidationError
 from minxin.core.masking import mask_id, mask_name
@@ -326,7 +326,7 @@ def _detail_page(request: Request, session: Session, user: User, recipient_id: i
 
 @router.get("/veterans/import", name="veterans_import")
 def import_form(request: Request, user: User = Depends(current_user)) -> Response:
-    require(user, VeteranPerm.MANAGE)
+    service.require_import(user)
     return render(request, "veterans/import.html", _import_ctx())
 
 
@@ -471,10 +471,9 @@ def resettlement_page(request: Request, page: int = Query(1, ge=1, le=100_000), 
 
 @router.get("/veterans/resettlement.xlsx", name="veterans_resettlement_xlsx")
 def resettlement_xlsx(user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
-    stmt = service.soldier_query(user)
     rows = [[mask_name(p.name), s.region_code, s.discharged_on.isoformat(), "是" if s.priority else "",
              s.priority_reason, service.PLACEMENT_NAMES[s.placement_status]]
-            for s, p in session.execute(stmt.limit(200_000)).all()]
+            for s, p in service.soldier_rows(session, user=user)]
     return _xlsx(["姓名", "社区代码", "退役日期", "优先安置", "优先原因", "安置状态"], rows, "resettlement.xlsx")
 
 
