@@ -277,7 +277,7 @@ def standards_table_for(session: Session, user: User, *, program: str, month: Pe
                 row.append(None)
         rows.append((region, row))
     return StandardsTable(program=prog, month=month, categories=categories, rows=rows,
-                          history=list_standards(session, program=prog.code),
+                          history=standards_for(session, user, program=prog.code),
                           settable=[r for r in regions if may_set_standard(user, r.code)])
 
 
