@@ -619,18 +619,20 @@ def test_each_role_gets_what_the_permission_table_says(world: World, key: str) -
     assert not wrong, f"{key}\n" + "\n".join(wrong)
 
 
+# Every answer but a redirect, to a read or a write (a refused form is shown again with its page's lists).
 # Public pages show public facts to everyone (the free-bed page names every institution in use).
-@pytest.mark.parametrize("key", sorted(k for k in ROUTES if k.startswith("GET ") and not ROUTES[k].public))
+@pytest.mark.parametrize("key", sorted(k for k in ROUTES if not ROUTES[k].public))
 def test_no_answer_shows_a_record_outside_the_callers_scope(world: World, key: str) -> None:
     leaks = []
     for caller in IDENTITIES:
         response = call(world, caller, key)
-        if response.status_code >= 300:
+        if 300 <= response.status_code < 400:
             continue
         text = body_text(response)
         scope = IDENTITIES[caller][2]
+        sent = str(form_for(key, world.ids)[0])  # a refused form shows what the caller typed, not a record
         leaks += [f"{caller} sees {marker}" for marker, region in world.markers
-                  if marker in text and not covers(scope, region)]
+                  if marker in text and marker not in sent and not covers(scope, region)]
     assert not leaks, f"{key}: {leaks}"
 
 
