@@ -394,6 +394,9 @@ def _build_world(session: Session, connection: Any) -> World:
     worker = care.add_worker(session, actor=system, name="RP标记A护理员", phone="13955551111",
                              region_code=HAIZHOU_COMMUNITY)
     care.add_worker(session, actor=system, name="RP标记A护理员二", phone="13955552222", region_code=HAIZHOU_COMMUNITY)
+    care.add_worker(session, actor=system, name="RP标记C护理员", phone="13955553333", region_code=GANYU_COMMUNITY)
+    care.add_course(session, actor=system, name="RP标记C培训班", region_code=GANYU, level="初级",
+                    starts_on=today() - timedelta(days=30), ends_on=today() - timedelta(days=20), hours=80)
     course = care.add_course(session, actor=system, name="RP海州初级班", region_code=HAIZHOU, level="初级",
                              starts_on=today() - timedelta(days=30), ends_on=today() - timedelta(days=20), hours=80)
     enrolment = care.enrol(session, actor=system, course_id=course.id, worker_id=worker.id)
@@ -451,6 +454,7 @@ def _build_world(session: Session, connection: Any) -> World:
                ("RP标记A敬老院", HAIZHOU_COMMUNITY), ("RP标记B敬老院", HAIZHOU_OTHER_COMMUNITY),
                ("RP标记C敬老院", GANYU_COMMUNITY), ("RP标记A超市", HAIZHOU), ("RP标记C超市", GANYU),
                ("RP标记A中心", HAIZHOU_TOWN), ("RP标记C中心", "320707100"), ("RP标记A护理员", HAIZHOU_COMMUNITY),
+               ("RP标记C护理员", GANYU_COMMUNITY), ("RP标记C培训班", GANYU),
                ("RP标记A课程", HAIZHOU), ("RP标记C课程", GANYU), *SURNAME_MARKS]
     return World(app=app, connection=connection, ids=ids, users=users, clients=clients, csrf=csrf,
                  markers=markers)
