@@ -181,7 +181,7 @@ def _guardian(cells: dict[str, Any], n: int, errors: list[RowError]) -> Guardian
     return Guardian(name, relation, phone, id_number) if ok else None
 
 
-def require_import(user: User) -> None:
+def require_importer(user: User) -> None:
     """Refuse (Forbidden) a user who may not import children, before their file is read."""
     require(user, ChildrenPerm.CHILDREN_IMPORT)
 

@@ -222,7 +222,7 @@ def _import_page(**context: Any) -> dict[str, Any]:
 
 @router.get("/children/import", name="children_import")
 def children_import_form(request: Request, user: User = Depends(current_user)) -> Response:
-    service.require_import(user)
+    service.require_importer(user)
     return render(request, "children/import.html", _import_page())
 
 

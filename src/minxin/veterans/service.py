@@ -53,7 +53,7 @@ def program_extra() -> dict[str, Any]:
 
 # ---- recipients ------------------------------------------------------------------------------------
 
-def require_import(user: User) -> None:
+def require_importer(user: User) -> None:
     """Refuse (Forbidden) a user who may not import recipients, before their file is read."""
     require(user, VeteranPerm.MANAGE)
 

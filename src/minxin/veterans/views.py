@@ -326,7 +326,7 @@ def _detail_page(request: Request, session: Session, user: User, recipient_id: i
 
 @router.get("/veterans/import", name="veterans_import")
 def import_form(request: Request, user: User = Depends(current_user)) -> Response:
-    service.require_import(user)
+    service.require_importer(user)
     return render(request, "veterans/import.html", _import_ctx())
 
 
