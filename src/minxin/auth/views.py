@@ -13,7 +13,6 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
@@ -24,8 +23,10 @@ from minxin.auth.service import (
     Perm,
     begin_login,
     check_password,
+    display_names,
     end_session,
     finish_login,
+    get_user,
     start_session,
 )
 from minxin.core.errors import ValidationError
@@ -216,8 +217,7 @@ def _audit_page(request: Request, session: Session, user: User, f: AuditFilter, 
                 verified: object = None) -> Response:
     events = audit_events_for(session, user, f, page=page)
     actions, entities = audit_choices(session, user)
-    names = {r[0]: r[1] for r in session.execute(select(User.username, User.display_name)
-                                                 .where(User.username.in_({e.actor for e in events.items})))}
+    names = display_names(session, {e.actor for e in events.items})
     return render(request, "auth/audit.html", {"events": events, "f": f, "actions": actions, "entities": entities,
                                                "names": names, "verified": verified})
 
@@ -237,12 +237,11 @@ def audit_log(request: Request, actor: str = Query("", max_length=64), entity: s
 def audit_verify(request: Request, user: User = Depends(current_user),
                  session: Session = Depends(get_session)) -> Response:
     """Verify the whole chain from the web (the same service as `minxin audit verify`); the check is audited."""
-    user_id = user.id
+    username = user.username
     result = verify_for(session, user)
     session.commit()
     # The walk reads the trail in batches and lets go of what it read (the user too): read them again.
-    fresh = session.get(User, user_id)
-    assert fresh is not None
+    fresh = get_user(session, username)
     request.state.user = fresh
     return _audit_page(request, session, fresh, AuditFilter(), verified=result)
 
