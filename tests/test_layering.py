@@ -8,6 +8,9 @@
   calculators are plug-ins of the programs' own packages).
 * The web kit (`minxin.web`) knows no domain: of the domain packages it imports auth only (the current
   user); it reaches the others through `minxin.domains`.
+* Views, API routes and the web kit neither read the database nor decide access: no query, no
+  `session.get`, no SQLAlchemy construct, no role compared, no scope tested, no permission required
+  (the few allowances are listed with their reason; `has_perm` only chooses what a page shows).
 * No import cycle between packages. A package's faces are a node of their own: a domain's pages sit
   on top of the web kit, and the web kit needs auth's service for the current user, so counting
   `auth.views` with `auth.service` would make every domain a cycle with the kit.
@@ -225,3 +228,103 @@ def test_no_import_cycle_between_packages() -> None:
     if cycle is not None:
         lines = [f"{a} -> {b}: " + "; ".join(str(i) for i in graph[a][b][:3]) for a, b in pairwise(cycle)]
         pytest.fail("import cycle " + " -> ".join(cycle) + ":\n  " + "\n  ".join(lines))
+
+
+# ---- views and API routes parse, call, commit and render ----------------------------------------------
+
+# What a page or API module may not do itself: read the database (a query, `session.get`, a SQLAlchemy
+# construct) or decide access (a role compared, a scope tested, a permission required). Both belong to
+# the domain's service (`get_<thing>_for(user, …)`, scoped list functions, `counties_for`), so the page
+# and the JSON face of one thing cannot disagree. `has_perm` stays allowed: a page uses it to decide
+# which forms and buttons to show, and the service the form posts to refuses the action itself.
+SESSION_READS = frozenset({"execute", "scalars", "scalar", "scalar_one", "get", "query", "get_one"})
+ACCESS_CALLS = frozenset({"require", "can_see", "scoped", "covers", "scope_prefix", "county_of", "role_perms"})
+SQLALCHEMY_ALLOWED = frozenset({"Session", "sessionmaker"})
+
+# (module, what) → why the face may do it.
+FACE_ALLOWED: dict[tuple[str, str], str] = {
+    ("minxin.auth.api", "role_perms"): "/api/v1/me reports the caller's own permissions; it decides nothing",
+    ("minxin.auth.api", ".scope_code"): "/api/v1/me reports the caller's own scope",
+    ("minxin.web.deps", ".scope_code"): "the layout's label of the current user's scope (a name shown)",
+    ("minxin.web.uploads", ".scope_code"): "the region the audit entry of an error sheet is filed under",
+    ("minxin.registry.views", ".scope_code"): "the export's file name names the scope it was taken from",
+    ("minxin.registry.api", ".scope_code"): "/api/v1/stats names the scope its counts are of",
+    ("minxin.eldercare.training_views", ".scope_code"): "the course form offers the user's own scope by name",
+    ("minxin.web.logs", "sqlalchemy.inspect"): "the request log names the model of an object, reads nothing",
+    ("minxin.web.logs", "sqlalchemy.exc.NoInspectionAvailable"): "the same, for objects that are no model",
+    ("minxin.web.errors", "sqlalchemy.exc.DataError"): "a value the database refuses maps to 404/422, not 500",
+}
+
+
+def is_web_face(module: str) -> bool:
+    """A page or JSON API module, or the web kit (the command lines are faces too, but not web ones)."""
+    last = module.rsplit(".", 1)[-1]
+    return (_within(module, "minxin.web") or last in ("views", "api") or last.endswith(("_views", "_api")))
+
+
+def face_violations(name: str, path: Path) -> list[tuple[str, str]]:
+    """(what, where) for each read or access rule in a face module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    where = f"{path.relative_to(SRC.parent)}"
+    found: list[tuple[str, str]] = []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
+            found += [(f"{node.module}.{a.name}", f"{where}:{line}") for a in node.names
+                      if a.name not in SQLALCHEMY_ALLOWED]
+        elif isinstance(node, ast.Import):
+            found += [(a.name, f"{where}:{line}") for a in node.names if a.name.split(".")[0] == "sqlalchemy"]
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if (isinstance(func, ast.Attribute) and func.attr in SESSION_READS and isinstance(func.value, ast.Name)
+                    and func.value.id in ("session", "s", "db")):
+                found.append((f"{func.value.id}.{func.attr}", f"{where}:{line}"))
+            called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if called in ACCESS_CALLS or called == "select":
+                found.append((called, f"{where}:{line}"))
+        elif isinstance(node, ast.Compare):
+            if any(isinstance(n, ast.Attribute) and n.attr == "role" for n in (node.left, *node.comparators)):
+                found.append(("role compared", f"{where}:{line}"))
+        elif isinstance(node, ast.Attribute) and node.attr == "scope_code" and isinstance(node.ctx, ast.Load):
+            found.append((".scope_code", f"{where}:{line}"))
+    return [(what, at) for what, at in found if (name, what) not in FACE_ALLOWED]
+
+
+def test_views_and_api_routes_neither_read_the_database_nor_decide_access() -> None:
+    faces = {name: path for name, path in MODULES.items() if is_web_face(name)}
+    assert {"minxin.programs.views", "minxin.programs.api", "minxin.veterans.views", "minxin.web.deps"} <= set(faces)
+    found = [f"{at}: {what}" for name, path in faces.items() for what, at in face_violations(name, path)]
+    assert not found, ("a view or API module reads the database or decides access itself; move it into the "
+                       "domain's service:\n  " + "\n  ".join(found))
+
+
+def test_every_face_allowance_is_still_needed() -> None:
+    """An allowance whose use has gone is removed, so the list stays the list of real exceptions."""
+    used = set()
+    for (name, what) in FACE_ALLOWED:
+        saved = dict(FACE_ALLOWED)
+        FACE_ALLOWED.pop((name, what))
+        try:
+            if any(w == what for w, _ in face_violations(name, MODULES[name])):
+                used.add((name, what))
+        finally:
+            FACE_ALLOWED.clear()
+            FACE_ALLOWED.update(saved)
+    assert used == set(FACE_ALLOWED), f"allowances no longer used: {set(FACE_ALLOWED) - used}"
+
+
+@pytest.mark.parametrize("source", [
+    "def page(session):\n    return session.execute(q)\n",
+    "from sqlalchemy import select\n",
+    "def page(session, Case, i):\n    return session.get(Case, i)\n",
+    "def page(user):\n    require(user, 'x')\n",
+    "def page(user):\n    return user.role == 'city_admin'\n",
+    "def page(user, r):\n    return covers(user.scope_code, r)\n",
+])
+def test_the_face_scan_sees_a_read_or_a_rule_in_a_view(tmp_path, monkeypatch, source: str) -> None:
+    """Keeps the rule above honest: each kind of read or rule planted in a view module is found."""
+    planted = tmp_path / "minxin" / "planted" / "views.py"
+    planted.parent.mkdir(parents=True)
+    planted.write_text(source, encoding="utf-8")
+    monkeypatch.setitem(globals(), "SRC", tmp_path)
+    assert face_violations("minxin.planted.views", planted)

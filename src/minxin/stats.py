@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from minxin.auth.models import User
 from minxin.domains import stats_providers
 
 
@@ -15,3 +16,8 @@ def city_stats(session: Session, *, scope_code: str | None = None) -> dict[str, 
     for provider in stats_providers():
         data.update(provider(session, scope_code=scope_code))
     return data
+
+
+def stats_for(session: Session, user: User) -> dict[str, Any]:
+    """`city_stats` of the user's scope: what the home page and /api/v1/stats show them."""
+    return city_stats(session, scope_code=user.scope_code)

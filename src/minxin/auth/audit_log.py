@@ -29,8 +29,8 @@ from minxin.paging import Page, paginate
 from minxin.regions import region_names
 from minxin.tabular import write_xlsx
 
-EXPORT_HEADERS = ["序号", "时间", "操作人", "操作", "对象", "对象编号（原始）", "区划", "用户名（原始）", "操作（原始）",
-                  "对象（原始）", "区划代码（原始）", "详情（原始）", "哈希（原始）"]
+EXPORT_HEADERS = ["序号", "时间", "操作人", "操作", "对象", "对象编号（原始）", "区划", "用户名（原始）",
+                  "操作（原始）", "对象（原始）", "区划代码（原始）", "详情（原始）", "哈希（原始）"]
 MAX_EXPORT_ROWS = 200_000
 
 

@@ -26,6 +26,7 @@ from minxin.auth.service import (
     check_password,
     end_session,
     finish_login,
+    get_user,
     start_session,
 )
 from minxin.core.errors import ValidationError
@@ -236,12 +237,11 @@ def audit_log(request: Request, actor: str = Query("", max_length=64), entity: s
 def audit_verify(request: Request, user: User = Depends(current_user),
                  session: Session = Depends(get_session)) -> Response:
     """Verify the whole chain from the web (the same service as `minxin audit verify`); the check is audited."""
-    user_id = user.id
+    username = user.username
     result = verify_for(session, user)
     session.commit()
     # The walk reads the trail in batches and lets go of what it read (the user too): read them again.
-    fresh = session.get(User, user_id)
-    assert fresh is not None
+    fresh = get_user(session, username)
     request.state.user = fresh
     return _audit_page(request, session, fresh, AuditFilter(), verified=result)
 

@@ -181,6 +181,11 @@ def _guardian(cells: dict[str, Any], n: int, errors: list[RowError]) -> Guardian
     return Guardian(name, relation, phone, id_number) if ok else None
 
 
+def require_importer(user: User) -> None:
+    """Refuse (Forbidden) a user who may not import children, before their file is read."""
+    require(user, ChildrenPerm.CHILDREN_IMPORT)
+
+
 def import_children(session: Session, *, actor: User, data: bytes, filename: str,
                     dry_run: bool = False) -> CaseImportResult:
     """Children from a spreadsheet: each row opens an active `orphan` case and records the guardian.

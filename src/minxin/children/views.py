@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
-from minxin.auth.service import has_perm, require
+from minxin.auth.service import has_perm
 from minxin.children import rules, service
 from minxin.children.domain import ChildrenPerm
 from minxin.core.errors import ValidationError
@@ -224,7 +224,7 @@ def _import_page(**context: Any) -> dict[str, Any]:
 
 @router.get("/children/import", name="children_import")
 def children_import_form(request: Request, user: User = Depends(current_user)) -> Response:
-    require(user, ChildrenPerm.CHILDREN_IMPORT)
+    service.require_importer(user)
     return render(request, "children/import.html", _import_page())
 
 

@@ -30,7 +30,6 @@ from minxin.programs.schemas import (
     StandardOut,
     StepIn,
 )
-from minxin.registry.models import Person
 from minxin.web.deps import api_user, get_session
 
 router = APIRouter(tags=["programs"])
@@ -45,7 +44,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _case_out(session: Session, user: User, case: Case, *, full: bool = False) -> CaseOut:
-    head = session.get(Person, case.person_id)
+    head = service.case_head_for(session, user, case)
     out = CaseOut(
         id=case.id, program=case.program_code, status=case.status, status_name=service.STATUS_NAMES[case.status],
         household_id=case.household_id, head_name=mask_name(head.name) if head else "",

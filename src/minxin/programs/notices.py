@@ -12,15 +12,18 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from minxin.core.errors import MinxinError
+from minxin.core.errors import MinxinError, NotFound
 from minxin.core.masking import mask_name
+from minxin.db import utcnow
 from minxin.programs.eligibility import needs_institution
-from minxin.programs.models import Case, Program
+from minxin.programs.models import Case, Objection, Program
 from minxin.programs.policy import ProgramPolicy
-from minxin.programs.service import notices_for_community, program_policy, proposed_amount
-from minxin.registry.models import Household, Person
+from minxin.programs.service import notices_for_community, program_policy, proposed_amount, raise_objection
+from minxin.regions import region_path
+from minxin.registry.models import Household, Person, Region
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +88,41 @@ def policy_or_none(code: str) -> ProgramPolicy | None:
         return program_policy(code)
     except MinxinError:
         return None
+
+
+# ---- the public notice pages (no login): what anyone may read and object to --------------------------
+
+def communities_under_notice(session: Session, *, q: str = "", now: datetime | None = None,
+                             limit: int = 100) -> list[dict[str, object]]:
+    """Communities with a notice running now, matched by code prefix or by name, in code order: each
+    with its code, name, the path of its parent and how many households are under notice."""
+    now = now or utcnow()
+    counts = dict(session.execute(
+        select(Case.region_code, func.count()).where(Case.status == "noticed", Case.notice_end >= now)
+        .group_by(Case.region_code)).all())
+    if not counts:
+        return []
+    q = q.strip()
+    regions = list(session.execute(select(Region).where(Region.code.in_(counts)).order_by(Region.code)).scalars())
+    if q.isdigit():
+        regions = [r for r in regions if r.code.startswith(q)]
+    elif q:
+        regions = [r for r in regions if q in r.name]
+    return [{"code": r.code, "name": r.name, "parent": region_path(session, r.parent_code or ""),
+             "count": counts[r.code]} for r in regions[:limit]]
+
+
+def get_notice_community(session: Session, code: str) -> Region:
+    """The community (社区/村, a 12-digit code) whose notice a public page shows; NotFound for anything else."""
+    region = session.get(Region, code) if code.isdigit() and len(code) == 12 else None
+    if region is None or region.level != "community":
+        raise NotFound("社区（村）不存在 (no such community)")
+    return region
+
+
+def object_to_notice(session: Session, *, community_code: str, case_id: int, content: str,
+                     raised_by: str | None = None, contact: str | None = None) -> Objection:
+    """An objection from the public to a case the community's notice shows now (NotFound for any other)."""
+    if case_id not in {c.id for c in notices_for_community(session, community_code=community_code)}:
+        raise NotFound("该公示不存在或已结束 (no such notice)")
+    return raise_objection(session, case_id=case_id, content=content, raised_by=raised_by, contact=contact)

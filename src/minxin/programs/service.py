@@ -25,6 +25,8 @@ from minxin.programs.eligibility import Beneficiary, check_case_terms
 from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent, Cycle, Objection, Program, Standard
 from minxin.programs.policy import ProgramPolicy, load_policy
 from minxin.registry.models import Household, Institution, Person, Region
+from minxin.registry.service import list_regions
+from minxin.settings import get_settings
 
 # A case status as users read it, wherever one is shown: what happens next (待入户调查), not the stage
 # reached. The one catalogue: pages (programs.status.*), the API's status_name, errors, exports.
@@ -62,6 +64,11 @@ def init_programs(session: Session) -> None:
                                      amount_fen=s.amount_fen, effective_from=s.effective, source=s.source,
                                      created_by="system"))
     session.flush()
+
+
+def list_programs(session: Session) -> list[Program]:
+    """The programs, in code order (what a program filter or form offers; programs are policy, not people)."""
+    return list(session.execute(select(Program).order_by(Program.code)).scalars())
 
 
 def get_program(session: Session, code: str) -> Program:
@@ -216,6 +223,64 @@ def standard_in_force_for(session: Session, user: User, *, program: str, region_
     return standard_in_force(session, program=program, region_code=region_code, period=period, category=category)
 
 
+@dataclass(frozen=True)
+class InForce:
+    """One cell of the standards table: the standard in force for a region and category this month."""
+
+    id: int
+    amount_fen: int
+    effective_from: date
+    region_code: str
+    own: bool  # set on this region itself, not inherited from the city
+
+
+@dataclass
+class StandardsTable:
+    """The standards page of a program: the standard in force this month for the city and each county
+    (a row per region, a cell per category), the history, and the regions the reader may set one for."""
+
+    program: Program
+    month: Period
+    categories: list[str]
+    rows: list[tuple[Region, list[InForce | None]]]
+    history: list[Standard]
+    settable: list[Region]
+
+    @property
+    def regions(self) -> list[Region]:
+        return [region for region, _ in self.rows]
+
+    @property
+    def in_force_ids(self) -> set[int]:
+        return {cell.id for _, row in self.rows for cell in row if cell is not None}
+
+
+def standards_table_for(session: Session, user: User, *, program: str, month: Period) -> StandardsTable:
+    """The standards table a staff member reads (the named program, or the first one); NotFound without any."""
+    require(user, Perm.REGISTRY_READ)
+    programs = list_programs(session)
+    prog = next((p for p in programs if p.code == program), programs[0] if programs else None)
+    if prog is None:
+        raise NotFound("还没有配置任何项目 (no program)")
+    regions = [r for r in (session.get(Region, get_settings().city_code),) if r is not None]
+    regions += list_regions(session, level="county", include_historical=False)
+    categories = prog.category_list or [""]
+    rows: list[tuple[Region, list[InForce | None]]] = []
+    for region in regions:
+        row: list[InForce | None] = []
+        for category in categories:
+            try:
+                s = standard_in_force(session, program=prog.code, region_code=region.code, period=month,
+                                      category=category)
+                row.append(InForce(s.id, s.amount_fen, s.effective_from, s.region_code, s.region_code == region.code))
+            except NotFound:
+                row.append(None)
+        rows.append((region, row))
+    return StandardsTable(program=prog, month=month, categories=categories, rows=rows,
+                          history=standards_for(session, user, program=prog.code),
+                          settable=[r for r in regions if may_set_standard(user, r.code)])
+
+
 def list_standards(session: Session, *, program: str | None = None) -> list[Standard]:
     stmt = select(Standard).order_by(Standard.program_code, Standard.region_code, Standard.category,
                                      Standard.effective_from)
@@ -249,6 +314,32 @@ def get_case_for(session: Session, user: User, case_id: int) -> Case:
     if case is None or not can_see(user, case.region_code):
         raise NotFound(f"案件不存在：{case_id} (no such case)")
     return case
+
+
+def case_head_for(session: Session, user: User, case: Case) -> Person | None:
+    """The person a case is for (a household program's head), for a user who may read the case."""
+    case = get_case_for(session, user, case.id)
+    return session.get(Person, case.person_id)
+
+
+def case_household_for(session: Session, user: User, case: Case) -> Household | None:
+    """The household of a case (None for a case of a person without one), for a user who may read the case."""
+    case = get_case_for(session, user, case.id)
+    return session.get(Household, case.household_id) if case.household_id else None
+
+
+def case_region_filter(user: User, region: str) -> str | None:
+    """The region a case list is narrowed to (a county, town or community code in the user's scope), or None.
+
+    A malformed code is a ValidationError; a region outside the scope is NotFound like a missing one."""
+    region = region.strip()
+    if not region:
+        return None
+    if not region.isdigit() or len(region) not in (6, 9, 12):
+        raise ValidationError("区域代码格式不正确 (malformed region code)", field="region")
+    if not can_see(user, region):
+        raise NotFound("区域不在您的辖区内 (region outside your scope)")
+    return region
 
 
 def objections_of(session: Session, user: User, case_id: int) -> list[Objection]:

@@ -12,18 +12,16 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from minxin import ratelimit
 from minxin.auth.models import User
-from minxin.auth.service import Perm, can_see, has_perm
-from minxin.core.divisions import county_of, covers
+from minxin.auth.service import Perm, display_names, has_perm
 from minxin.core.errors import Conflict, Forbidden, MinxinError, NotFound, ValidationError
 from minxin.core.masking import mask_account
 from minxin.core.money import parse_yuan
@@ -33,37 +31,46 @@ from minxin.programs import cycle_access
 from minxin.programs import cycles as cycle_service
 from minxin.programs.messages import EVENT_NAMES, PAY_STATUSES
 from minxin.programs.models import CASE_STATUSES, Case, Cycle, Payment, Program
-from minxin.programs.notices import case_problem, notice_rows, policy_or_none, safe_proposed_amount
+from minxin.programs.notices import (
+    case_problem,
+    communities_under_notice,
+    get_notice_community,
+    notice_rows,
+    object_to_notice,
+    policy_or_none,
+    safe_proposed_amount,
+)
 from minxin.programs.service import (
     REASON_REQUIRED,
     STEPS,
     actions_for,
     apply,
+    case_head_for,
+    case_household_for,
+    case_region_filter,
     cases_due_for_review,
+    default_program,
     get_case_for,
     get_objection_for,
     get_program,
     list_cases,
-    may_set_standard,
-    notices_for_community,
+    list_programs,
     objections_of,
     overdue_preview,
     program_policy,
-    raise_objection,
     record_review,
     resolve_objection,
     set_bank_account,
     set_standard,
-    standard_in_force,
-    standards_for,
+    standards_table_for,
     step,
     suspend_overdue,
 )
-from minxin.registry.models import Household, Person, Region
+from minxin.registry.models import Region
 from minxin.registry.service import (
     get_household_by_no_for,
     list_institutions,
-    list_regions,
+    person_names,
     region_choices_for,
     region_names,
     region_path,
@@ -113,10 +120,6 @@ def _parse_date(value: str, *, message: str, field: str) -> date:
         raise ValidationError(message, field=field) from None
 
 
-def _programs(session: Session) -> list[Program]:
-    return list(session.execute(select(Program).order_by(Program.code)).scalars())
-
-
 def _short_names(programs: list[Program]) -> dict[str, str]:
     """A program's short name (its policy entry's `short`) where a table column is narrow."""
     names = {}
@@ -126,23 +129,6 @@ def _short_names(programs: list[Program]) -> dict[str, str]:
         except MinxinError:  # a program the policy file no longer lists
             names[p.code] = p.name
     return names
-
-
-def _default_program(session: Session) -> str:
-    return session.execute(select(Program.code).order_by(Program.code).limit(1)).scalar() or ""
-
-
-def _display_names(session: Session, usernames: set[str]) -> dict[str, str]:
-    if not usernames:
-        return {}
-    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(usernames)))
-    return {u: d or u for u, d in rows}
-
-
-def _heads(session: Session, person_ids: set[int]) -> dict[int, str]:
-    if not person_ids:
-        return {}
-    return dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(person_ids))).all())
 
 
 def _problem(request: Request, program: Program | None, case: Case) -> str | None:
@@ -155,27 +141,16 @@ def _problem(request: Request, program: Program | None, case: Case) -> str | Non
 
 # ---- cases ----------------------------------------------------------------------------------------
 
-def _region_filter(user: User, region: str) -> str | None:
-    region = region.strip()
-    if not region:
-        return None
-    if not region.isdigit() or len(region) not in (6, 9, 12):
-        raise ValidationError("区域代码格式不正确 (malformed region code)", field="region")
-    if not covers(user.scope_code, region):
-        raise NotFound("区域不在您的辖区内 (region outside your scope)")
-    return region
-
-
 def _cases_page(request: Request, session: Session, user: User, *, program: str = "", status: str = "",
                 region: str = "", due: bool = False, page: int = 1, apply_form: dict[str, Any] | None = None,
                 apply_error: str | None = None, overdue_form: dict[str, Any] | None = None,
                 overdue_error: str | None = None, suspended: int | None = None, status_code: int = 200) -> Response:
-    programs = _programs(session)
+    programs = list_programs(session)
     program = program if program in {p.code for p in programs} else ""
     status = status if status in CASE_STATUSES else ""
     error = None
     try:
-        region_code = _region_filter(user, region)
+        region_code = case_region_filter(user, region)
     except MinxinError as exc:
         region_code, error = None, error_message(request, exc)
     size = get_settings().page_size
@@ -192,7 +167,7 @@ def _cases_page(request: Request, session: Session, user: User, *, program: str 
         "programs": programs, "program_names": _short_names(programs),
         "program": program, "status": status, "region": region_code or "", "due": due, "error": error,
         "results": results, "statuses": CASE_STATUSES, "regions": region_choices_for(session, user),
-        "heads": _heads(session, {c.person_id for c in results.items}),
+        "heads": person_names(session, {c.person_id for c in results.items}),
         "problems": {c.id: _problem(request, by_code.get(c.program_code), c) for c in results.items},
         "community_names": region_names(session, {c.region_code for c in results.items}),
         "due_total": due_total, "today": today,
@@ -229,7 +204,7 @@ def case_apply(request: Request, program: str = Form(""), household_no: str = Fo
         household = get_household_by_no_for(session, user, household_no, field="household_no")
         if institution.strip() and not institution.strip().isdigit():
             raise ValidationError("请选择供养机构 (choose an institution)", field="institution")
-        case = apply(session, actor=user, program=program or _default_program(session),
+        case = apply(session, actor=user, program=program or default_program(),
                      household_id=household.id, bank_account=bank_account.strip() or None, sanwu=sanwu,
                      staff_relative=staff_relative, review_class=review_class.strip(),
                      reason=reason or None, category=category.strip() or None,
@@ -257,7 +232,7 @@ def suspend_overdue_preview(request: Request, program: str = Query("", max_lengt
     """The confirm step of 批量暂停: which active cases in scope would be suspended."""
     form = {"program": program, "before": before, "reason": reason}
     try:
-        prog = get_program(session, program or _default_program(session))
+        prog = get_program(session, program or default_program())
         day = _overdue_date(before) if before.strip() else local_today()  # overdue today, by default
         form["before"] = day.isoformat()
         preview = overdue_preview(session, user=user, program=prog.code, overdue_before=day)
@@ -270,7 +245,7 @@ def suspend_overdue_preview(request: Request, program: str = Query("", max_lengt
     return render(request, "programs/suspend_confirm.html", {
         "program": prog, "program_short": _short_names([prog])[prog.code], "before": day, "reason": reason,
         "preview": preview,
-        "heads": _heads(session, {c.person_id for c in preview.items}),
+        "heads": person_names(session, {c.person_id for c in preview.items}),
         "community_names": region_names(session, {c.region_code for c in preview.items}),
     })
 
@@ -316,13 +291,13 @@ def _case_page(request: Request, session: Session, user: User, case: Case, *, er
                forms: dict[str, dict[str, Any]] | None = None, done: str | None = None,
                status_code: int = 200) -> Response:
     program = get_program(session, case.program_code)
-    household = session.get(Household, case.household_id) if case.household_id else None
-    head = session.get(Person, case.person_id)
+    household = case_household_for(session, user, case)
+    head = case_head_for(session, user, case)
     steps, waits = actions_for(session, user, case)
     objections = objections_of(session, user, case.id)
     payments = cycle_service.case_payment_items(session, case.id)
     events = list(case.events)
-    names = _display_names(session, {e.actor for e in events} | {o.resolved_by for o in objections if o.resolved_by})
+    names = display_names(session, {e.actor for e in events} | {o.resolved_by for o in objections if o.resolved_by})
     lang = request_lang(request)
     flash = None
     if done == "apply":
@@ -454,49 +429,19 @@ def case_bank_account(request: Request, case_id: int, account: str = Form(""), u
 
 # ---- standards ------------------------------------------------------------------------------------
 
-@dataclass
-class InForce:
-    id: int
-    amount_fen: int
-    effective_from: date
-    region_code: str
-    own: bool  # set on this region itself, not inherited from the city
-
-
 def _standards_page(request: Request, session: Session, user: User, *, program: str = "",
                     form: dict[str, Any] | None = None, form_error: str | None = None, added: int | None = None,
                     status_code: int = 200) -> Response:
-    programs = _programs(session)
-    prog = get_program(session, program) if program in {p.code for p in programs} else (
-        programs[0] if programs else None)
-    if prog is None:
-        raise NotFound("还没有配置任何项目 (no program)")
-    history = standards_for(session, user, program=prog.code)
-    month = Period.of(local_today())
-    city_code = get_settings().city_code
-    regions = [r for r in (session.get(Region, city_code),) if r is not None]
-    regions += list_regions(session, level="county", include_historical=False)
-    categories = prog.category_list or [""]
-    table: list[tuple[Region, list[InForce | None]]] = []
-    for region in regions:
-        row: list[InForce | None] = []
-        for category in categories:
-            try:
-                s = standard_in_force(session, program=prog.code, region_code=region.code, period=month,
-                                      category=category)
-                row.append(InForce(s.id, s.amount_fen, s.effective_from, s.region_code, s.region_code == region.code))
-            except NotFound:
-                row.append(None)
-        table.append((region, row))
-    in_force_ids = {cell.id for _, row in table for cell in row if cell is not None}
-    settable = [r for r in regions if may_set_standard(user, r.code)]
+    table = standards_table_for(session, user, program=program, month=Period.of(local_today()))
+    history = table.history
     added_row = next((s for s in history if s.id == added), None) if added else None
     return render(request, "programs/standards.html", {
-        "programs": programs, "program": prog, "month": str(month), "categories": categories, "table": table,
-        "history": list(reversed(history)), "in_force_ids": in_force_ids,
-        "names": region_names(session, {s.region_code for s in history} | {r.code for r in regions}),
-        "users": _display_names(session, {s.created_by for s in history}),
-        "settable": settable, "form": form or {}, "form_error": form_error, "added": added_row,
+        "programs": list_programs(session), "program": table.program, "month": str(table.month),
+        "categories": table.categories, "table": table.rows,
+        "history": list(reversed(history)), "in_force_ids": table.in_force_ids,
+        "names": region_names(session, {s.region_code for s in history} | {r.code for r in table.regions}),
+        "users": display_names(session, {s.created_by for s in history}),
+        "settable": table.settable, "form": form or {}, "form_error": form_error, "added": added_row,
         "today": local_today().isoformat(),
     }, status_code=status_code)
 
@@ -543,9 +488,9 @@ def _cycles_page(request: Request, session: Session, user: User, *, page: int = 
                  status_code: int = 200) -> Response:
     cycles = cycle_service.list_cycles_for(session, user, program=program or None, page=page,
                                            page_size=get_settings().page_size)
-    programs = _programs(session)
+    programs = list_programs(session)
     can_run = has_perm(user, Perm.CYCLES_RUN)
-    run_counties = [r for r in cycle_service.city_counties(session) if can_see(user, r.code)] if can_run else []
+    run_counties = cycle_service.runnable_counties_for(session, user)
     return render(request, "programs/cycles.html", {
         "programs": programs, "program_names": _short_names(programs), "cycles": cycles,
         "program_units": {p.code: p.unit for p in programs},
@@ -571,9 +516,9 @@ def cycles_run(request: Request, program: str = Form(""), period: str = Form("")
     who names none, every county), then show it."""
     form = {"program": program[:32], "period": period[:20], "county": county[:6]}
     try:
-        program = program or _default_program(session)
+        program = program or default_program()
         month = _parse_period(period)
-        if county or county_of(user.scope_code):
+        if not cycle_service.runs_every_county(user, county):
             summary = cycle_service.run_cycle(session, actor=user, program=program, period=month,
                                               county=county or None)
             target = f"/cycles/{summary.cycle_id}"
@@ -614,6 +559,7 @@ def _cycle_page(request: Request, session: Session, user: User, cycle: Cycle, *,
     payments = cycle_access.cycle_payments_for(session, user, cycle, county=county or None,
                                                status=pay_status or None, page=page,
                                                page_size=get_settings().page_size)
+    actions = cycle_service.cycle_actions_for(user, cycle)
     lang = request_lang(request)
     flash = None
     if done == "approved":
@@ -627,10 +573,8 @@ def _cycle_page(request: Request, session: Session, user: User, cycle: Cycle, *,
         "county_name": cycle_service.county_names(session).get(cycle.county_code, cycle.county_code),
         "payments": _cycle_payment_rows(session, cycle, payments.items),
         "page": payments, "county": county, "pay_status": pay_status, "pay_statuses": PAY_STATUSES,
-        "users": _display_names(session, {u for u in (cycle.run_by, cycle.approved_by) if u}),
-        "can_run": has_perm(user, Perm.CYCLES_RUN) and can_see(user, cycle.county_code),
-        "can_pay": has_perm(user, Perm.CYCLES_RUN) and can_see(user, cycle.county_code),
-        "can_approve": has_perm(user, Perm.CYCLES_APPROVE) and can_see(user, cycle.county_code),
+        "users": display_names(session, {u for u in (cycle.run_by, cycle.approved_by) if u}),
+        "can_run": actions.run, "can_pay": actions.pay, "can_approve": actions.approve,
         "flash": flash, "errors": errors or {}, "row_errors": row_errors or [],
     }, status_code=status_code)
 
@@ -742,23 +686,6 @@ def cycle_reconcile(request: Request, cycle_id: int, file: UploadFile | None = F
 OBJECTIONS_PER_WINDOW = 5
 OBJECTION_WINDOW = timedelta(minutes=10)
 
-def _communities_under_notice(session: Session, *, q: str, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
-    """Communities with a notice running now, matched by code prefix or by name."""
-    counts = dict(session.execute(
-        select(Case.region_code, func.count()).where(Case.status == "noticed", Case.notice_end >= now)
-        .group_by(Case.region_code)).all())
-    if not counts:
-        return []
-    q = q.strip()
-    regions = list(session.execute(select(Region).where(Region.code.in_(counts)).order_by(Region.code)).scalars())
-    if q.isdigit():
-        regions = [r for r in regions if r.code.startswith(q)]
-    elif q:
-        regions = [r for r in regions if q in r.name]
-    return [{"code": r.code, "name": r.name, "parent": region_path(session, r.parent_code or ""),
-             "count": counts[r.code]} for r in regions[:limit]]
-
-
 def _public(request: Request, session: Session) -> None:
     ensure_city_name(request, session)
 
@@ -768,15 +695,8 @@ def notice_index(request: Request, q: str = Query("", max_length=40),
                  session: Session = Depends(get_session)) -> Response:
     """The public notice index: find a community with households under notice (no login)."""
     _public(request, session)
-    communities = _communities_under_notice(session, q=q, now=utcnow())
+    communities = communities_under_notice(session, q=q, now=utcnow())
     return render(request, "programs/notice_index.html", {"q": q, "communities": communities})
-
-
-def _community(session: Session, code: str) -> Region:
-    region = session.get(Region, code) if code.isdigit() and len(code) == 12 else None
-    if region is None or region.level != "community":
-        raise NotFound("社区（村）不存在 (no such community)")
-    return region
 
 
 def _notice_page(request: Request, session: Session, community: Region, *, thanks: bool = False,
@@ -800,7 +720,7 @@ def notice_page(request: Request, community_code: str, thanks: bool = False,
                 session: Session = Depends(get_session)) -> Response:
     """One community's households under notice: masked head, persons, income, proposed amount, end date."""
     _public(request, session)
-    return _notice_page(request, session, _community(session, community_code), thanks=thanks)
+    return _notice_page(request, session, get_notice_community(session, community_code), thanks=thanks)
 
 
 @public_router.post("/notice/{community_code}/objections", name="notice_objection")
@@ -809,7 +729,7 @@ def notice_objection(request: Request, community_code: str, case_id: int = Form(
                      session: Session = Depends(get_session)) -> Response:
     """Anyone may object to a household under notice; the county cannot approve until it is resolved."""
     _public(request, session)
-    community = _community(session, community_code)
+    community = get_notice_community(session, community_code)
     form = {"content": content[:2000], "name": name[:64], "contact": contact[:64]}
     client = request.client.host if request.client else "unknown"
     allowed = ratelimit.hit(session, key=f"objection:{client}", limit=OBJECTIONS_PER_WINDOW, window=OBJECTION_WINDOW)
@@ -823,11 +743,9 @@ def notice_objection(request: Request, community_code: str, case_id: int = Form(
     if not NOTICE_FORM.accepts(request, csrf_token):
         return _notice_page(request, session, community, errors={case_id: _text(request, "programs.notice.expired")},
                             forms={case_id: form}, status_code=403)
-    shown = {c.id for c in notices_for_community(session, community_code=community.code)}
     try:
-        if case_id not in shown:
-            raise NotFound("该公示不存在或已结束 (no such notice)")
-        raise_objection(session, case_id=case_id, content=content, raised_by=name, contact=contact)
+        object_to_notice(session, community_code=community.code, case_id=case_id, content=content, raised_by=name,
+                         contact=contact)
     except MinxinError as exc:
         session.rollback()
         return _notice_page(request, session, community, errors={case_id: error_message(request, exc)},

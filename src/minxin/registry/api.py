@@ -34,7 +34,7 @@ from minxin.registry.schemas import (
     StatsOut,
 )
 from minxin.registry.service import (
-    counts_by_county,
+    counts_by_county_for,
     create_household,
     get_household_for,
     list_regions,
@@ -44,7 +44,7 @@ from minxin.registry.service import (
     search_persons,
 )
 from minxin.registry.views import import_counts
-from minxin.stats import city_stats
+from minxin.stats import stats_for
 from minxin.web.deps import api_user, get_session
 from minxin.web.uploads import read_upload
 
@@ -104,8 +104,8 @@ def regions(level: Annotated[str | None, Query(description="county, town or comm
 def stats(user: User = Depends(api_user), session: Session = Depends(get_session)) -> StatsOut:
     return StatsOut(
         scope_code=user.scope_code,
-        counts=city_stats(session, scope_code=user.scope_code),
-        by_county=[CountyCount(**c) for c in counts_by_county(session, scope_code=user.scope_code)],
+        counts=stats_for(session, user),
+        by_county=[CountyCount(**c) for c in counts_by_county_for(session, user)],
     )
 
 

@@ -20,6 +20,7 @@ from minxin.core.idnumber import normalize_id, parse_id
 from minxin.core.masking import mask_id
 from minxin.db import is_db_id, table_of
 from minxin.paging import Page, paginate
+from minxin.regions import community_labels
 from minxin.regions import region_names as region_names  # re-exported: callers read regions here
 from minxin.regions import region_path as region_path
 from minxin.registry import regions_data
@@ -466,6 +467,18 @@ def registry_counts(session: Session, *, scope_code: str | None = None) -> dict[
     }
 
 
+def counts_by_county_for(session: Session, user: User) -> list[dict[str, Any]]:
+    """`counts_by_county` of the user's scope (the home page and /api/v1/stats)."""
+    return counts_by_county(session, scope_code=user.scope_code)
+
+
+def person_names(session: Session, person_ids: set[int]) -> dict[int, str]:
+    """Person id → full name, for ids the caller has already read through a scoped query (a list's heads)."""
+    if not person_ids:
+        return {}
+    return dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(person_ids))).all())
+
+
 def counts_by_county(session: Session, *, scope_code: str | None = None) -> list[dict[str, Any]]:
     """Households and persons per county (and urban/rural split), for the home page."""
     from minxin.core.divisions import scope_prefix
@@ -548,3 +561,8 @@ def list_institutions(session: Session, *, user: User) -> list[Institution]:
     require(user, Perm.REGISTRY_READ)
     return list(session.execute(scoped(select(Institution), user, Institution.region_code)
                                 .order_by(Institution.region_code, Institution.name)).scalars())
+
+
+def community_labels_for(session: Session, user: User) -> dict[str, str]:
+    """The communities of the user's scope by code, named with their town (新海街道 · 朝阳社区)."""
+    return community_labels(session, scope_prefix(user.scope_code))

@@ -21,7 +21,7 @@ from minxin.registry.export import export_persons
 from minxin.registry.importer import HEADERS, ImportResult, import_households, require_importer, template_for
 from minxin.registry.models import Household
 from minxin.registry.service import (
-    counts_by_county,
+    counts_by_county_for,
     declare_income,
     get_household_for,
     income_history,
@@ -32,7 +32,7 @@ from minxin.registry.service import (
     search_persons,
 )
 from minxin.settings import get_settings
-from minxin.stats import city_stats
+from minxin.stats import stats_for
 from minxin.web.deps import current_user, get_session, writes
 from minxin.web.errors import is_htmx
 from minxin.web.forms import MAX_ERRORS_SHOWN, XLSX, handle_import, upload_limits
@@ -228,8 +228,8 @@ def home(request: Request, user: User = Depends(current_user),
          session: Session = Depends(get_session)) -> Response:
     """What waits for the user (待办), their programs at a glance (county and city), the key counts of the
     user's scope, a table per county and a bar chart."""
-    counts = city_stats(session, scope_code=user.scope_code)
-    counties = counts_by_county(session, scope_code=user.scope_code)
+    counts = stats_for(session, user)
+    counties = counts_by_county_for(session, user)
     lang = request_lang(request)
     chart = {
         "title": gettext("home.chart_title", lang=lang),

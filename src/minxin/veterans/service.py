@@ -27,6 +27,7 @@ from minxin.programs.models import Case, Cycle, Program, Standard
 from minxin.programs.policy import load_policy
 from minxin.programs.service import step
 from minxin.registry.models import Person, Region
+from minxin.registry.service import counties_for
 from minxin.veterans.calculator import month_share_sql, supplement_sql
 from minxin.veterans.domain import VeteranPerm
 from minxin.veterans.models import (
@@ -51,6 +52,11 @@ def program_extra() -> dict[str, Any]:
 
 
 # ---- recipients ------------------------------------------------------------------------------------
+
+def require_importer(user: User) -> None:
+    """Refuse (Forbidden) a user who may not import recipients, before their file is read."""
+    require(user, VeteranPerm.MANAGE)
+
 
 def get_recipient_for(session: Session, user: User, recipient_id: int) -> VeteranRecipient:
     """The one way to read a recipient: missing and out-of-scope look alike (NotFound)."""
@@ -208,14 +214,6 @@ def services_of(session: Session, recipient: VeteranRecipient) -> list[VeteranSe
                                 .order_by(VeteranService.on.desc())).scalars())
 
 
-def _counties(session: Session, user: User) -> list[Region]:
-    city = scope_prefix(load_policy().city_code)
-    stmt = select(Region).where(Region.level == "county", Region.alias_of.is_(None),
-                                Region.code.like(city + "%")).order_by(Region.code)
-    return [r for r in session.execute(stmt).scalars()
-            if can_see(user, r.code) or user.scope_code.startswith(r.code)]
-
-
 def service_targets(session: Session, *, user: User, year: int) -> dict[str, Any]:
     """P23: person-times of free checkups and convalescence stays per county in the year, and the city's
     totals against the targets (≥ 1,500 checkups, ≥ 200 stays; policy file)."""
@@ -232,7 +230,7 @@ def service_targets(session: Session, *, user: User, year: int) -> dict[str, Any
         scoped(stmt, user, VeteranService.region_code))}
     rows: list[dict[str, Any]] = [
         {"county": r.code, "county_name": r.name, "checkup": counts.get((r.code, "checkup"), 0),
-         "convalescence": counts.get((r.code, "convalescence"), 0)} for r in _counties(session, user)]
+         "convalescence": counts.get((r.code, "convalescence"), 0)} for r in counties_for(session, user)]
     total = {k: sum(int(row[k]) for row in rows) for k in targets}
     return {"year": year, "targets": targets, "counties": rows, "total": total,
             "met": {k: total[k] >= targets[k] for k in targets}}
@@ -258,6 +256,12 @@ def soldier_query(user: User, *, status: str = "") -> Select[RetiredSoldier, Per
     waiting_first = func.coalesce(func.nullif(RetiredSoldier.placement_status, "waiting"), "")
     return stmt.order_by(waiting_first, RetiredSoldier.priority.desc(), RetiredSoldier.discharged_on,
                          RetiredSoldier.id)
+
+
+def soldier_rows(session: Session, *, user: User, status: str = "", limit: int = 200_000
+                 ) -> list[tuple[RetiredSoldier, Person]]:
+    """Every retired soldier of the list (for the xlsx export), in the same scope and order."""
+    return [(s, p) for s, p in session.execute(soldier_query(user, status=status).limit(limit)).all()]
 
 
 def list_soldiers(session: Session, *, user: User, status: str = "", page: int = 1, page_size: int = 20
@@ -504,7 +508,7 @@ WHERE c.program_code = :p AND c.region_code >= :lo AND c.region_code < :hi
 """
     lo, hi = prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
     params = {"p": PROGRAM, "period": str(period), "lo": lo, "hi": hi}
-    names = {r.code: r.name for r in _counties(session, user)}
+    names = {r.code: r.name for r in counties_for(session, user)}
     per: dict[str, dict[str, Any]] = {}
     for county, reason, n, due_fen, paid_fen in session.execute(text(f"""
 SELECT substr(t.region_code, 1, 6), t.reason, COUNT(*), COALESCE(SUM(t.due_fen), 0),

@@ -23,15 +23,15 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
-from minxin.auth.service import display_names, has_perm, require
+from minxin.auth.service import display_names, has_perm
 from minxin.clock import today
-from minxin.core.divisions import scope_prefix
 from minxin.core.errors import MinxinError, ValidationError
 from minxin.core.masking import mask_id, mask_name
 from minxin.core.money import format_yuan
 from minxin.core.period import Period
 from minxin.programs.service import STATUS_NAMES as CASE_STATUS_NAMES
-from minxin.regions import community_labels, region_names
+from minxin.regions import region_names
+from minxin.registry.service import community_labels_for
 from minxin.tabular import write_xlsx
 from minxin.veterans import rules, service
 from minxin.veterans.domain import VeteranPerm
@@ -299,7 +299,7 @@ def _xlsx(headers: list[str], rows: list[list[Any]], ascii_name: str, name: str,
 
 def _communities(session: Session, user: User) -> dict[str, str]:
     """The user's communities by code: 新海街道 · 朝阳社区."""
-    return community_labels(session, scope_prefix(user.scope_code))
+    return community_labels_for(session, user)
 
 
 # ---- recipients ------------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ def _detail_page(request: Request, session: Session, user: User, recipient_id: i
 
 @router.get("/veterans/import", name="veterans_import")
 def import_form(request: Request, user: User = Depends(current_user)) -> Response:
-    require(user, VeteranPerm.MANAGE)
+    service.require_importer(user)
     return render(request, "veterans/import.html", _import_ctx())
 
 
@@ -489,12 +489,11 @@ def resettlement_page(request: Request, page: int = Query(1, ge=1, le=100_000), 
 
 @router.get("/veterans/resettlement.xlsx", name="veterans_resettlement_xlsx")
 def resettlement_xlsx(user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
-    stmt = service.soldier_query(user)
     communities = _communities(session, user)
     rows = [[mask_name(p.name), s.region_code, communities.get(s.region_code, ""), s.discharged_on.isoformat(),
              "是" if s.priority else "",
              s.priority_reason, service.PLACEMENT_NAMES[s.placement_status]]
-            for s, p in session.execute(stmt.limit(200_000)).all()]
+            for s, p in service.soldier_rows(session, user=user)]
     return _xlsx(["姓名", "社区代码", "社区", "退役日期", "优先安置", "优先原因", "安置状态"], rows,
                  "resettlement.xlsx", f"退役士兵安置-{today():%Y%m%d}.xlsx", "退役士兵安置")
 

@@ -6,7 +6,9 @@ bank's result file, `history` a case's lines as people read them, `scratch` what
 """
 
 from minxin.programs.cycles.approval import (
+    CycleActions,
     approve_cycle,
+    cycle_actions_for,
     get_cycle,
     get_cycle_for,
     get_cycle_to_pay,
@@ -47,16 +49,18 @@ from minxin.programs.cycles.run import (
     county_totals,
     run_county_cycles,
     run_cycle,
+    runnable_counties_for,
+    runs_every_county,
     summarize,
 )
 from minxin.programs.cycles.scratch import LINE_COLUMNS, county_bounds
 
 __all__ = [
-    "BANK_HEADERS", "FAST_ARREARS_CYCLES", "LINE_COLUMNS", "RESULT_FAIL", "RESULT_OK", "CityRun", "CycleSummary",
-    "PaymentItem", "Progress", "ReconcileResult", "approve_cycle", "bank_file_name", "carried_sources",
-    "case_payment_items", "city_counties", "county_bounds", "county_for_run", "county_names", "county_totals",
-    "download_bank_file",
-    "explain_payment", "export_cycle", "get_cycle", "get_cycle_for", "get_cycle_to_pay", "items_of_lines",
-    "list_cycles_for", "may_approve", "may_read_cycles", "payment_items", "payment_ref", "payments_of_case",
-    "reconcile_cycle", "run_county_cycles", "run_cycle", "runners", "scoped_cycles", "summarize",
+    "BANK_HEADERS", "FAST_ARREARS_CYCLES", "LINE_COLUMNS", "RESULT_FAIL", "RESULT_OK", "CityRun", "CycleActions",
+    "CycleSummary", "PaymentItem", "Progress", "ReconcileResult", "approve_cycle", "bank_file_name",
+    "carried_sources", "case_payment_items", "city_counties", "county_bounds", "county_for_run", "county_names",
+    "county_totals", "cycle_actions_for", "download_bank_file", "explain_payment", "export_cycle", "get_cycle",
+    "get_cycle_for", "get_cycle_to_pay", "items_of_lines", "list_cycles_for", "may_approve", "may_read_cycles",
+    "payment_items", "payment_ref", "payments_of_case", "reconcile_cycle", "run_county_cycles", "run_cycle",
+    "runnable_counties_for", "runners", "runs_every_county", "scoped_cycles", "summarize",
 ]

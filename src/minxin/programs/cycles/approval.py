@@ -10,6 +10,8 @@ cycles (county_code = the city's code) is the city's alone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -87,6 +89,22 @@ def runners(session: Session, cycle_id: int) -> set[str]:
     return set(session.execute(select(AuditEvent.actor).where(
         AuditEvent.entity == "cycle", AuditEvent.entity_id == str(cycle_id), AuditEvent.action == "cycle.run"))
         .scalars())
+
+
+@dataclass(frozen=True)
+class CycleActions:
+    """What a reader of a cycle may do with it (the buttons its page shows; each action checks again)."""
+
+    run: bool  # recompute the draft
+    pay: bool  # export the bank file, book the bank's result file
+    approve: bool
+
+
+def cycle_actions_for(user: User, cycle: Cycle) -> CycleActions:
+    """The actions the user's role and scope allow on the cycle (its state is the actions' own check)."""
+    ours = can_see(user, cycle.county_code)
+    runs = has_perm(user, Perm.CYCLES_RUN) and ours
+    return CycleActions(run=runs, pay=runs, approve=has_perm(user, Perm.CYCLES_APPROVE) and ours)
 
 
 def may_approve(session: Session, user: User, cycle: Cycle) -> str | None:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from minxin.auth import audit
 from minxin.auth.models import User
-from minxin.auth.service import Perm, can_see, get_user, require
+from minxin.auth.service import Perm, can_see, get_user, has_perm, require
 from minxin.clock import today
 from minxin.core.divisions import county_of
 from minxin.core.errors import Conflict, Forbidden, MinxinError, ValidationError
@@ -104,6 +104,18 @@ def city_counties(session: Session) -> list[Region]:
     return list(session.execute(select(Region).where(
         Region.level == "county", Region.alias_of.is_(None), Region.code >= lo, Region.code < hi)
         .order_by(Region.code)).scalars())
+
+
+def runnable_counties_for(session: Session, user: User) -> list[Region]:
+    """The counties whose cycles the user may run, in code order (none for a role that runs no cycles)."""
+    if not has_perm(user, Perm.CYCLES_RUN):
+        return []
+    return [r for r in city_counties(session) if can_see(user, r.code)]
+
+
+def runs_every_county(user: User, county: str | None) -> bool:
+    """Whether a run that names no county means every county's: it does for a user of the city's scope."""
+    return not (county or "").strip() and county_of(user.scope_code) is None
 
 
 def county_for_run(session: Session, actor: User, county: str | None) -> str:
