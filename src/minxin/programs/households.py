@@ -95,5 +95,8 @@ def household_payments_for(session: Session, user: User, household_id: int, *, p
         .order_by(Cycle.period.desc(), Cycle.id.desc(), Case.id)
     )
     found = paginate(session, stmt, page=page, page_size=page_size, scalars=False)
-    return Page(items=[HouseholdPayment(*row) for row in found.items], total=found.total, page=found.page,
+    # SUM over BIGINT is NUMERIC on PostgreSQL: back to integer fen.
+    items = [HouseholdPayment(c, period, code, name, case, person, int(fen), status)
+             for c, period, code, name, case, person, fen, status in found.items]
+    return Page(items=items, total=found.total, page=found.page,
                 page_size=found.page_size)
