@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from tests.factories import new_id
 
-from factories import new_id
 from minxin.core.errors import ValidationError
 from minxin.regions import region_label, region_labels
 from minxin.registry.models import Region
