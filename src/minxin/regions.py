@@ -59,3 +59,32 @@ def community_labels(session: Session, prefix: str) -> dict[str, str]:
         select(Region.code, Region.name, town.c.name).outerjoin(town, town.c.code == Region.parent_code)
         .where(Region.level == "community", Region.code.like(prefix + "%")))
     return {code: f"{town_name} · {name}" if town_name else name for code, name, town_name in rows}
+
+
+LABEL_SEPARATOR = " · "
+
+
+def region_labels(session: Session, codes: set[str]) -> dict[str, str]:
+    """The display name of each region wherever names are listed: a community (社区/村) with its town,
+    "新海街道 · 胜利社区" (community names repeat across towns), any other region by its own name.
+
+    The one helper for the display name; codes not found map to nothing (callers show the code)."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    rows = session.execute(select(Region.code, Region.name, Region.level, Region.parent_code)
+                           .where(Region.code.in_(codes))).all()
+    towns = {parent for _, _, level, parent in rows if level == "community" and parent}
+    town_names = region_names(session, towns)
+    out: dict[str, str] = {}
+    for code, name, level, parent in rows:
+        town = town_names.get(parent or "") if level == "community" else None
+        out[code] = f"{town}{LABEL_SEPARATOR}{name}" if town else name
+    return out
+
+
+def region_label(session: Session, code: str | None) -> str:
+    """`region_labels` for one code: "新海街道 · 胜利社区", or the code itself when it names no region."""
+    if not code:
+        return ""
+    return region_labels(session, {code}).get(code, code)

@@ -147,6 +147,8 @@ ROUTES: dict[str, Rule] = {
     # registry
     "GET /registry": READ,
     "GET /registry/export.xlsx": READ,
+    "GET /registry/communities": READ,
+    "GET /registry/communities.xlsx": READ,
     "GET /households/{household_id}": rec(Perm.REGISTRY_READ),
     "POST /households/{household_id}/income": rec(Perm.REGISTRY_WRITE),
     "POST /persons/{person_id}/reveal": rec(Perm.PII_VIEW),
@@ -214,6 +216,7 @@ ROUTES: dict[str, Rule] = {
     "GET /api/v1/regions": LOGIN,
     "GET /api/v1/stats": LOGIN,
     "GET /api/v1/persons": READ,
+    "GET /api/v1/communities": READ,
     "GET /api/v1/households/{household_id}": rec(Perm.REGISTRY_READ),
     "POST /api/v1/households": writes(Perm.REGISTRY_WRITE, region=HAIZHOU_COMMUNITY),
     "POST /api/v1/persons/{person_id}/reveal": rec(Perm.PII_VIEW),

@@ -20,6 +20,8 @@ from minxin.children.schemas import (
     GuardianOut,
     ImportErrorOut,
 )
+from minxin.clock import today
+from minxin.core.idnumber import full_years
 from minxin.core.masking import mask_id, mask_name, mask_phone
 from minxin.web.deps import api_user, get_session
 from minxin.web.uploads import read_upload
@@ -35,7 +37,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def summary_out(r: service.ChildRow) -> ChildSummaryOut:
     return ChildSummaryOut(case_id=r.case_id, name=mask_name(r.name), id_number=mask_id(r.id_number),
-                           birth_date=r.birth_date, region_code=r.region_code, placement=r.placement,
+                           age=r.age, region_code=r.region_code, placement=r.placement,
                            institution=r.institution, status=r.status, start_period=r.start_period,
                            paid_until=r.last_month,
                            guardian_name=mask_name(r.guardian_name) if r.guardian_name else None,
@@ -51,7 +53,8 @@ def child_out(child: service.ChildView) -> ChildOut:
     ) if record else None
     return ChildOut(
         case_id=child.case.id, name=mask_name(child.person.name), id_number=mask_id(child.person.id_number),
-        birth_date=child.person.birth_date, region_code=child.case.region_code, placement=child.case.category,
+        age=full_years(child.person.birth_date, today()), region_code=child.case.region_code,
+        placement=child.case.category,
         institution=child.institution.name if child.institution else None, status=child.case.status,
         start_period=child.case.start_period, paid_until=child.last_month, guardian=guardian,
         payments=[ChildPaymentOut(cycle_id=c.id, cycle_period=c.period, kind=it.kind, for_period=it.for_period,

@@ -58,7 +58,7 @@ def child_list(
         actor = actor_for(session, as_user)
         found = list_children(session, user=actor, placement=placement or None, page=page, page_size=50)
         rows = [{"case_id": r.case_id, "name": mask_name(r.name), "id_number": mask_id(r.id_number),
-                 "birth_date": r.birth_date.isoformat(), "region_code": r.region_code, "placement": r.placement,
+                 "age": r.age, "region_code": r.region_code, "placement": r.placement,
                  "institution": r.institution, "status": r.status, "paid_until": r.last_month,
                  "guardian": mask_name(r.guardian_name) if r.guardian_name else None} for r in found.items]
     if as_json:
@@ -82,7 +82,7 @@ def child_show(case_id: int, as_json: bool = JSON_OPTION, as_user: str = AS_OPTI
     if as_json:
         print_json(data)
         return
-    out.print(f"{data['name']} {data['id_number']} 生于 {data['birth_date']}，{data['placement']}"
+    out.print(f"{data['name']} {data['id_number']} {data['age']} 岁，{data['placement']}"
               f"{'（' + data['institution'] + '）' if data['institution'] else ''}，发放至 {data['paid_until']}")
     guardian = data["guardian"]
     out.print(f"监护人：{guardian['name']}（{guardian['relation']}）" if guardian else "监护人：未登记")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import BaseModel
 
 
@@ -28,7 +26,7 @@ class ChildSummaryOut(BaseModel):
     case_id: int
     name: str  # masked
     id_number: str  # masked
-    birth_date: date
+    age: int  # full years; never the birth date, which beside the masked ID number gives it back
     region_code: str
     placement: str  # 集中养育 | 社会散居
     institution: str | None
@@ -50,7 +48,7 @@ class ChildOut(BaseModel):
     case_id: int
     name: str
     id_number: str
-    birth_date: date
+    age: int  # full years; never the birth date, which beside the masked ID number gives it back
     region_code: str
     placement: str
     institution: str | None

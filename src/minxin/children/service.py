@@ -24,9 +24,10 @@ from minxin.children import rules
 from minxin.children.calculator import max_age
 from minxin.children.domain import ChildrenPerm
 from minxin.children.models import ChildRecord
+from minxin.clock import today
 from minxin.core.divisions import scope_prefix
 from minxin.core.errors import NotFound, ValidationError
-from minxin.core.idnumber import normalize_id
+from minxin.core.idnumber import full_years, normalize_id
 from minxin.core.masking import mask_id, mask_name
 from minxin.db import utcnow
 from minxin.paging import Page, paginate
@@ -61,6 +62,12 @@ class ChildRow:
     @property
     def last_month(self) -> str:
         return str(rules.last_paid_month(self.birth_date, max_age()))
+
+    @property
+    def age(self) -> int:
+        """Age in full years today: what masked lists show, never the birth date (beside the masked ID
+        number it gives the hidden digits back)."""
+        return full_years(self.birth_date, today())
 
 
 @dataclass
@@ -246,16 +253,17 @@ def import_children(session: Session, *, actor: User, data: bytes, filename: str
     return result
 
 
-EXPORT_HEADERS = ("案件号", "姓名", "身份证号", "出生日期", "社区代码", "社区", "安置方式", "机构", "状态", "开始月份",
+EXPORT_HEADERS = ("案件号", "姓名", "身份证号", "年龄", "社区代码", "社区", "安置方式", "机构", "状态", "开始月份",
                   "发放至", "监护人", "监护人关系")
 STATUS_NAMES = {"active": "在保", "suspended": "暂停", "terminated": "终止"}
 
 
 def export_rows(rows: list[ChildRow], communities: dict[str, str] | None = None) -> list[list[Any]]:
-    """The children list as spreadsheet rows, names and ID numbers masked as in the list; each community
-    by its code and its name (`communities`: code → name)."""
+    """The children list as spreadsheet rows, names and ID numbers masked as in the list, the age instead
+    of the birth date (which would give the masked digits back); each community by its code and its name
+    (`communities`: code → name)."""
     names = communities or {}
-    return [[r.case_id, mask_name(r.name), mask_id(r.id_number), r.birth_date.isoformat(), r.region_code,
+    return [[r.case_id, mask_name(r.name), mask_id(r.id_number), r.age, r.region_code,
              names.get(r.region_code, ""), r.placement, r.institution or "", STATUS_NAMES.get(r.status, r.status),
              r.start_period or "", r.last_month,
              mask_name(r.guardian_name) if r.guardian_name else "", r.guardian_relation or ""] for r in rows]

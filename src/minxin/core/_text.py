@@ -51,6 +51,7 @@ MAX_LENGTH = {
     "long_name": 100,  # supermarket, donor
     "source": 200,  # a standard's source, a bank note
     "note": 2000,  # reasons, notes, resolutions, objections (TEXT columns)
+    "search": 64,  # what a clerk types into a search box
 }
 
 # C0 controls, DEL and C1 controls. A multi-line field keeps line breaks and tabs.

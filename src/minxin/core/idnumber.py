@@ -28,6 +28,7 @@ __all__ = [
     "WEIGHTS",
     "IdInfo",
     "check_char",
+    "full_years",
     "is_valid_id",
     "make_id",
     "normalize_id",
@@ -191,6 +192,11 @@ class IdInfo:
             raise ValidationError("日期早于出生日期 (date before birth)", field="日期")
         before_birthday = (d.month, d.day) < (self.birth_date.month, self.birth_date.day)
         return d.year - self.birth_date.year - int(before_birthday)
+
+
+def full_years(birth: date, on: date) -> int:
+    """Age in full years (周岁) on day ``on`` (0 before the first birthday)."""
+    return max(0, on.year - birth.year - int((on.month, on.day) < (birth.month, birth.day)))
 
 
 def parse_id(raw: str, *, today: date | None = None) -> IdInfo:

@@ -27,7 +27,7 @@ from minxin.eldercare.institutions import free_beds_public, occupancy
 from minxin.eldercare.models import CALL_KINDS, DISPATCH_TARGETS, LIVING_ARRANGEMENTS, OUTCOMES
 from minxin.eldercare.reports import calls_report
 from minxin.eldercare.service import get_elderly_for, list_elderly
-from minxin.registry.service import region_names
+from minxin.registry.service import region_labels
 from minxin.web.deps import current_user, get_session
 from minxin.web.errors import error_page, status_for
 from minxin.web.i18n import domain_message
@@ -196,7 +196,7 @@ def elderly_list(request: Request, living: str = Query(""), q: str = Query("", m
         result = list_elderly(session, user=user, on=day, living=living or None, q=q, page=page)
     except MinxinError as exc:
         return _fail(request, exc)
-    names = region_names(session, {p.region_code for p, _ in result.items if p.region_code})
+    names = region_labels(session, {p.region_code for p, _ in result.items if p.region_code})
     return render(request, "eldercare/elderly.html", {"result": result, "names": names, "living": living, "q": q,
                                                       "day": day, "livings": LIVING_ARRANGEMENTS})
 
@@ -208,7 +208,7 @@ def elderly_page(request: Request, elderly_id: int, session: Session = Depends(g
     elderly = get_elderly_for(session, user, elderly_id)
     calls = svc.recent_calls_of(session, user=user, person_id=elderly.person.id)
     orders = svc.orders_of(session, person_id=elderly.person.id)
-    region = region_names(session, {elderly.person.region_code or ""})
+    region = region_labels(session, {elderly.person.region_code or ""})
     return render(request, "eldercare/person.html", {"e": elderly, "calls": calls, "orders": orders,
                                                      "region": region.get(elderly.person.region_code or "", "")})
 

@@ -72,6 +72,7 @@ from minxin.registry.service import (
     list_institutions,
     person_names,
     region_choices_for,
+    region_labels,
     region_names,
     region_path,
 )
@@ -169,7 +170,7 @@ def _cases_page(request: Request, session: Session, user: User, *, program: str 
         "results": results, "statuses": CASE_STATUSES, "regions": region_choices_for(session, user),
         "heads": person_names(session, {c.person_id for c in results.items}),
         "problems": {c.id: _problem(request, by_code.get(c.program_code), c) for c in results.items},
-        "community_names": region_names(session, {c.region_code for c in results.items}),
+        "community_names": region_labels(session, {c.region_code for c in results.items}),
         "due_total": due_total, "today": today,
         "can_apply": has_perm(user, Perm.CASES_APPLY), "can_suspend": has_perm(user, Perm.CASES_APPROVE),
         "apply_form": apply_form or {"review_class": "B"}, "apply_error": apply_error,
@@ -246,7 +247,7 @@ def suspend_overdue_preview(request: Request, program: str = Query("", max_lengt
         "program": prog, "program_short": _short_names([prog])[prog.code], "before": day, "reason": reason,
         "preview": preview,
         "heads": person_names(session, {c.person_id for c in preview.items}),
-        "community_names": region_names(session, {c.region_code for c in preview.items}),
+        "community_names": region_labels(session, {c.region_code for c in preview.items}),
     })
 
 

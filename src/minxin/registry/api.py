@@ -18,6 +18,8 @@ from minxin.registry.importer import import_households
 from minxin.registry.models import Household
 from minxin.registry.schemas import (
     API_FIELDS,
+    CommunityOut,
+    CommunityPage,
     CountyCount,
     FieldErrorsOut,
     HouseholdCreate,
@@ -38,9 +40,10 @@ from minxin.registry.service import (
     create_household,
     get_household_for,
     list_regions,
-    region_names,
+    region_labels,
     region_path,
     reveal_id_number,
+    search_communities,
     search_persons,
 )
 from minxin.registry.views import import_counts
@@ -110,20 +113,39 @@ def stats(user: User = Depends(api_user), session: Session = Depends(get_session
 
 
 @router.get("/persons", response_model=PersonPage, summary="Search persons (masked)", responses=ERRORS)
-def persons(q: Annotated[str, Query(max_length=64, description="ID number (or its last digits) or name")] = "",
+def persons(q: Annotated[str, Query(max_length=64, description="What to look for, read as `by` says")] = "",
+            by: Annotated[str, Query(max_length=16, description="name_id (name, ID number or its first/last "
+                                     "digits; the default), household_no, phone, address or community")] = "name_id",
             region: Annotated[str | None, Query(pattern=r"^[0-9]{6,12}$")] = None,
             page: Annotated[int, Query(ge=1, le=100_000)] = 1,
             page_size: Annotated[int, Query(ge=1, le=200)] = 20,
             user: User = Depends(api_user), session: Session = Depends(get_session)) -> PersonPage:
     """Persons in the caller's scope; names and ID numbers are masked."""
-    result = search_persons(session, user=user, q=q, region_code=region, page=page, page_size=page_size)
-    names = region_names(session, {p.region_code for p in result.items if p.region_code})
+    result = search_persons(session, user=user, q=q, by=by, region_code=region, page=page, page_size=page_size)
+    labels = region_labels(session, {p.region_code for p in result.items if p.region_code})
     return PersonPage(
         items=[PersonOut(id=p.id, name=mask_name(p.name), id_number=mask_id(p.id_number),
                          sex=p.sex, relation=p.relation, region_code=p.region_code,  # type: ignore[arg-type]
-                         region_name=names.get(p.region_code or ""), household_id=p.household_id)
+                         region_name=labels.get(p.region_code or ""), household_id=p.household_id,
+                         household_no=p.household.household_no if p.household else None)
                for p in result.items],
         total=result.total, page=result.page, page_size=result.page_size, pages=result.pages,
+    )
+
+
+@router.get("/communities", response_model=CommunityPage, summary="Communities of the caller's scope (picker)",
+            responses=ERRORS)
+def communities(q: Annotated[str, Query(max_length=64, description="Part of the community's or town's name "
+                                        "(\"新海街道 胜利\" names both), or the first digits of the code")] = "",
+                page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+                page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+                user: User = Depends(api_user), session: Session = Depends(get_session)) -> CommunityPage:
+    """The community codes a household import or a search may name, with town and county."""
+    found = search_communities(session, user=user, q=q, page=page, page_size=page_size)
+    return CommunityPage(
+        items=[CommunityOut(code=c.code, name=c.name, label=c.label, town_code=c.town_code, town=c.town,
+                            county_code=c.county_code, county=c.county, urban=c.urban) for c in found.items],
+        total=found.total, page=found.page, page_size=found.page_size, pages=found.pages,
     )
 
 

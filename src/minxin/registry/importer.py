@@ -226,14 +226,16 @@ def require_importer(user: User) -> None:
     require(user, Perm.REGISTRY_IMPORT)
 
 
-def template_for(user: User) -> bytes:
-    """The empty import template, for a user who may import."""
+def template_for(user: User, communities: list[tuple[str, str, str, str]] | None = None) -> bytes:
+    """The empty import template, for a user who may import, with the communities of the user's scope
+    (county, town, community, code) on a sheet of their own."""
     require_importer(user)
-    return template_bytes()
+    return template_bytes(communities)
 
 
-def template_bytes() -> bytes:
-    """The empty import template with its headers and one example row described in a note sheet."""
+def template_bytes(communities: list[tuple[str, str, str, str]] | None = None) -> bytes:
+    """The empty import template with its headers described in a note sheet, and the community codes
+    the importer may use (``communities``: county, town, community, code) on a third sheet."""
     import io
 
     from openpyxl import Workbook
@@ -258,7 +260,7 @@ def template_bytes() -> bytes:
         ("姓名", "必填"),
         ("身份证号", "18 位公民身份号码（15 位会自动升级）；请设为文本格式"),
         ("与户主关系", "户主/本人、配偶、子女、父母、孙子女、兄弟姐妹、其他；每户有且只有一名户主"),
-        ("社区代码", "12 位社区（村）代码，可向县区民政局索取本辖区的社区代码表"),
+        ("社区代码", "12 位社区（村）代码：见本文件“社区代码”工作表，或系统中 困难群众档案 → 社区代码表"),
         ("户籍类别", "城镇 或 农村；同一户相同"),
         ("月收入", "本人月收入，单位元，最多两位小数，不能为负；空白视为 0"),
         ("联系电话", "可空；11 位手机号或固定电话"),
@@ -267,6 +269,16 @@ def template_bytes() -> bytes:
         notes.append(line)
     notes.column_dimensions["A"].width = 14
     notes.column_dimensions["B"].width = 80
+    if communities is not None:
+        codes = wb.create_sheet("社区代码")
+        codes.append(("县区", "街道/乡镇", "社区/村", "社区代码"))
+        for c in codes[1]:
+            c.font = Font(bold=True)
+        for community in communities:
+            codes.append(community)
+            codes.cell(row=codes.max_row, column=4).number_format = "@"
+        for letter, width in zip("ABCD", (12, 14, 16, 16), strict=True):
+            codes.column_dimensions[letter].width = width
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

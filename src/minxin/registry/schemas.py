@@ -69,12 +69,34 @@ class PersonOut(BaseModel):
     sex: Literal["M", "F"]
     relation: str | None
     region_code: str | None
-    region_name: str | None
+    region_name: str | None = Field(description="town · community")
     household_id: int | None
+    household_no: str | None = None
 
 
 class PersonPage(BaseModel):
     items: list[PersonOut]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+
+class CommunityOut(BaseModel):
+    """A community of the caller's scope with its town and county (the community picker)."""
+
+    code: str = Field(description="12-digit community code, as the household import takes it")
+    name: str
+    label: str = Field(description="town · community (names repeat across towns)")
+    town_code: str
+    town: str
+    county_code: str
+    county: str
+    urban: bool
+
+
+class CommunityPage(BaseModel):
+    items: list[CommunityOut]
     total: int
     page: int
     page_size: int

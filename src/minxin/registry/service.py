@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVarTuple
+from typing import Any, TypeVarTuple, cast
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from minxin.auth import audit
 from minxin.auth.models import User
@@ -20,7 +21,9 @@ from minxin.core.idnumber import normalize_id, parse_id
 from minxin.core.masking import mask_id
 from minxin.db import is_db_id, table_of
 from minxin.paging import Page, paginate
-from minxin.regions import community_labels
+from minxin.regions import LABEL_SEPARATOR, community_labels
+from minxin.regions import region_label as region_label
+from minxin.regions import region_labels as region_labels
 from minxin.regions import region_names as region_names  # re-exported: callers read regions here
 from minxin.regions import region_path as region_path
 from minxin.registry import regions_data
@@ -361,40 +364,182 @@ def reveal_id_number(session: Session, *, user: User, person_id: int, reason: st
     return person.id_number
 
 
-def search_persons(session: Session, *, user: User, q: str = "", region_code: str | None = None,
+# How the registry search reads the text typed: `by` names the field (the search page's 查找方式).
+SEARCH_FIELDS: dict[str, str] = {
+    "name_id": "姓名或身份证号",
+    "household_no": "户编号",
+    "phone": "联系电话",
+    "address": "家庭住址",
+    "community": "所属社区",
+}
+MIN_PHONE_DIGITS = 4
+MIN_ADDRESS_CHARS = 2
+
+
+def check_search_field(by: str) -> str:
+    """The search field's code ('' reads as name_id); a clear error for anything else."""
+    by = (by or "name_id").strip()
+    if by not in SEARCH_FIELDS:
+        raise ValidationError(f"查找方式只能是 {'、'.join(SEARCH_FIELDS.values())} 之一 (unknown search field)",
+                              field="by")
+    return by
+
+
+def check_search_text(q: str, *, label: str = "查询内容") -> str:
+    """The text a clerk searched for, stripped: at most 64 characters, no control or direction characters.
+
+    A NUL byte would reach PostgreSQL as an error (a 500), a direction override would make the
+    echoed text read as something else: both are refused with a reason."""
+    return clean_text(q, label=label, max_length=MAX_LENGTH["search"], field="q")
+
+
+def search_persons(session: Session, *, user: User, q: str = "", by: str = "name_id", region_code: str | None = None,
                    page: int = 1, page_size: int = 20) -> Page[Person]:
-    """Search by ID number (full or its last digits) or by name; scoped to the user and paged."""
+    """Search the persons of the user's scope by name or ID number (full or its first/last digits), by
+    户编号, phone number, address or community name (``by``); paged. Members of a household found by a
+    household field are listed together, head first."""
     require(user, Perm.REGISTRY_READ)
     stmt = scoped(select(Person).options(selectinload(Person.household)), user, Person.region_code).where(
         Person.household_id.is_not(None))
-    stmt = person_query(stmt, q)
+    by = check_search_field(by)
+    stmt = person_query(stmt, q, by=by, user=user)
     if region_code:
         stmt = stmt.where(Person.region_code.like(escape_like(region_code.strip()) + "%", escape=LIKE_ESCAPE))
-    stmt = stmt.order_by(Person.name, Person.id)
+    if by in ("household_no", "address", "phone") and q.strip():
+        stmt = stmt.order_by(Person.household_id, Person.is_head.desc(), Person.id)
+    else:
+        stmt = stmt.order_by(Person.name, Person.id)
     return paginate(session, stmt, page=page, page_size=page_size)
 
 
-def person_query(stmt: Select[*Ts], q: str) -> Select[*Ts]:
-    """Narrow a query over persons by ID number (full, or its first/last digits) or by name."""
-    q = q.strip()
+def _households_where(*conditions: Any) -> Any:
+    return Person.household_id.in_(select(Household.id).where(*conditions))
+
+
+def _phone_digits(q: str) -> str:
+    digits = q.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
+    if not is_ascii_digits(digits):
+        raise ValidationError("按联系电话查找时只能输入数字 (digits only)", field="q")
+    if len(digits) < MIN_PHONE_DIGITS:
+        raise ValidationError(f"按联系电话查找时至少输入 {MIN_PHONE_DIGITS} 位数字 (too few digits)", field="q")
+    return digits
+
+
+def _community_condition(q: str, user: User | None) -> Any:
+    """Persons of the communities whose name holds ``q``; "新海街道 胜利社区" (or with ·) also names the town."""
+    parts = [p for p in re.split(r"[\s·・]+", q) if p]
+    communities = select(Region.code).where(Region.level == "community")
+    if user is not None:
+        communities = scoped(communities, user, Region.code)
+    if len(parts) >= 2:
+        town = "".join(parts[:-1])
+        towns = select(Region.code).where(Region.level == "town",
+                                          Region.name.like(f"%{escape_like(town)}%", escape=LIKE_ESCAPE))
+        communities = communities.where(Region.parent_code.in_(towns))
+        parts = parts[-1:]
+    communities = communities.where(Region.name.like(f"%{escape_like(parts[0])}%", escape=LIKE_ESCAPE))
+    return Person.region_code.in_(communities)
+
+
+def person_query(stmt: Select[*Ts], q: str, *, by: str = "name_id", user: User | None = None) -> Select[*Ts]:
+    """Narrow a query over persons by the text a clerk typed, read as the field ``by`` names.
+
+    name_id: an ID number (full, or its first/last digits) or a name; household_no: part of the 户编号;
+    phone: 4 or more digits of the person's or the household's phone; address: part of the household's
+    address; community: part of the community's name (or "town community"). % and _ are what the clerk
+    typed, never wildcards: "%" must not list everyone.
+    """
+    by = check_search_field(by)
+    q = check_search_text(q)
+    if not q:
+        return stmt
+    if by == "household_no":
+        return stmt.where(_households_where(
+            Household.household_no.like(f"%{escape_like(q)}%", escape=LIKE_ESCAPE)))
+    if by == "phone":
+        pattern = f"%{escape_like(_phone_digits(q))}%"
+        return stmt.where(or_(Person.phone.like(pattern, escape=LIKE_ESCAPE),
+                              _households_where(Household.phone.like(pattern, escape=LIKE_ESCAPE))))
+    if by == "address":
+        if len(q) < MIN_ADDRESS_CHARS:
+            raise ValidationError(f"按家庭住址查找时至少输入 {MIN_ADDRESS_CHARS} 个字 (too short)", field="q")
+        return stmt.where(_households_where(
+            Household.address.like(f"%{escape_like(q)}%", escape=LIKE_ESCAPE)))
+    if by == "community":
+        return stmt.where(_community_condition(q, user))
+    digits = q.replace(" ", "").upper()
+    if len(digits) >= 15 and digits[:-1].isdigit():
+        try:
+            return stmt.where(Person.id_number == normalize_id(digits))
+        except ValidationError:
+            return stmt.where(Person.id_number == digits)
+    if digits.isdigit() or (digits[:-1].isdigit() and digits.endswith("X") and len(digits) > 1):
+        # A clerk often has only the last digits of a number at hand.
+        pattern = escape_like(digits)
+        return stmt.where(or_(Person.id_number.like(f"%{pattern}", escape=LIKE_ESCAPE),
+                              Person.id_number.like(f"{pattern}%", escape=LIKE_ESCAPE)))
+    pattern = escape_like(q)
+    return stmt.where(Person.name.like(f"{pattern}%", escape=LIKE_ESCAPE) if len(q) < 2
+                      else Person.name.like(f"%{pattern}%", escape=LIKE_ESCAPE))
+
+
+# ---- communities: the code list and the picker ---------------------------------------------------
+
+@dataclass(frozen=True)
+class CommunityRow:
+    """A community (社区/村) with its town and county, as the code list and the picker show it."""
+
+    code: str
+    name: str
+    urban: bool
+    town_code: str
+    town: str
+    county_code: str
+    county: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.town}{LABEL_SEPARATOR}{self.name}"
+
+
+def _communities_stmt(user: User, q: str) -> Select[Any]:
+    town = aliased(Region)
+    county = aliased(Region)
+    stmt: Select[Any] = scoped(
+        cast("Select[Any]", select(Region.code, Region.name, Region.urban, town.code, town.name, county.code,
+                                   county.name)
+             .join(town, town.code == Region.parent_code)
+             .join(county, county.code == town.parent_code)
+             .where(Region.level == "community", Region.alias_of.is_(None))),
+        user, Region.code,
+    )
+    q = check_search_text(q, label="社区名称或代码")
     if q:
-        digits = q.replace(" ", "").upper()
-        if len(digits) >= 15 and digits[:-1].isdigit():
-            try:
-                stmt = stmt.where(Person.id_number == normalize_id(digits))
-            except ValidationError:
-                stmt = stmt.where(Person.id_number == digits)
-        elif digits.isdigit() or (digits[:-1].isdigit() and digits.endswith("X") and len(digits) > 1):
-            # A clerk often has only the last digits of a number at hand.
-            pattern = escape_like(digits)
-            stmt = stmt.where(or_(Person.id_number.like(f"%{pattern}", escape=LIKE_ESCAPE),
-                                  Person.id_number.like(f"{pattern}%", escape=LIKE_ESCAPE)))
+        if is_ascii_digits(q):
+            stmt = stmt.where(Region.code.like(escape_like(q) + "%", escape=LIKE_ESCAPE))
         else:
-            # % and _ are what the clerk typed, not wildcards: "%" must not list everyone.
-            pattern = escape_like(q)
-            stmt = stmt.where(Person.name.like(f"{pattern}%", escape=LIKE_ESCAPE) if len(q) < 2
-                              else Person.name.like(f"%{pattern}%", escape=LIKE_ESCAPE))
-    return stmt
+            parts = [p for p in re.split(r"[\s·・]+", q) if p]
+            if len(parts) >= 2:
+                stmt = stmt.where(town.name.like(f"%{escape_like(''.join(parts[:-1]))}%", escape=LIKE_ESCAPE))
+            stmt = stmt.where(or_(Region.name.like(f"%{escape_like(parts[-1])}%", escape=LIKE_ESCAPE),
+                                  town.name.like(f"%{escape_like(parts[-1])}%", escape=LIKE_ESCAPE)))
+    return stmt.order_by(Region.code)
+
+
+def search_communities(session: Session, *, user: User, q: str = "", page: int = 1,
+                       page_size: int = 20) -> Page[CommunityRow]:
+    """The communities of the user's scope whose name, town or code matches ``q``, in code order, paged:
+    the community picker and the code list."""
+    require(user, Perm.REGISTRY_READ)
+    found = paginate(session, _communities_stmt(user, q), page=page, page_size=page_size, scalars=False)
+    return Page(items=[CommunityRow(*row) for row in found.items], total=found.total, page=found.page,
+                page_size=found.page_size)
+
+
+def all_communities(session: Session, *, user: User, q: str = "") -> list[CommunityRow]:
+    """Every community of the user's scope matching ``q`` (the code list as a spreadsheet)."""
+    require(user, Perm.REGISTRY_READ)
+    return [CommunityRow(*row) for row in session.execute(_communities_stmt(user, q))]
 
 
 def list_households(session: Session, *, user: User, region_code: str | None = None, page: int = 1,
