@@ -107,14 +107,16 @@ def veteran_show(recipient_id: int, as_json: bool = JSON_OPTION, as_user: str = 
 @veteran_app.command("event")
 def veteran_event(recipient_id: int, kind: str = typer.Argument(..., help="moved_out or deceased"),
                   on: str = typer.Option(..., "--on", help="YYYY-MM-DD"), note: str = typer.Option(None, "--note"),
+                  cause: str = typer.Option(None, "--cause", help="deceased: illness or other (残疾军人: required)"),
                   as_user: str = AS_OPTION) -> None:
-    """Record a move out (迁出) or a death (死亡): the case ends with that month."""
+    """Record a move out (迁出) or a death (死亡): the case ends with that month; a death of 三属 (6 months) or of a
+    残疾军人 from illness (12 months) pays funeral aid in the county's next youfu cycle."""
     from minxin.veterans.service import record_status
 
     day = _date(on, "--on")
     with work() as session:
         r = record_status(session, actor=actor_for(session, as_user), recipient_id=recipient_id, kind=kind, on=day,
-                          note=note)
+                          note=note, cause=cause)
         console.print(f"recipient {r.id}: {kind} on {day}")
 
 

@@ -27,12 +27,14 @@ from minxin.programs.models import Case, Cycle, Program, Standard
 from minxin.programs.policy import load_policy
 from minxin.programs.service import step
 from minxin.registry.models import Person, Region
+from minxin.veterans import rules
 from minxin.veterans.calculator import month_share_sql, supplement_sql
 from minxin.veterans.domain import VeteranPerm
 from minxin.veterans.models import (
     RetiredSoldier,
     TrainingCourse,
     TrainingEnrolment,
+    VeteranDeathBenefit,
     VeteranEvent,
     VeteranRecipient,
     VeteranService,
@@ -108,10 +110,20 @@ def _event(session: Session, *, actor: User, recipient: VeteranRecipient, kind: 
     return ev
 
 
+CAUSE_NAMES = {"illness": "因病死亡", "other": "其他原因"}
+
+
 def record_status(session: Session, *, actor: User, recipient_id: int, kind: str, on: date,
-                  note: str | None = None) -> VeteranRecipient:
-    """A recipient moves out (迁出) or dies (死亡): the event, and the youfu case ends with that month
-    (the month of the move or death is still paid)."""
+                  note: str | None = None, cause: str | None = None) -> VeteranRecipient:
+    """A recipient moves out (迁出) or dies (死亡): the event, and the youfu case ends with that month.
+
+    1. The recipient must be active; a death names its cause (因病 `illness` or `other`) where the benefit
+       depends on it (残疾军人), and is not dated in the future.
+    2. The case is terminated with the month of the move or death as its end month.
+    3. A death that pays funeral aid (rules.death_rule: 6 months to 三属, 12 to a 残疾军人 who died of
+       illness) records the benefit: the county's next youfu cycle (of that month or later) pays it once,
+       as its own explained line (veterans.calculator).
+    4. The event and its audit entry, in this transaction."""
     require(actor, VeteranPerm.MANAGE)
     recipient = get_recipient_for(session, actor, recipient_id)
     if kind not in ("moved_out", "deceased"):
@@ -119,15 +131,49 @@ def record_status(session: Session, *, actor: User, recipient_id: int, kind: str
     if recipient.status != "active":
         raise Conflict(f"此优抚对象已{STATUS_NAMES[recipient.status]}，不能再登记{EVENT_NAMES[kind]} "
                        "(recipient no longer active)")
+    if on > today() + timedelta(days=1):
+        raise ValidationError("日期不能晚于今天 (date in the future)", field="日期")
+    rule = None
+    if kind == "deceased":
+        cause = (cause or "").strip() or None
+        if cause is not None and cause not in CAUSE_NAMES:
+            raise ValidationError("死亡原因应为 因病死亡(illness) 或 其他原因(other) (unknown cause)", field="死亡原因")
+        if cause is None and recipient.category == rules.DISABLED:
+            raise ValidationError("残疾军人死亡须注明死亡原因：因病死亡(illness) 或 其他原因(other)；因病死亡增发"
+                                  "12个月残疾抚恤金 (cause required)", field="死亡原因")
+        rule = rules.death_rule(recipient.category, cause or "other")
+    elif cause:
+        raise ValidationError("迁出不填死亡原因 (a move has no cause of death)", field="死亡原因")
     case = session.get(Case, recipient.case_id)
     if case is not None and case.status in ("active", "suspended", "approved"):
         step(session, actor=actor, case_id=case.id, action="terminate",
              reason=f"优抚对象{EVENT_NAMES[kind]}（{on.isoformat()}）{('：' + note) if note else ''}",
              start_period=Period.of(on))
     recipient.status = kind
-    _event(session, actor=actor, recipient=recipient, kind=kind, on=on, note=note)
+    detail: dict[str, Any] = {"cause": cause} if kind == "deceased" else {}
+    if rule is not None:
+        months = rules.DEATH_RULES[rule][0]
+        session.add(VeteranDeathBenefit(recipient_id=recipient.id, case_id=recipient.case_id, died_on=on,
+                                        cause=cause or "other", rule=rule, months=months,
+                                        pay_from=str(Period.of(on)), actor=actor.username))
+        detail.update(benefit_rule=rule, benefit_months=months)
+    _event(session, actor=actor, recipient=recipient, kind=kind, on=on, note=note, detail=detail)
     session.flush()
     return recipient
+
+
+def death_benefit_of(session: Session, recipient: VeteranRecipient) -> dict[str, Any] | None:
+    """The funeral aid a death pays: rule, months, article and the cycle that paid it (None while pending)."""
+    b = session.execute(select(VeteranDeathBenefit).where(VeteranDeathBenefit.recipient_id == recipient.id)
+                        .execution_options(populate_existing=True)).scalar_one_or_none()  # cycles write it in SQL
+    if b is None:
+        return None
+    article = rules.DEATH_RULES[b.rule][1]
+    cycle = session.get(Cycle, b.cycle_id) if b.cycle_id is not None else None
+    return {"rule": b.rule, "months": b.months, "article": f"军人抚恤优待条例{article}",
+            "died_on": b.died_on.isoformat(),
+            "cause": b.cause, "cause_name": CAUSE_NAMES[b.cause], "pay_from": b.pay_from,
+            "cycle_id": b.cycle_id, "paid_in": cycle.period if cycle else None}
 
 
 def set_documents(session: Session, *, actor: User, recipient_id: int, certificate_no: str,
@@ -572,4 +618,5 @@ def recipient_detail(session: Session, *, user: User, recipient_id: int) -> dict
                      for item, line, cycle in case_payment_items(session, case.id)],
         "services": [{"kind": s.kind, "kind_name": SERVICE_NAMES[s.kind], "on": s.on.isoformat(),
                       "hospital": s.hospital, "days": s.days} for s in services_of(session, r)],
+        "death_benefit": death_benefit_of(session, r),
     }

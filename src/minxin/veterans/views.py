@@ -107,6 +107,14 @@ _ZH: dict[str, str] = {
     "vet.status_form": "登记迁出或死亡",
     "vet.kind_moved_out": "迁出",
     "vet.kind_deceased": "死亡",
+    "vet.cause": "死亡原因",
+    "vet.cause_none": "（死亡原因）",
+    "vet.cause_illness": "因病死亡",
+    "vet.cause_other": "其他原因",
+    "vet.death_benefit": "丧葬补助费",
+    "vet.death_benefit_text": "增发 {months} 个月（{article}），{status}",
+    "vet.death_benefit_pending": "待下一发放周期发放",
+    "vet.death_benefit_paid": "已列入 {period} 发放周期",
     "vet.service_form": "登记体检或疗养",
     "vet.kind_checkup": "免费体检",
     "vet.kind_convalescence": "短期疗养",
@@ -221,6 +229,14 @@ _EN: dict[str, str] = {
     "vet.status_form": "Record a move out or a death",
     "vet.kind_moved_out": "Moved out",
     "vet.kind_deceased": "Deceased",
+    "vet.cause": "Cause of death",
+    "vet.cause_none": "(cause of death)",
+    "vet.cause_illness": "Illness",
+    "vet.cause_other": "Other",
+    "vet.death_benefit": "Funeral aid",
+    "vet.death_benefit_text": "{months} extra months ({article}), {status}",
+    "vet.death_benefit_pending": "to be paid by the next cycle",
+    "vet.death_benefit_paid": "in the {period} cycle",
     "vet.service_form": "Record a checkup or a stay",
     "vet.kind_checkup": "Free checkup",
     "vet.kind_convalescence": "Convalescence stay",
@@ -371,9 +387,11 @@ def _after_post(request: Request, session: Session, user: User, recipient_id: in
 @router.post("/veterans/{recipient_id}/status")
 def post_status(request: Request, recipient_id: int, kind: str = Form("", max_length=16),
                 on: str = Form("", max_length=10), note: str = Form("", max_length=200),
-                user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
+                cause: str = Form("", max_length=16), user: User = Depends(current_user),
+                session: Session = Depends(get_session)) -> Response:
     return _after_post(request, session, user, recipient_id, lambda: service.record_status(
-        session, actor=user, recipient_id=recipient_id, kind=kind, on=_parse_date(on, "日期"), note=note or None))
+        session, actor=user, recipient_id=recipient_id, kind=kind, on=_parse_date(on, "日期"), note=note or None,
+        cause=(cause or None) if kind == "deceased" else None))
 
 
 @router.post("/veterans/{recipient_id}/documents")
