@@ -30,7 +30,7 @@ def test_awaiting_and_priority_soldiers_come_first_and_courses_count_results(ses
         service.enrol(session, actor=county_officer, course_id=course.id, soldier_id=first.id)
     service.set_result(session, actor=county_officer, enrolment_id=enrolment.id, result="passed",
                        certificate_no="电工证001")
-    [(c, enrolled, passed)] = service.courses(session, user=county_officer)
+    [(c, enrolled, passed)] = service.courses(session, user=county_officer).items
     assert (c.id, enrolled, passed) == (course.id, 1, 1)
     with pytest.raises(NotFound):
         service.enrol(session, actor=other_county_officer, course_id=course.id, soldier_id=plain.id)

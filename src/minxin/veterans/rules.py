@@ -202,6 +202,22 @@ def explain_death(*, rule: str, annual_fen: int, months: int, amount_fen: int | 
     return core if amount_fen is None else f"{core} = {y(amount_fen)}"
 
 
+# ---- resettlement training (P24) ----------------------------------------------------------------------
+
+def free_training_until(discharged_on: date) -> date:
+    """The last day a course may start and still be free: one year after discharge (退役士兵安置条例 Art.21);
+    discharged on 29 February → 28 February of the next year."""
+    try:
+        return discharged_on.replace(year=discharged_on.year + 1)
+    except ValueError:
+        return discharged_on.replace(year=discharged_on.year + 1, day=28)
+
+
+def training_free(discharged_on: date, starts_on: date) -> bool:
+    """Skills training is free when the course starts within one year of discharge (the anniversary included)."""
+    return starts_on <= free_training_until(discharged_on)
+
+
 # ---- the local supplement (地方补助) ----------------------------------------------------------------
 
 @dataclass(frozen=True)
