@@ -67,7 +67,7 @@ def test_a_death_pays_the_extra_months_once_in_the_next_cycle_and_a_raise_reache
                           data=("\n".join([HEAD, *rows]) + "\n").encode())
     assert res.ok, [str(x) for x in res.errors]
     ra, rb, rd, re_ = (_recipient(session, n) for n in (a, b, d, e))
-    for month in range(1, 5):
+    for month in range(1, 4):
         s = run_cycle(session, actor=county_officer, program="youfu", period=Period(2013, month))
         approve_cycle(session, actor=city_admin, cycle_id=s.cycle_id)
 
@@ -94,6 +94,14 @@ def test_a_death_pays_the_extra_months_once_in_the_next_cycle_and_a_raise_reache
     assert '"benefit_months": 12' in audit.detail and '"cause": "illness"' in audit.detail
     assert all(session.get(Case, r.case_id).status == "terminated" for r in (ra, rb, rd, re_))
     assert recipient_detail(session, user=county_officer, recipient_id=rb.id)["death_benefit"]["paid_in"] is None
+
+    # April, the month of death, run after the deaths were recorded: still paid as usual, no funeral aid yet.
+    april = run_cycle(session, actor=county_officer, program="youfu", period=Period(2013, 4))
+    lines = _lines(session, april.cycle_id)
+    assert set(lines) == {ra.case_id, rb.case_id, rd.case_id, re_.case_id}
+    assert (lines[ra.case_id][0].amount_fen, lines[rb.case_id][0].amount_fen) == (292958, 111341)
+    assert {lines[c][0].rule for c in lines} == {"youfu"}
+    approve_cycle(session, actor=city_admin, cycle_id=april.cycle_id)
 
     may = run_cycle(session, actor=county_officer, program="youfu", period=Period(2013, 5))
     lines = _lines(session, may.cycle_id)

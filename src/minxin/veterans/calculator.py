@@ -7,9 +7,10 @@ the years stored in the line's `units`); a local supplement (地方补助, polic
 line's `addon_fen` and reads as its own part (`… + 地方补助 30`). The same rule in Python is
 `veterans.rules.monthly_fen` (tests hold the SQL to it).
 
-A recorded death that pays funeral aid (veteran_death_benefits, rules.death_rule) is a one-off part of the
-same select: the case, terminated with its month of death, gets in the county's next cycle (of the month of
-death or later) one line of the extra months (`年标准 13001 ÷ 12 × 6 个月（丧葬补助费，条例第十九条）`, the
+A case terminated by a move or a death is still paid up to its end month (the month of the event) when
+its cycles run after the event was recorded. A recorded death that pays funeral aid (veteran_death_benefits,
+rules.death_rule) is a one-off part of the same select: the case gets in the county's next cycle after the
+month of death one line of the extra months (`年标准 13001 ÷ 12 × 6 个月（丧葬补助费，条例第十九条）`, the
 months in `units`, the rule naming the article); the cycle takes the benefit (after_regular) and a draft
 recomputed gives it back (before_regular), so it is paid once. A back-dated raise reaching that month pays
 its arrears like any month's.
@@ -78,6 +79,9 @@ def rule_sql(units: str, period: str) -> str:
 
 
 _DEATH = "(" + ", ".join(f"'{r}'" for r in rules.DEATH_RULES) + ")"
+# A case of the run's county ended (a move or a death) in this month or later: its last months are still paid.
+ENDING = ("c.program_code = :p AND c.status = 'terminated' AND c.region_code >= :lo AND c.region_code < :hi "
+          "AND c.start_period <= :period AND c.end_period >= :period")
 
 
 def death_share_sql(std: str, units: str) -> str:
@@ -109,21 +113,28 @@ class YoufuCalculator(Calculator):
     def regular_select(self, q: RunSql) -> str:
         base = base_sql("s.standard_fen", "v.service_years", ":period")
         sup = supplement_sql("c.region_code", "c.category", ":period")
-        return f"""
+
+        def regular(source: str, where: str) -> str:
+            return f"""
 SELECT c.id AS case_id, c.region_code AS region_code, {base} + {sup} AS amount, c.category AS category,
        {rule_sql("v.service_years", ":period")} AS rule, s.standard_fen AS standard_fen,
        s.standard_id AS standard_id, CAST(NULL AS BIGINT) AS income_fen, CAST(NULL AS INTEGER) AS members,
        CAST(v.service_years AS BIGINT) AS units,
        {sup} AS addon_fen, 0 AS n_elderly, 0 AS n_minor, 0 AS n_disabled, 0 AS n_ill
-FROM {q.cases} CROSS JOIN mx_std s LEFT JOIN veteran_recipients v ON v.case_id = c.id
-WHERE {q.active} AND s.period = :period AND s.region_code = c.region_code AND s.category = c.category
-  AND {base} > 0
+FROM {source} CROSS JOIN mx_std s LEFT JOIN veteran_recipients v ON v.case_id = c.id
+WHERE {where} AND s.period = :period AND s.region_code = c.region_code AND s.category = c.category
+  AND {base} > 0"""
+
+        # The month of a move or a death is still paid when the case ended before its cycle ran (the few
+        # terminated cases are found through the case index, whatever way the run reads the active ones).
+        return f"""{regular(q.cases, q.active)}
+UNION ALL{regular("cases c", ENDING)}
 UNION ALL
 SELECT c.id, c.region_code, {death_share_sql("s.standard_fen", "b.months")}, c.category, b.rule, s.standard_fen,
        s.standard_id, CAST(NULL AS BIGINT), CAST(NULL AS INTEGER), CAST(b.months AS BIGINT), 0, 0, 0, 0, 0
 FROM veteran_death_benefits b JOIN cases c ON c.id = b.case_id CROSS JOIN mx_std s
-WHERE b.cycle_id IS NULL AND b.pay_from <= :period AND c.program_code = :p
-  AND c.region_code >= :lo AND c.region_code < :hi AND NOT ({q.active})
+WHERE b.cycle_id IS NULL AND b.pay_from < :period AND c.program_code = :p
+  AND c.region_code >= :lo AND c.region_code < :hi AND NOT ({q.active}) AND NOT ({ENDING})
   AND s.period = :period AND s.region_code = c.region_code AND s.category = c.category AND s.standard_fen >= 12
 """
 

@@ -74,7 +74,7 @@ class VeteranDeathBenefit(Base):
     cause: Mapped[str] = mapped_column(String(16))
     rule: Mapped[str] = mapped_column(String(16))  # the payment line's rule (rules.DEATH_RULES)
     months: Mapped[int] = mapped_column(Integer)
-    pay_from: Mapped[str] = mapped_column(String(7))  # the month of death: no earlier cycle pays it
+    pay_from: Mapped[str] = mapped_column(String(7))  # the month of death: a cycle of a later month pays it
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"), index=True)  # the cycle that paid it
     actor: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -120,9 +120,10 @@ def record_status(session: Session, *, actor: User, recipient_id: int, kind: str
 
     1. The recipient must be active; a death names its cause (因病 `illness` or `other`) where the benefit
        depends on it (残疾军人), and is not dated in the future.
-    2. The case is terminated with the month of the move or death as its end month.
+    2. The case is terminated with the month of the move or death as its end month (still paid, also by a
+       cycle run after this).
     3. A death that pays funeral aid (rules.death_rule: 6 months to 三属, 12 to a 残疾军人 who died of
-       illness) records the benefit: the county's next youfu cycle (of that month or later) pays it once,
+       illness) records the benefit: the county's next youfu cycle after the month of death pays it once,
        as its own explained line (veterans.calculator).
     4. The event and its audit entry, in this transaction."""
     require(actor, VeteranPerm.MANAGE)
