@@ -1,7 +1,7 @@
 """veterans: the extra months paid once on a recipient's death (丧葬补助费, 条例 Art.19 and Art.28)
 
 Revision ID: 20261203_veteran_deaths
-Revises: 20261203_eldercare_beds
+Revises: 20261203_care_training
 Create Date: 2026-12-03 09:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import minxin.db
 
 revision: str = '20261203_veteran_deaths'
-down_revision: str | None = '20261203_eldercare_beds'
+down_revision: str | None = '20261203_care_training'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
