@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
-
 from tests.factories import new_id
+
 from minxin.auth.models import AuditEvent
 from minxin.core.errors import ValidationError
 from minxin.core.period import Period

@@ -187,7 +187,8 @@ def test_the_api_answers_as_the_pages_do(session, client: TestClient, recipient,
 
 def test_the_town_officer_registers_a_soldier_enrols_records_the_result_and_the_placement(
         session, client: TestClient, county_officer, town_officer):
-    from factories import household
+    from tests.factories import household
+
     from minxin.auth.models import AuditEvent
     from minxin.veterans.models import TrainingCourse, TrainingEnrolment
 
