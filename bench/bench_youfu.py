@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import RESULTS, machine  # noqa: E402
 
 from minxin import migrate  # noqa: E402
+from minxin.auth import audit  # noqa: E402
 from minxin.auth.service import ensure_system_user  # noqa: E402
 from minxin.core.period import Period  # noqa: E402
 from minxin.db import make_engine, unit_of_work, write_lock  # noqa: E402
@@ -70,6 +71,7 @@ def fresh(backend: str, tmp: Path) -> Engine:
 
 
 def load(engine: Engine, n: int) -> None:
+    audit.create_key(audit.key_path(engine.url))  # `minxin init` does the same: no key, no audit entry
     migrate.upgrade(engine)
     with write_lock(), Session(engine) as s:
         seed_regions(s)

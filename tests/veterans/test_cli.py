@@ -112,3 +112,45 @@ def test_a_bad_file_exits_1_with_each_row_and_an_error_sheet(cli, tmp_path):
 def test_bad_arguments_exit_1_with_one_line(cli, args):
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 1 and r.stderr.count("\n") == 1, (r.stdout, r.stderr)
+
+
+def test_resettlement_on_the_command_line_and_a_death_with_its_cause(cli, tmp_path):
+    runner = CliRunner()
+    number = new_id(date(1990, 1, 1))
+    r = runner.invoke(cli, ["veteran", "import", _file(tmp_path, "s.csv", f"李兵,{number},320706006001,烈士遗属,,"
+                                                                           "2012-01,622200000000000009,"),
+                            "--as", "hz_officer"])
+    assert r.exit_code == 0, r.output
+
+    def ok(*args: str) -> str:
+        res = runner.invoke(cli, [*args, "--as", "hz_officer"])
+        assert res.exit_code == 0, (args, res.output)
+        return res.stdout
+
+    ok("veteran", "soldier-add", number, "--discharged", "2011-12-01", "--priority", "烈士子女")
+    assert runner.invoke(cli, ["veteran", "soldier-add", number, "--discharged", "2011-12-01", "--as",
+                               "hz_officer"]).exit_code == 1  # registered once
+    ok("veteran", "course-add", "电工", "--region", "320706", "--starts", "2012-11-01", "--ends", "2012-12-31")
+    ok("veteran", "course-add", "厨师", "--region", "320706", "--starts", "2013-03-01", "--ends", "2013-04-30")
+    assert runner.invoke(cli, ["veteran", "course-add", "x", "--region", "320707", "--starts", "2012-11-01",
+                               "--ends", "2012-12-31", "--as", "hz_officer"]).exit_code == 1
+    courses = json.loads(ok("veteran", "courses", "--json"))
+    assert courses["total"] == 2
+    by_name = {c["name"]: c["id"] for c in courses["items"]}
+    ok("veteran", "enrol", "1", str(by_name["电工"]))
+    ok("veteran", "enrol", "1", str(by_name["厨师"]))
+    ok("veteran", "result", "1", "passed", "--certificate", "电工证001")
+    ok("veteran", "placement", "1", "placed", "--on", "2013-06-01", "--note", "县供电公司")
+    assert runner.invoke(cli, ["veteran", "placement", "1", "placed", "--as", "hz_officer"]).exit_code == 1  # no day
+    detail = json.loads(ok("veteran", "soldier", "1", "--json"))
+    assert (detail["placement_status"], detail["priority_reason"], detail["free_until"]) == \
+        ("placed", "烈士子女", "2012-12-01")
+    # Discharged 2011-12-01: a course starting 2012-11-01 is free, one starting 2013-03-01 is not.
+    assert [(e["course"], e["free"], e["result"]) for e in detail["enrolments"]] == \
+        [("电工", True, "passed"), ("厨师", False, "enrolled")]
+    assert runner.invoke(cli, ["veteran", "soldier", "1", "--as", "gy_officer"]).exit_code == 1
+    assert json.loads(ok("veteran", "soldiers", "--json"))["items"][0]["placement_status"] == "placed"
+
+    ok("veteran", "event", "1", "deceased", "--on", "2012-03-02", "--cause", "other")
+    benefit = json.loads(ok("veteran", "show", "1", "--json"))["death_benefit"]
+    assert (benefit["months"], benefit["article"], benefit["pay_from"]) == (6, "军人抚恤优待条例第十九条", "2012-03")

@@ -113,6 +113,40 @@ def test_a_standard_dated_into_a_reconciled_month_is_refused(session, county_off
     approve_cycle(session, actor=city_admin, cycle_id=s.cycle_id)
     session.get(Cycle, s.cycle_id).status = "reconciled"
     session.flush()
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict, match="已对账"):
         set_standard(session, actor=county_officer, program="youfu", region_code="320706", amount_fen=1300000,
                      effective=date(2013, 1, 1), category="烈士遗属")
+
+
+def test_the_same_person_twice_in_a_file_or_a_control_character_is_named_and_nothing_is_stored(session, county_officer):
+    twice = new_id(date(1950, 1, 1))
+    before = (_count(session, VeteranRecipient), _count(session, Case), _count(session, Person))
+    res = import_veterans(session, actor=county_officer, filename="dup.csv", data=_data(
+        f"两次,{twice},320706006001,烈士遗属,,2013-01,{ACCT},",
+        f"两次,{twice},320706006001,病故军人遗属,,2013-01,{ACCT},",                              # row 3: again
+        f"零级,{new_id(date(1950, 1, 1))},320706006001,残疾军人,零级/因战,2013-01,{ACCT},",       # row 4
+        f"无原因,{new_id(date(1950, 1, 1))},320706006001,残疾军人,一级,2013-01,{ACCT},"))          # row 5
+    assert not res.ok
+    assert [(e.row, e.column) for e in res.errors] == [(3, "身份证号"), (4, "子类"), (5, "子类")]
+    assert "重复" in res.errors[0].reason
+    assert (_count(session, VeteranRecipient), _count(session, Case), _count(session, Person)) == before
+    control = import_veterans(session, actor=county_officer, filename="c.csv", data=_data(
+        f"控\x07制,{new_id(date(1950, 1, 1))},320706006001,烈士遗属,,2013-01,{ACCT},"))
+    assert not control.ok and control.errors
+    assert (_count(session, VeteranRecipient), _count(session, Case), _count(session, Person)) == before
+
+
+def test_a_bad_grade_in_an_xlsx_is_named_like_in_a_csv(session, county_officer):
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEAD.split(","))
+    ws.append(["甲", new_id(date(1950, 1, 1)), "320706006001", "残疾军人", "十二级/因公", "2013-01", ACCT, None])
+    buf = io.BytesIO()
+    wb.save(buf)
+    res = import_veterans(session, actor=county_officer, filename="g.xlsx", data=buf.getvalue())
+    assert [(e.row, e.column) for e in res.errors] == [(2, "子类")] and "一级至十级" in res.errors[0].reason
+    assert _count(session, VeteranRecipient) == 0

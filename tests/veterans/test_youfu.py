@@ -8,6 +8,7 @@ import io
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
+from tests.conftest import make_user
 from tests.factories import new_id
 
 from minxin.core.period import Period
@@ -219,3 +220,19 @@ def test_a_death_ends_the_case_with_that_month_and_is_an_audited_event(session, 
     # The month of death was due; May is not.
     assert ontime_report(session, user=county_officer, period=Period(2013, 4)).totals()["due"] == 1
     assert ontime_report(session, user=county_officer, period=Period(2013, 5)).totals()["due"] == 0
+
+
+def test_the_shipped_policy_pays_donghai_the_national_standard_alone(session, county_officer, city_admin):
+    from minxin.veterans.calculator import policy_supplements
+
+    assert policy_supplements() == []  # no 地方补助 configured by default: a county's notice adds one
+    donghai = make_user(session, username="dh_county", role="county_officer", scope="320722")
+    set_standard(session, actor=city_admin, program="youfu", region_code="320700", amount_fen=1300100,
+                 effective=date(2012, 12, 1), category="烈士遗属")
+    n = new_id(date(1960, 6, 1), region="320722")
+    _import(session, donghai, f"东海烈属,{n},320722101001,烈士遗属,,2013-01,622200000000000091,")
+    s = run_cycle(session, actor=donghai, program="youfu", period=Period(2013, 1))
+    line = _line(session, s.cycle_id, _case_of(session, n).id)
+    # 1300100 ÷ 12 = 108341.67 → 108341, nothing on top.
+    assert (line.amount_fen, line.addon_fen) == (108341, 0)
+    assert explain_payment(line) == "年标准 13001 ÷ 12 = 1083.41"

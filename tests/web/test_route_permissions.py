@@ -54,7 +54,7 @@ from minxin.registry.service import HouseholdIn, MemberIn, create_household
 from minxin.settings import get_settings
 from minxin.veterans.domain import VeteranPerm
 from minxin.veterans.importer import import_veterans
-from minxin.veterans.models import RetiredSoldier, TrainingCourse, VeteranRecipient
+from minxin.veterans.models import RetiredSoldier, TrainingCourse, TrainingEnrolment, VeteranRecipient
 from minxin.web.app import create_app
 
 CITY = "320700"
@@ -210,6 +210,15 @@ ROUTES: dict[str, Rule] = {
     "GET /children/{child_id:int}": rec(ChildrenPerm.CHILDREN_READ),
     "GET /children/import": Rule(perms=(ChildrenPerm.CHILDREN_IMPORT,)),
     "POST /children/import": Rule(perms=(ChildrenPerm.CHILDREN_IMPORT,)),
+    # 优抚 resettlement (P24): soldiers, their training and placement, courses
+    "POST /veterans/soldiers": writes(VeteranPerm.SERVICES, region=HAIZHOU_COMMUNITY),
+    "GET /veterans/soldiers/{soldier_id:int}": rec(VeteranPerm.READ),
+    "POST /veterans/soldiers/{soldier_id:int}/placement": rec(VeteranPerm.SERVICES),
+    "POST /veterans/soldiers/{soldier_id:int}/enrolments": rec(VeteranPerm.SERVICES),
+    "POST /veterans/soldiers/{soldier_id:int}/results": rec(VeteranPerm.SERVICES),
+    "GET /veterans/courses": Rule(perms=(VeteranPerm.READ,)),
+    "GET /veterans/courses.xlsx": Rule(perms=(VeteranPerm.READ,)),
+    "POST /veterans/courses": writes(VeteranPerm.SERVICES),
     # JSON API
     "GET /openapi.json": PUBLIC,
     "GET /api/v1/me": LOGIN,
@@ -367,6 +376,19 @@ def _build_world(session: Session, connection: Any) -> World:
     orphan = Case(program_code="orphan", household_id=paid.id, person_id=kid.id, region_code=paid.region_code,
                   category="社会散居", status="active", start_period="2012-01", bank_account="6222020000000000009")
     session.add(orphan)
+    # A retired soldier of 新海街道 enrolled in one course of Haizhou, another course open; a course of Ganyu.
+    soldier = RetiredSoldier(person_id=next(m for m in home.members if not m.is_head).id,
+                             region_code=HAIZHOU_COMMUNITY, discharged_on=date(2011, 12, 1), priority=True,
+                             priority_reason="烈士子女")
+    # A county's course is shown with the soldiers of the county it trains (no marker); Ganyu's is a marker.
+    vet_courses = {tag: TrainingCourse(name=name, region_code=code, starts_on=date(2012, 3, 1),
+                                       ends_on=date(2012, 5, 31))
+                   for tag, name, code in (("A", "RP课程A", HAIZHOU), ("D", "RP课程D", HAIZHOU),
+                                           ("C", "RP标记C课程", GANYU))}
+    session.add_all([soldier, *vet_courses.values()])
+    session.flush()
+    soldier_enrolment = TrainingEnrolment(course_id=vet_courses["A"].id, soldier_id=soldier.id)
+    session.add(soldier_enrolment)
     objection = Objection(case_id=noticed.id, content="收入不实", raised_by="邻居")
     session.add(objection)
     for name, region in (("RP标记A敬老院", HAIZHOU_COMMUNITY), ("RP标记B敬老院", HAIZHOU_OTHER_COMMUNITY),
@@ -453,7 +475,10 @@ def _build_world(session: Session, connection: Any) -> World:
            "key": "cycles.reconcile",  # 待办 of the county and the city (cycles:run), 404 for other roles
            "elderly_id": old.id, "call_id": call_.id, "schedule_id": schedule.id, "action": "take",
            "centre_id": centre.id, "worker_id": worker.id, "course_id": course.id, "enrolment_id": enrolment.id,
-           "recipient_id": recipients[HAIZHOU_COMMUNITY].id, "period": "2013-01"}
+           "recipient_id": recipients[HAIZHOU_COMMUNITY].id, "period": "2013-01",
+           "soldier_id": soldier.id, "vet_course_id": vet_courses["D"].id,
+           "vet_enrolment_id": soldier_enrolment.id,
+           "free_id_number": next(m for m in paid.members if m.is_head).id_number}
     markers = [("RPMARKA001", HAIZHOU_COMMUNITY), ("RPMARKA002", HAIZHOU_COMMUNITY),
                ("RPMARKB001", HAIZHOU_OTHER_COMMUNITY), ("RPMARKC001", GANYU_COMMUNITY),
                ("RP标记A敬老院", HAIZHOU_COMMUNITY), ("RP标记B敬老院", HAIZHOU_OTHER_COMMUNITY),
@@ -509,6 +534,13 @@ def form_for(key: str, ids: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
         "POST /wubao/standards": {"year": str(year), "ratio": "55", "action": "preview"},
         "POST /statistics/rural-income": {"county": HAIZHOU, "year": "2011", "amount": "9200"},
         "POST /institutions": {"name": "RP新敬老院", "region": HAIZHOU_TOWN, "kind": "敬老院", "beds": "10"},
+        "POST /veterans/soldiers": {"id_number": ids["free_id_number"], "discharged_on": "2012-12-01"},
+        "POST /veterans/soldiers/{soldier_id:int}/placement": {"status": "placed", "on": "2012-06-01"},
+        "POST /veterans/soldiers/{soldier_id:int}/enrolments": {"course_id": str(ids["vet_course_id"])},
+        "POST /veterans/soldiers/{soldier_id:int}/results": {"enrolment_id": str(ids["vet_enrolment_id"]),
+                                                             "result": "passed", "certificate_no": "RP证001"},
+        "POST /veterans/courses": {"name": "RP新课程", "region_code": HAIZHOU, "starts_on": f"{year}-03-01",
+                                   "ends_on": f"{year}-05-31"},
         "POST /api/v1/households": {"household_no": "RPNEW001", "region_code": HAIZHOU_COMMUNITY,
                                     "hukou_type": "城镇",
                                     "members": [{"name": "王五", "id_number": new_id(), "relation": "户主"}]},

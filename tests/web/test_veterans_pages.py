@@ -95,8 +95,13 @@ def test_the_county_officer_records_events_and_a_refusal_stores_nothing(session,
     page = client.get(f"/veterans/{recipient.id}").text
     assert "苏残0001" in page and "新型农村合作医疗" in page and "连云港优抚医院" in page
     assert "1 / ≥1500" in client.get("/veterans/services?year=2013").text
+    no_cause = client.post(f"/veterans/{recipient.id}/status", data={"kind": "deceased", "on": "2013-06-01",
+                                                                      "csrf_token": csrf})
+    assert no_cause.status_code == 422 and "死亡原因" in no_cause.text  # a 残疾军人: from illness or not
     assert client.post(f"/veterans/{recipient.id}/status", data={"kind": "deceased", "on": "2013-06-01",
-                                                                  "csrf_token": csrf}).status_code == 303
+                                                                  "cause": "illness", "csrf_token": csrf}
+                       ).status_code == 303
+    assert 'id="death-benefit"' in client.get(f"/veterans/{recipient.id}").text
     again = client.post(f"/veterans/{recipient.id}/status", data={"kind": "moved_out", "on": "2013-07-01",
                                                                    "csrf_token": csrf})
     assert again.status_code == 409
@@ -166,8 +171,101 @@ def test_the_api_answers_as_the_pages_do(session, client: TestClient, recipient,
     assert client.get("/api/v1/veterans/ontime/2013-99", headers=mine).status_code == 422
     assert client.get("/api/v1/veterans/soldiers", headers=mine).json()["items"][0]["priority"] is True
     assert client.get("/api/v1/veterans/soldiers", headers=other).json()["total"] == 0
+    no_cause = client.post(f"/api/v1/veterans/recipients/{recipient.id}/events", headers=mine,
+                           json={"kind": "deceased", "on": "2013-02-10"})
+    assert no_cause.status_code == 422 and "死亡原因" in no_cause.text  # a 残疾军人's death names its cause
     dead = client.post(f"/api/v1/veterans/recipients/{recipient.id}/events", headers=mine,
-                       json={"kind": "deceased", "on": "2013-02-10"})
+                       json={"kind": "deceased", "on": "2013-02-10", "cause": "illness"})
     assert dead.status_code == 200 and dead.json()["status"] == "deceased"
+    benefit = dead.json()["death_benefit"]
+    assert (benefit["months"], benefit["rule"], benefit["paid_in"]) == (12, "youfu_d28", None)
     assert client.post(f"/api/v1/veterans/recipients/{recipient.id}/events", headers=mine,
                        json={"kind": "resurrected", "on": "2013-02-10"}).status_code in (409, 422)
+
+
+# ---- P24 resettlement pages ---------------------------------------------------------------------------------
+
+def test_the_town_officer_registers_a_soldier_enrols_records_the_result_and_the_placement(
+        session, client: TestClient, county_officer, town_officer):
+    from tests.factories import household
+
+    from minxin.auth.models import AuditEvent
+    from minxin.veterans.models import TrainingCourse, TrainingEnrolment
+
+    person = household(session, county_officer, members=1).members[0]
+    county_course = TrainingCourse(name="电工培训班", region_code="320706", starts_on=date(2013, 3, 1),
+                                   ends_on=date(2013, 5, 31))
+    session.add(county_course)
+    session.flush()
+    csrf = logged_in(client, town_officer)
+    # Refusals show the form with the reason and store nothing.
+    bad = client.post("/veterans/soldiers", data={"id_number": "12345", "discharged_on": "2012-12-01",
+                                                  "csrf_token": csrf})
+    assert bad.status_code == 422 and 'id="form-error"' in bad.text
+    bad = client.post("/veterans/soldiers", data={"id_number": person.id_number, "discharged_on": "2012-12-01",
+                                                  "priority": "true", "csrf_token": csrf})
+    assert bad.status_code == 422 and "优先安置须注明原因" in bad.text
+    assert session.execute(select(RetiredSoldier)).first() is None
+    made = client.post("/veterans/soldiers", data={"id_number": person.id_number, "discharged_on": "2012-12-01",
+                                                   "priority": "true", "priority_reason": "因战致残",
+                                                   "csrf_token": csrf})
+    assert made.status_code == 303
+    soldier = session.execute(select(RetiredSoldier)).scalar_one()
+    assert made.headers["location"] == f"/veterans/soldiers/{soldier.id}?saved=1"
+    page = client.get(f"/veterans/soldiers/{soldier.id}").text
+    assert "因战致残" in page and "2013-12-01" in page  # free until a year after discharge
+    assert f'value="{county_course.id}"' in page  # the county's course is open to the town's soldier
+    assert client.post(f"/veterans/soldiers/{soldier.id}/enrolments",
+                       data={"course_id": str(county_course.id), "csrf_token": csrf}).status_code == 303
+    again = client.post(f"/veterans/soldiers/{soldier.id}/enrolments",
+                        data={"course_id": str(county_course.id), "csrf_token": csrf})
+    assert again.status_code == 409
+    enrolment = session.execute(select(TrainingEnrolment)).scalar_one()
+    assert "免费（退役一年内开训）" in client.get(f"/veterans/soldiers/{soldier.id}").text
+    bad = client.post(f"/veterans/soldiers/{soldier.id}/results", data={
+        "enrolment_id": str(enrolment.id), "result": "failed", "certificate_no": "X1", "csrf_token": csrf})
+    assert bad.status_code == 422 and enrolment.result == "enrolled"
+    assert client.post(f"/veterans/soldiers/{soldier.id}/results", data={
+        "enrolment_id": str(enrolment.id), "result": "passed", "certificate_no": "电工证001",
+        "csrf_token": csrf}).status_code == 303
+    bad = client.post(f"/veterans/soldiers/{soldier.id}/placement",
+                      data={"status": "placed", "on": "2012-01-01", "csrf_token": csrf})
+    assert bad.status_code == 422 and "早于退役日期" in bad.text
+    assert client.post(f"/veterans/soldiers/{soldier.id}/placement",
+                       data={"status": "placed", "on": "2013-07-01", "note": "县供电公司", "csrf_token": csrf}
+                       ).status_code == 303
+    page = client.get(f"/veterans/soldiers/{soldier.id}").text
+    assert "结业合格" in page and "电工证001" in page and "已安置" in page and "县供电公司" in page
+    actions = {a for (a,) in session.execute(select(AuditEvent.action).where(AuditEvent.action.like("veteran.%")))}
+    assert {"veteran.soldier_add", "veteran.enrol", "veteran.training_result", "veteran.placement"} <= actions
+    # The list: placed soldiers after those waiting, filtered by status, exported with the filter.
+    assert client.get("/veterans/resettlement?status=placed").text.count("data-soldier=") == 1
+    assert "data-soldier=" not in client.get("/veterans/resettlement?status=waiting").text
+    assert client.get("/veterans/resettlement?status=hired").status_code == 422
+    xlsx = client.get("/veterans/resettlement.xlsx?status=placed")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+def test_courses_are_added_in_scope_listed_paged_and_exported(session, client: TestClient, county_officer,
+                                                              other_county_officer, community_worker):
+    csrf = logged_in(client, county_officer)
+    form = {"name": "厨师培训", "region_code": "320706", "starts_on": "2013-03-01", "ends_on": "2013-04-30",
+            "provider": "海州职校", "csrf_token": csrf}
+    assert client.post("/veterans/courses", data=form).status_code == 303
+    bad = client.post("/veterans/courses", data={**form, "ends_on": "2013-01-01"})
+    assert bad.status_code == 422 and "结束日期不能早于开始日期" in bad.text
+    outside = client.post("/veterans/courses", data={**form, "region_code": "320707"})
+    assert outside.status_code == 422 and "不在您的辖区内" in outside.text
+    control = client.post("/veterans/courses", data={**form, "name": "厨师\x07培训"})
+    assert control.status_code == 422
+    page = client.get("/veterans/courses").text
+    assert page.count("data-course=") == 1 and "海州职校" in page
+    assert client.get("/veterans/courses.xlsx").content[:2] == b"PK"
+    assert client.get("/veterans/courses?page=0").status_code == 400
+    client.cookies.clear()
+    logged_in(client, other_county_officer)
+    assert "data-course=" not in client.get("/veterans/courses").text
+    client.cookies.clear()
+    csrf = logged_in(client, community_worker)
+    assert client.get("/veterans/courses").status_code == 200
+    assert client.post("/veterans/courses", data={**form, "csrf_token": csrf}).status_code == 403

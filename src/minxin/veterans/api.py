@@ -53,10 +53,12 @@ def recipient(recipient_id: int, user: User = Depends(api_user),
     return service.recipient_detail(session, user=user, recipient_id=recipient_id)
 
 
-@router.post("/recipients/{recipient_id}/events", summary="Record a move out or a death", responses=ERRORS)
+@router.post("/recipients/{recipient_id}/events", summary="Record a move out or a death (may pay funeral aid)",
+             responses=ERRORS)
 def status_event(recipient_id: int, body: StatusIn, user: User = Depends(api_user),
                  session: Session = Depends(get_session)) -> dict[str, Any]:
-    service.record_status(session, actor=user, recipient_id=recipient_id, kind=body.kind, on=body.on, note=body.note)
+    service.record_status(session, actor=user, recipient_id=recipient_id, kind=body.kind, on=body.on, note=body.note,
+                          cause=body.cause)
     session.commit()
     return service.recipient_detail(session, user=user, recipient_id=recipient_id)
 

@@ -107,14 +107,16 @@ def veteran_show(recipient_id: int, as_json: bool = JSON_OPTION, as_user: str = 
 @veteran_app.command("event")
 def veteran_event(recipient_id: int, kind: str = typer.Argument(..., help="moved_out or deceased"),
                   on: str = typer.Option(..., "--on", help="YYYY-MM-DD"), note: str = typer.Option(None, "--note"),
+                  cause: str = typer.Option(None, "--cause", help="deceased: illness or other (残疾军人: required)"),
                   as_user: str = AS_OPTION) -> None:
-    """Record a move out (迁出) or a death (死亡): the case ends with that month."""
+    """Record a move out (迁出) or a death (死亡): the case ends with that month; a death of 三属 (6 months) or of a
+    残疾军人 from illness (12 months) pays funeral aid in the county's next youfu cycle."""
     from minxin.veterans.service import record_status
 
     day = _date(on, "--on")
     with work() as session:
         r = record_status(session, actor=actor_for(session, as_user), recipient_id=recipient_id, kind=kind, on=day,
-                          note=note)
+                          note=note, cause=cause)
         console.print(f"recipient {r.id}: {kind} on {day}")
 
 
@@ -162,7 +164,7 @@ def veteran_targets(year: int, as_json: bool = JSON_OPTION, as_user: str = AS_OP
 @veteran_app.command("soldiers")
 def veteran_soldiers(status: str = typer.Option("", "--status"), as_json: bool = JSON_OPTION,
                      as_user: str = AS_OPTION) -> None:
-    """P24: retired soldiers, awaiting placement first and priority cases first."""
+    """P24: retired soldiers, awaiting placement first and priority cases first (100 a page)."""
     from minxin.veterans.service import PLACEMENT_NAMES, list_soldiers
 
     with work(write=False) as session:
@@ -178,6 +180,109 @@ def veteran_soldiers(status: str = typer.Option("", "--status"), as_json: bool =
     for row in rows:
         out.print(f"{row['id']:>6} {row['name']:<5} {row['region_code']} {'优先' if row['priority'] else '    '} "
                   f"{PLACEMENT_NAMES[row['placement_status']]}")
+
+
+@veteran_app.command("soldier-add")
+def veteran_soldier_add(id_number: str = typer.Argument(..., help="ID number of a registered person"),
+                        discharged: str = typer.Option(..., "--discharged", help="YYYY-MM-DD"),
+                        priority: str = typer.Option(None, "--priority", help="Priority placement, with its reason"),
+                        as_user: str = AS_OPTION) -> None:
+    """P24: register a retired soldier awaiting placement (优先安置 with --priority REASON)."""
+    from minxin.veterans.service import add_soldier
+
+    day = _date(discharged, "--discharged")
+    with work() as session:
+        s = add_soldier(session, actor=actor_for(session, as_user), id_number=id_number, discharged_on=day,
+                        priority=priority is not None, priority_reason=priority)
+        console.print(f"soldier {s.id} registered")
+
+
+@veteran_app.command("soldier")
+def veteran_soldier(soldier_id: int, as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> None:
+    """P24: a soldier's placement and training (each course: result, whether free)."""
+    from minxin.veterans.service import soldier_detail
+
+    with work(write=False) as session:
+        d = soldier_detail(session, user=actor_for(session, as_user), soldier_id=soldier_id)
+    if as_json:
+        print_json(d)
+        return
+    out.print(f"{d['name']} {d['id_number']} {d['region_code']} 退役 {d['discharged_on']} {d['placement_name']}"
+              f"{' 优先：' + d['priority_reason'] if d['priority'] else ''} 免费培训开训至 {d['free_until']}")
+    for e in d["enrolments"]:
+        out.print(f"  报名 {e['id']} {e['course']} {e['starts_on']}～{e['ends_on']} {e['result_name']} "
+                  f"{e['certificate_no'] or ''} {'免费' if e['free'] else '超出免费期'}")
+
+
+@veteran_app.command("placement")
+def veteran_placement(soldier_id: int, status: str = typer.Argument(..., help="waiting, placed or self_employed"),
+                      on: str = typer.Option(None, "--on", help="YYYY-MM-DD (placed, self_employed)"),
+                      note: str = typer.Option(None, "--note"), as_user: str = AS_OPTION) -> None:
+    """P24: record a soldier's placement status."""
+    from minxin.veterans.service import set_placement
+
+    day = _date(on, "--on") if on else None
+    with work() as session:
+        set_placement(session, actor=actor_for(session, as_user), soldier_id=soldier_id, status=status, on=day,
+                      note=note)
+        console.print(f"soldier {soldier_id}: {status}")
+
+
+@veteran_app.command("course-add")
+def veteran_course_add(name: str, region: str = typer.Option(..., "--region", help="County (or town, city) code"),
+                       starts: str = typer.Option(..., "--starts"), ends: str = typer.Option(..., "--ends"),
+                       provider: str = typer.Option(None, "--provider"), as_user: str = AS_OPTION) -> None:
+    """P24: add a skills-training course."""
+    from minxin.veterans.service import add_course
+
+    first, last = _date(starts, "--starts"), _date(ends, "--ends")
+    with work() as session:
+        c = add_course(session, actor=actor_for(session, as_user), name=name, region_code=region, starts_on=first,
+                       ends_on=last, provider=provider)
+        console.print(f"course {c.id} added")
+
+
+@veteran_app.command("courses")
+def veteran_courses(page: int = typer.Option(1, "--page"), as_json: bool = JSON_OPTION,
+                    as_user: str = AS_OPTION) -> None:
+    """P24: courses in your scope with enrolment and pass counts, 50 a page."""
+    from minxin.veterans.service import courses
+
+    with work(write=False) as session:
+        res = courses(session, user=actor_for(session, as_user), page=page, page_size=50)
+        rows = [{"id": c.id, "name": c.name, "region_code": c.region_code, "starts_on": c.starts_on.isoformat(),
+                 "ends_on": c.ends_on.isoformat(), "provider": c.provider, "enrolled": n, "passed": p}
+                for c, n, p in res.items]
+    if as_json:
+        print_json({"total": res.total, "page": res.page, "items": rows})
+        return
+    for row in rows:
+        out.print(f"{row['id']:>6} {row['name']} {row['region_code']} {row['starts_on']}～{row['ends_on']} "
+                  f"报名 {row['enrolled']} 合格 {row['passed']}")
+    console.print(f"{res.total} courses, page {res.page}/{res.pages}")
+
+
+@veteran_app.command("enrol")
+def veteran_enrol(soldier_id: int, course_id: int, as_user: str = AS_OPTION) -> None:
+    """P24: enrol a soldier in a course of their region (free if it starts within a year of discharge)."""
+    from minxin.veterans.service import enrol
+
+    with work() as session:
+        e = enrol(session, actor=actor_for(session, as_user), course_id=course_id, soldier_id=soldier_id)
+        console.print(f"enrolment {e.id}")
+
+
+@veteran_app.command("result")
+def veteran_result(enrolment_id: int, result: str = typer.Argument(..., help="enrolled, passed, failed, withdrawn"),
+                   certificate: str = typer.Option(None, "--certificate", help="Certificate number (passed)"),
+                   as_user: str = AS_OPTION) -> None:
+    """P24: record a training result."""
+    from minxin.veterans.service import set_result
+
+    with work() as session:
+        set_result(session, actor=actor_for(session, as_user), enrolment_id=enrolment_id, result=result,
+                   certificate_no=certificate)
+        console.print(f"enrolment {enrolment_id}: {result}")
 
 
 def report_youfu_ontime(period: str = typer.Argument(..., metavar="YYYY-MM"), as_json: bool = JSON_OPTION,

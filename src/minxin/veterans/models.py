@@ -15,6 +15,7 @@ EVENT_KINDS = ("new", "moved_in", "moved_out", "deceased")
 SERVICE_KINDS = ("checkup", "convalescence")
 PLACEMENT_STATUSES = ("waiting", "placed", "self_employed")
 ENROLMENT_RESULTS = ("enrolled", "passed", "failed", "withdrawn")
+DEATH_CAUSES = ("illness", "other")
 
 
 class VeteranRecipient(Base):
@@ -57,6 +58,31 @@ class VeteranEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (CheckConstraint("kind in ('new','moved_in','moved_out','deceased')", name="kind"),)
+
+
+class VeteranDeathBenefit(Base):
+    """The extra months paid once on a recipient's death (丧葬补助费: 6 months for 三属, 条例 Art.19; 12 months
+    for a disabled veteran who died of illness, Art.28), paid by the next youfu cycle of the county through
+    the engine (the calculator's one-off part) and linked to that cycle."""
+
+    __tablename__ = "veteran_death_benefits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("veteran_recipients.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    died_on: Mapped[date] = mapped_column(Date)
+    cause: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[str] = mapped_column(String(16))  # the payment line's rule (rules.DEATH_RULES)
+    months: Mapped[int] = mapped_column(Integer)
+    pay_from: Mapped[str] = mapped_column(String(7))  # the month of death: a cycle of a later month pays it
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"), index=True)  # the cycle that paid it
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("months > 0", name="months_positive"),
+        CheckConstraint("cause in ('illness','other')", name="cause"),
+    )
 
 
 class VeteranService(Base):

@@ -9,6 +9,11 @@
 * 60周岁以上农村籍退役士兵 are paid a rate per year of service: the standard is the yearly rate, the
   years are a fact of the case, the month pays (rate ÷ 12) × years (December: what is left × years).
 * A city or county may add a supplement (地方补助) per month on top, from the policy file.
+* On a recipient's death extra months are paid once as funeral aid (丧葬补助费, 军人抚恤优待条例): 6 months of
+  the pension to 三属 (烈士遗属, 因公牺牲军人遗属, 病故军人遗属; Art.19), 12 months of the disability pension
+  for a 残疾军人 who died of illness (Art.28). A month here is the ordinary month's share (annual ÷ 12 in
+  whole fen, never December's remainder) and the local supplement is not part of it:
+  `年标准 13001 ÷ 12 × 6 个月（丧葬补助费，条例第十九条） = 6500.46`.
 """
 
 from __future__ import annotations
@@ -43,7 +48,11 @@ MAX_SERVICE_YEARS = 60
 # The rules a payment line names (Payment.rule, String(16)): December pays what is left of the year.
 RULE_MONTH, RULE_DECEMBER = "youfu", "youfu_dec"
 RULE_YEARS, RULE_YEARS_DECEMBER = "youfu_yr", "youfu_yr_dec"
-RULES = (RULE_MONTH, RULE_DECEMBER, RULE_YEARS, RULE_YEARS_DECEMBER)
+# The one-off death benefits: rule → (months, article).
+RULE_DEATH_SURVIVOR, RULE_DEATH_DISABLED = "youfu_d19", "youfu_d28"
+DEATH_RULES = {RULE_DEATH_SURVIVOR: (6, "第十九条"), RULE_DEATH_DISABLED: (12, "第二十八条")}
+SURVIVOR_CATEGORIES = frozenset({"烈士遗属", "因公牺牲军人遗属", "病故军人遗属"})  # 三属, 定期抚恤金
+RULES = (RULE_MONTH, RULE_DECEMBER, RULE_YEARS, RULE_YEARS_DECEMBER, *DEATH_RULES)
 
 
 def subkinds(category: str) -> tuple[str, ...]:
@@ -166,6 +175,47 @@ def explain(*, rule: str, annual_fen: int, years: int, supplement_fen: int, amou
     if supplement_fen:
         core = f"{core} + 地方补助 {y(supplement_fen)}"
     return core if amount_fen is None else f"{core} = {y(amount_fen)}"
+
+
+# ---- the death benefit (丧葬补助费) ---------------------------------------------------------------------
+
+def death_rule(category: str, cause: str) -> str | None:
+    """The one-off a death pays (its rule), or None: 三属 on any death (Art.19); a 残疾军人 on death from
+    illness (`cause` 'illness', Art.28); other categories, and a 残疾军人 who died otherwise, none here."""
+    top = category.partition("/")[0]
+    if top in SURVIVOR_CATEGORIES:
+        return RULE_DEATH_SURVIVOR
+    if top == DISABLED and cause == "illness":
+        return RULE_DEATH_DISABLED
+    return None
+
+
+def death_benefit_fen(annual_fen: int, months: int) -> int:
+    """The extra months: the ordinary month's share of the annual standard (÷ 12 in whole fen) × months."""
+    return max(0, annual_fen // 12) * months
+
+
+def explain_death(*, rule: str, annual_fen: int, months: int, amount_fen: int | None = None) -> str:
+    """`年标准 13001 ÷ 12 × 6 个月（丧葬补助费，条例第十九条）`, with `amount_fen` the whole line `… = 6500.46`."""
+    article = DEATH_RULES[rule][1] if rule in DEATH_RULES else ""
+    core = f"年标准 {y(annual_fen)} ÷ 12 × {months} 个月（丧葬补助费，条例{article}）"
+    return core if amount_fen is None else f"{core} = {y(amount_fen)}"
+
+
+# ---- resettlement training (P24) ----------------------------------------------------------------------
+
+def free_training_until(discharged_on: date) -> date:
+    """The last day a course may start and still be free: one year after discharge (退役士兵安置条例 Art.21);
+    discharged on 29 February → 28 February of the next year."""
+    try:
+        return discharged_on.replace(year=discharged_on.year + 1)
+    except ValueError:
+        return discharged_on.replace(year=discharged_on.year + 1, day=28)
+
+
+def training_free(discharged_on: date, starts_on: date) -> bool:
+    """Skills training is free when the course starts within one year of discharge (the anniversary included)."""
+    return starts_on <= free_training_until(discharged_on)
 
 
 # ---- the local supplement (地方补助) ----------------------------------------------------------------

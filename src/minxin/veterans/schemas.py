@@ -31,6 +31,8 @@ class StatusIn(BaseModel):
     kind: str = Field(description="moved_out or deceased", max_length=16)
     on: date
     note: str | None = Field(default=None, max_length=200)
+    cause: str | None = Field(default=None, max_length=16,
+                              description="deceased: illness or other (required for 残疾军人: illness pays 12 months)")
 
 
 class ServiceIn(BaseModel):

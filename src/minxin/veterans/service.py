@@ -19,8 +19,9 @@ from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import can_see, require, scoped
 from minxin.clock import CHINA_TZ, today
-from minxin.core.divisions import scope_prefix
+from minxin.core.divisions import parent_of, scope_prefix
 from minxin.core.errors import Conflict, NotFound, ValidationError
+from minxin.core.idnumber import normalize_id
 from minxin.core.period import Period
 from minxin.paging import Page, paginate
 from minxin.programs.models import Case, Cycle, Program, Standard
@@ -28,12 +29,14 @@ from minxin.programs.policy import load_policy
 from minxin.programs.service import step
 from minxin.registry.models import Person, Region
 from minxin.registry.service import counties_for
+from minxin.veterans import rules
 from minxin.veterans.calculator import month_share_sql, supplement_sql
 from minxin.veterans.domain import VeteranPerm
 from minxin.veterans.models import (
     RetiredSoldier,
     TrainingCourse,
     TrainingEnrolment,
+    VeteranDeathBenefit,
     VeteranEvent,
     VeteranRecipient,
     VeteranService,
@@ -114,10 +117,21 @@ def _event(session: Session, *, actor: User, recipient: VeteranRecipient, kind: 
     return ev
 
 
+CAUSE_NAMES = {"illness": "因病死亡", "other": "其他原因"}
+
+
 def record_status(session: Session, *, actor: User, recipient_id: int, kind: str, on: date,
-                  note: str | None = None) -> VeteranRecipient:
-    """A recipient moves out (迁出) or dies (死亡): the event, and the youfu case ends with that month
-    (the month of the move or death is still paid)."""
+                  note: str | None = None, cause: str | None = None) -> VeteranRecipient:
+    """A recipient moves out (迁出) or dies (死亡): the event, and the youfu case ends with that month.
+
+    1. The recipient must be active; a death names its cause (因病 `illness` or `other`) where the benefit
+       depends on it (残疾军人), and is not dated in the future.
+    2. The case is terminated with the month of the move or death as its end month (still paid, also by a
+       cycle run after this).
+    3. A death that pays funeral aid (rules.death_rule: 6 months to 三属, 12 to a 残疾军人 who died of
+       illness) records the benefit: the county's next youfu cycle after the month of death pays it once,
+       as its own explained line (veterans.calculator).
+    4. The event and its audit entry, in this transaction."""
     require(actor, VeteranPerm.MANAGE)
     recipient = get_recipient_for(session, actor, recipient_id)
     if kind not in ("moved_out", "deceased"):
@@ -125,15 +139,49 @@ def record_status(session: Session, *, actor: User, recipient_id: int, kind: str
     if recipient.status != "active":
         raise Conflict(f"此优抚对象已{STATUS_NAMES[recipient.status]}，不能再登记{EVENT_NAMES[kind]} "
                        "(recipient no longer active)")
+    if on > today() + timedelta(days=1):
+        raise ValidationError("日期不能晚于今天 (date in the future)", field="日期")
+    rule = None
+    if kind == "deceased":
+        cause = (cause or "").strip() or None
+        if cause is not None and cause not in CAUSE_NAMES:
+            raise ValidationError("死亡原因应为 因病死亡(illness) 或 其他原因(other) (unknown cause)", field="死亡原因")
+        if cause is None and recipient.category == rules.DISABLED:
+            raise ValidationError("残疾军人死亡须注明死亡原因：因病死亡(illness) 或 其他原因(other)；因病死亡增发"
+                                  "12个月残疾抚恤金 (cause required)", field="死亡原因")
+        rule = rules.death_rule(recipient.category, cause or "other")
+    elif cause:
+        raise ValidationError("迁出不填死亡原因 (a move has no cause of death)", field="死亡原因")
     case = session.get(Case, recipient.case_id)
     if case is not None and case.status in ("active", "suspended", "approved"):
         step(session, actor=actor, case_id=case.id, action="terminate",
              reason=f"优抚对象{EVENT_NAMES[kind]}（{on.isoformat()}）{('：' + note) if note else ''}",
              start_period=Period.of(on))
     recipient.status = kind
-    _event(session, actor=actor, recipient=recipient, kind=kind, on=on, note=note)
+    detail: dict[str, Any] = {"cause": cause} if kind == "deceased" else {}
+    if rule is not None:
+        months = rules.DEATH_RULES[rule][0]
+        session.add(VeteranDeathBenefit(recipient_id=recipient.id, case_id=recipient.case_id, died_on=on,
+                                        cause=cause or "other", rule=rule, months=months,
+                                        pay_from=str(Period.of(on)), actor=actor.username))
+        detail.update(benefit_rule=rule, benefit_months=months)
+    _event(session, actor=actor, recipient=recipient, kind=kind, on=on, note=note, detail=detail)
     session.flush()
     return recipient
+
+
+def death_benefit_of(session: Session, recipient: VeteranRecipient) -> dict[str, Any] | None:
+    """The funeral aid a death pays: rule, months, article and the cycle that paid it (None while pending)."""
+    b = session.execute(select(VeteranDeathBenefit).where(VeteranDeathBenefit.recipient_id == recipient.id)
+                        .execution_options(populate_existing=True)).scalar_one_or_none()  # cycles write it in SQL
+    if b is None:
+        return None
+    article = rules.DEATH_RULES[b.rule][1]
+    cycle = session.get(Cycle, b.cycle_id) if b.cycle_id is not None else None
+    return {"rule": b.rule, "months": b.months, "article": f"军人抚恤优待条例{article}",
+            "died_on": b.died_on.isoformat(),
+            "cause": b.cause, "cause_name": CAUSE_NAMES[b.cause], "pay_from": b.pay_from,
+            "cycle_id": b.cycle_id, "paid_in": cycle.period if cycle else None}
 
 
 def set_documents(session: Session, *, actor: User, recipient_id: int, certificate_no: str,
@@ -239,6 +287,7 @@ def service_targets(session: Session, *, user: User, year: int) -> dict[str, Any
 # ---- resettlement (P24) ------------------------------------------------------------------------------
 
 def get_soldier_for(session: Session, user: User, soldier_id: int) -> RetiredSoldier:
+    """The one way to read a retired soldier: missing and out-of-scope look alike (NotFound)."""
     require(user, VeteranPerm.READ)
     soldier = session.get(RetiredSoldier, soldier_id)
     if soldier is None or not can_see(user, soldier.region_code):
@@ -246,12 +295,26 @@ def get_soldier_for(session: Session, user: User, soldier_id: int) -> RetiredSol
     return soldier
 
 
+def get_course_for(session: Session, user: User, course_id: int) -> TrainingCourse:
+    require(user, VeteranPerm.READ)
+    course = session.get(TrainingCourse, course_id)
+    if course is None or not can_see(user, course.region_code):
+        raise NotFound(f"培训课程不存在：{course_id} (no such course)")
+    return course
+
+
+def _check_placement_status(status: str) -> str:
+    if status and status not in PLACEMENT_NAMES:
+        raise ValidationError(f"安置状态应为 {'/'.join(PLACEMENT_NAMES)} 之一 (unknown status)", field="status")
+    return status
+
+
 def soldier_query(user: User, *, status: str = "") -> Select[RetiredSoldier, Person]:
     """Retired soldiers in the user's scope: awaiting placement first, priority cases first among them."""
     require(user, VeteranPerm.READ)
     stmt = scoped(select(RetiredSoldier, Person).join(Person, Person.id == RetiredSoldier.person_id), user,
                   RetiredSoldier.region_code)
-    if status:
+    if _check_placement_status(status):
         stmt = stmt.where(RetiredSoldier.placement_status == status)
     waiting_first = func.coalesce(func.nullif(RetiredSoldier.placement_status, "waiting"), "")
     return stmt.order_by(waiting_first, RetiredSoldier.priority.desc(), RetiredSoldier.discharged_on,
@@ -270,77 +333,146 @@ def list_soldiers(session: Session, *, user: User, status: str = "", page: int =
                     scalars=False)
 
 
-def add_soldier(session: Session, *, actor: User, person_id: int, discharged_on: date, priority: bool = False,
-                priority_reason: str | None = None) -> RetiredSoldier:
-    """Register a retired soldier awaiting placement (the person must be in the registry, in scope)."""
+def _check_day(day: date | None, field: str) -> None:
+    if day is not None and day > today() + timedelta(days=1):
+        raise ValidationError("日期不能晚于今天 (date in the future)", field=field)
+
+
+def _short(value: str | None, limit: int, field: str) -> str | None:
+    value = (value or "").strip()
+    if len(value) > limit or any(ord(ch) < 32 for ch in value):
+        raise ValidationError(f"{field}不超过 {limit} 个字符，且不含控制字符 (too long)", field=field)
+    return value or None
+
+
+def add_soldier(session: Session, *, actor: User, person_id: int | None = None, id_number: str | None = None,
+                discharged_on: date, priority: bool = False, priority_reason: str | None = None) -> RetiredSoldier:
+    """Register a retired soldier awaiting placement (退役士兵待安置): a person of the registry in the actor's
+    scope, by id or by ID number; priority cases (优先安置) with their reason."""
     require(actor, VeteranPerm.SERVICES)
-    person = session.get(Person, person_id)
+    if id_number is not None:
+        try:
+            number = normalize_id(id_number)
+        except ValidationError as exc:
+            raise ValidationError(exc.message, field="身份证号") from None
+        found = session.execute(select(Person).where(Person.id_number == number)).scalar_one_or_none()
+        if found is None or not can_see(actor, found.region_code):
+            raise NotFound("辖区内没有此身份证号的人员，请先在户籍登记中登记 (no such person in your scope)")
+        person_id = found.id
+    person = session.get(Person, person_id) if person_id is not None else None
     if person is None or not can_see(actor, person.region_code):
         raise NotFound(f"人员不存在：{person_id} (no such person)")
-    if session.execute(select(RetiredSoldier.id).where(RetiredSoldier.person_id == person_id)).first():
+    _check_day(discharged_on, "退役日期")
+    reason = _short(priority_reason, 64, "优先原因")
+    if priority and not reason:
+        raise ValidationError("优先安置须注明原因（如 烈士子女、因战致残） (priority reason required)",
+                              field="优先原因")
+    if session.execute(select(RetiredSoldier.id).where(RetiredSoldier.person_id == person.id)).first():
         raise Conflict("此人已登记为退役士兵 (already registered)")
-    soldier = RetiredSoldier(person_id=person_id, region_code=person.region_code or "", discharged_on=discharged_on,
-                             priority=priority, priority_reason=priority_reason)
+    soldier = RetiredSoldier(person_id=person.id, region_code=person.region_code or "", discharged_on=discharged_on,
+                             priority=priority, priority_reason=reason if priority else None)
     session.add(soldier)
     session.flush()
     audit.record(session, actor=actor.username, action="veteran.soldier_add", entity="retired_soldier",
                  entity_id=soldier.id, region_code=soldier.region_code,
-                 detail={"discharged_on": discharged_on.isoformat(), "priority": priority})
+                 detail={"discharged_on": discharged_on.isoformat(), "priority": priority, "reason": reason})
     return soldier
 
 
 def set_placement(session: Session, *, actor: User, soldier_id: int, status: str, on: date | None = None,
                   note: str | None = None) -> RetiredSoldier:
+    """The soldier's placement (安置状态): waiting, placed (已安置, with the day) or self-employed (自主就业)."""
     require(actor, VeteranPerm.SERVICES)
     soldier = get_soldier_for(session, actor, soldier_id)
-    if status not in PLACEMENT_NAMES:
+    if not _check_placement_status(status):
         raise ValidationError(f"安置状态应为 {'/'.join(PLACEMENT_NAMES)} 之一 (unknown status)", field="status")
+    if status != "waiting" and on is None:
+        raise ValidationError("请填写安置日期 (date required)", field="安置日期")
+    _check_day(on, "安置日期")
+    if on is not None and status != "waiting" and on < soldier.discharged_on:
+        raise ValidationError("安置日期不能早于退役日期 (placed before discharge)", field="安置日期")
     soldier.placement_status = status
     soldier.placed_on = on if status != "waiting" else None
-    soldier.placement_note = note
+    soldier.placement_note = _short(note, 200, "说明")
     audit.record(session, actor=actor.username, action="veteran.placement", entity="retired_soldier",
                  entity_id=soldier.id, region_code=soldier.region_code,
-                 detail={"status": status, "on": on.isoformat() if on else None, "note": note})
+                 detail={"status": status, "on": on.isoformat() if on else None, "note": soldier.placement_note})
     session.flush()
     return soldier
 
 
 def add_course(session: Session, *, actor: User, name: str, region_code: str, starts_on: date, ends_on: date,
                provider: str | None = None) -> TrainingCourse:
+    """A skills-training course (职业技能培训) a county (or the city, or a town) organises."""
     require(actor, VeteranPerm.SERVICES)
     name = name.strip()
-    if not name or len(name) > 100:
-        raise ValidationError("课程名称不能为空 (course name required)", field="名称")
+    if not name or len(name) > 100 or any(ord(ch) < 32 for ch in name):
+        raise ValidationError("课程名称不能为空，不超过 100 个字符 (course name required)", field="名称")
     if ends_on < starts_on:
         raise ValidationError("结束日期不能早于开始日期 (ends before it starts)", field="结束日期")
-    if session.get(Region, region_code) is None or not can_see(actor, region_code):
+    region_code = region_code.strip()
+    region = session.get(Region, region_code) if region_code.isdigit() and len(region_code) <= 12 else None
+    if region is None or region.level == "community" or not can_see(actor, region_code):
         raise NotFound(f"区划不存在或不在您的辖区内：{region_code} (unknown region)")
     course = TrainingCourse(name=name, region_code=region_code, starts_on=starts_on, ends_on=ends_on,
-                            provider=provider)
+                            provider=_short(provider, 100, "培训机构"))
     session.add(course)
     session.flush()
     audit.record(session, actor=actor.username, action="veteran.course_add", entity="training_course",
-                 entity_id=course.id, region_code=region_code, detail={"name": name})
+                 entity_id=course.id, region_code=region_code,
+                 detail={"name": name, "starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat()})
     return course
 
 
-def courses(session: Session, *, user: User) -> list[tuple[TrainingCourse, int, int]]:
+def course_query(user: User) -> Select[TrainingCourse, int, int]:
     """Courses in scope with their enrolment and pass counts, latest first."""
     require(user, VeteranPerm.READ)
     enrolled = func.count(TrainingEnrolment.id)
     passed = func.count(TrainingEnrolment.id).filter(TrainingEnrolment.result == "passed")
     stmt = (select(TrainingCourse, enrolled, passed)
             .outerjoin(TrainingEnrolment, TrainingEnrolment.course_id == TrainingCourse.id)
-            .group_by(TrainingCourse.id).order_by(TrainingCourse.starts_on.desc()).limit(200))
-    return [(c, int(n), int(p)) for c, n, p in session.execute(scoped(stmt, user, TrainingCourse.region_code))]
+            .group_by(TrainingCourse.id).order_by(TrainingCourse.starts_on.desc(), TrainingCourse.id.desc()))
+    return scoped(stmt, user, TrainingCourse.region_code)
+
+
+def courses(session: Session, *, user: User, page: int = 1, page_size: int = 20) -> Page[Any]:
+    return paginate(session, cast(Any, course_query(user)), page=page, page_size=page_size, scalars=False)
+
+
+def course_rows(session: Session, *, user: User, limit: int = 200_000) -> list[tuple[TrainingCourse, int, int]]:
+    """Every course of the list (for the xlsx export), in the same scope and order."""
+    return [(c, int(n), int(p)) for c, n, p in session.execute(course_query(user).limit(limit)).all()]
+
+
+def courses_open_to(session: Session, *, user: User, soldier: RetiredSoldier, limit: int = 200
+                    ) -> list[TrainingCourse]:
+    """Courses the soldier (whom the user may see) may enrol in: organised for the soldier's region or one
+    covering it (town, county, city), not yet enrolled, latest first."""
+    require(user, VeteranPerm.READ)
+    if not can_see(user, soldier.region_code):
+        raise NotFound(f"退役士兵不存在：{soldier.id} (no such soldier)")
+    code: str | None = soldier.region_code
+    regions: list[str] = []
+    while code:
+        regions.append(code)
+        code = parent_of(code)
+    taken = select(TrainingEnrolment.course_id).where(TrainingEnrolment.soldier_id == soldier.id)
+    stmt = (select(TrainingCourse).where(TrainingCourse.region_code.in_(regions), TrainingCourse.id.not_in(taken))
+            .order_by(TrainingCourse.starts_on.desc(), TrainingCourse.id.desc()).limit(limit))
+    return list(session.execute(stmt).scalars())
 
 
 def enrol(session: Session, *, actor: User, course_id: int, soldier_id: int) -> TrainingEnrolment:
+    """Enrol a soldier in a course of a region covering theirs (free if it starts within a year of discharge)."""
     require(actor, VeteranPerm.SERVICES)
-    course = session.get(TrainingCourse, course_id)
-    if course is None or not can_see(actor, course.region_code):
-        raise NotFound(f"培训课程不存在：{course_id} (no such course)")
     soldier = get_soldier_for(session, actor, soldier_id)
+    course = session.get(TrainingCourse, course_id)
+    # A course is open to the soldiers of its region: a town officer enrols theirs in the county's courses.
+    open_to = course is not None and soldier.region_code.startswith(scope_prefix(course.region_code))
+    if course is None or not (open_to or can_see(actor, course.region_code)):
+        raise NotFound(f"培训课程不存在：{course_id} (no such course)")
+    if not open_to:
+        raise ValidationError("此课程不面向该士兵所在地区 (course of another region)", field="课程")
     if session.execute(select(TrainingEnrolment.id).where(TrainingEnrolment.course_id == course_id,
                                                           TrainingEnrolment.soldier_id == soldier_id)).first():
         raise Conflict("已报名此课程 (already enrolled)")
@@ -348,23 +480,30 @@ def enrol(session: Session, *, actor: User, course_id: int, soldier_id: int) -> 
     session.add(row)
     session.flush()
     audit.record(session, actor=actor.username, action="veteran.enrol", entity="training_enrolment",
-                 entity_id=row.id, region_code=soldier.region_code, detail={"course": course_id})
+                 entity_id=row.id, region_code=soldier.region_code,
+                 detail={"course": course_id, "soldier": soldier.id,
+                         "free": rules.training_free(soldier.discharged_on, course.starts_on)})
     return row
 
 
 def set_result(session: Session, *, actor: User, enrolment_id: int, result: str,
-               certificate_no: str | None = None) -> TrainingEnrolment:
+               certificate_no: str | None = None, soldier_id: int | None = None) -> TrainingEnrolment:
+    """The result of an enrolment (结业合格 with the certificate, 未结业, 退出); `soldier_id`, when given, must
+    be the enrolment's (a page's form names both)."""
     require(actor, VeteranPerm.SERVICES)
     row = session.get(TrainingEnrolment, enrolment_id)
-    if row is None:
-        raise NotFound(f"报名记录不存在：{enrolment_id}")
+    if row is None or (soldier_id is not None and row.soldier_id != soldier_id):
+        raise NotFound(f"报名记录不存在：{enrolment_id} (no such enrolment)")
     soldier = get_soldier_for(session, actor, row.soldier_id)
     if result not in RESULT_NAMES:
         raise ValidationError(f"培训结果应为 {'/'.join(RESULT_NAMES)} 之一 (unknown result)", field="result")
-    row.result, row.certificate_no = result, (certificate_no or None)
+    certificate = _short(certificate_no, 40, "证书编号")
+    if certificate and result != "passed":
+        raise ValidationError("只有结业合格才有证书编号 (certificate only when passed)", field="证书编号")
+    row.result, row.certificate_no = result, certificate
     audit.record(session, actor=actor.username, action="veteran.training_result", entity="training_enrolment",
                  entity_id=row.id, region_code=soldier.region_code,
-                 detail={"result": result, "certificate_no": certificate_no})
+                 detail={"result": result, "certificate_no": certificate})
     session.flush()
     return row
 
@@ -373,6 +512,30 @@ def enrolments_of(session: Session, soldier: RetiredSoldier) -> list[tuple[Train
     return [(e, c) for e, c in session.execute(
         select(TrainingEnrolment, TrainingCourse).join(TrainingCourse, TrainingCourse.id == TrainingEnrolment.course_id)
         .where(TrainingEnrolment.soldier_id == soldier.id).order_by(TrainingCourse.starts_on))]
+
+
+def soldier_detail(session: Session, *, user: User, soldier_id: int) -> dict[str, Any]:
+    """A retired soldier as the page and `minxin veteran soldier` present it: person (masked), discharge,
+    priority, placement, and each enrolment with its course, result and whether the training is free."""
+    from minxin.core.masking import mask_id, mask_name
+
+    s = get_soldier_for(session, user, soldier_id)
+    person = session.get(Person, s.person_id)
+    assert person is not None  # foreign key
+    return {
+        "id": s.id, "person_id": person.id, "name": mask_name(person.name), "id_number": mask_id(person.id_number),
+        "region_code": s.region_code, "discharged_on": s.discharged_on.isoformat(), "priority": s.priority,
+        "priority_reason": s.priority_reason, "placement_status": s.placement_status,
+        "placement_name": PLACEMENT_NAMES[s.placement_status],
+        "placed_on": s.placed_on.isoformat() if s.placed_on else None, "placement_note": s.placement_note,
+        "free_until": rules.free_training_until(s.discharged_on).isoformat(),
+        "enrolments": [{"id": e.id, "course_id": c.id, "course": c.name, "region_code": c.region_code,
+                        "starts_on": c.starts_on.isoformat(), "ends_on": c.ends_on.isoformat(),
+                        "provider": c.provider, "result": e.result, "result_name": RESULT_NAMES[e.result],
+                        "certificate_no": e.certificate_no,
+                        "free": rules.training_free(s.discharged_on, c.starts_on)}
+                       for e, c in enrolments_of(session, s)],
+    }
 
 
 # ---- on time and in full (P21) -----------------------------------------------------------------------
@@ -576,4 +739,5 @@ def recipient_detail(session: Session, *, user: User, recipient_id: int) -> dict
                      for item, line, cycle in case_payment_items(session, case.id)],
         "services": [{"kind": s.kind, "kind_name": SERVICE_NAMES[s.kind], "on": s.on.isoformat(),
                       "hospital": s.hospital, "days": s.days} for s in services_of(session, r)],
+        "death_benefit": death_benefit_of(session, r),
     }

@@ -6,7 +6,10 @@
 * `/veterans/import` — the import with its error table and error sheet;
 * `/veterans/ontime` — P21 及时、足额 per county with the exceptions (and `.xlsx`);
 * `/veterans/services` — P23 checkups and convalescence per county against the targets (and `.xlsx`);
-* `/veterans/resettlement` — P24 retired soldiers (awaiting placement and priority first) and courses.
+* `/veterans/resettlement` — P24 retired soldiers (awaiting placement and priority first, by placement status,
+  paged, `.xlsx`) and the form that registers one; `/veterans/soldiers/{id}` — a soldier's page with the forms
+  that enrol them, record a result and the placement; `/veterans/courses` — skills-training courses (paged,
+  `.xlsx`) and the form that adds one.
 
 Routes parse, call `veterans.service` (which decides access), commit, render.
 """
@@ -110,6 +113,14 @@ _ZH: dict[str, str] = {
     "vet.status_form": "登记迁出或死亡",
     "vet.kind_moved_out": "迁出",
     "vet.kind_deceased": "死亡",
+    "vet.cause": "死亡原因",
+    "vet.cause_none": "（死亡原因）",
+    "vet.cause_illness": "因病死亡",
+    "vet.cause_other": "其他原因",
+    "vet.death_benefit": "丧葬补助费",
+    "vet.death_benefit_text": "增发 {months} 个月（{article}），{status}",
+    "vet.death_benefit_pending": "待下一发放周期发放",
+    "vet.death_benefit_paid": "已列入 {period} 发放周期",
     "vet.service_form": "登记体检或疗养",
     "vet.kind_checkup": "免费体检",
     "vet.kind_convalescence": "短期疗养",
@@ -165,6 +176,30 @@ _ZH: dict[str, str] = {
     "vet.col_passed": "结业合格",
     "vet.no_soldiers": "没有退役士兵记录",
     "vet.no_courses": "没有培训课程",
+    "vet.all_placements": "全部安置状态",
+    "vet.soldier_title": "退役士兵",
+    "vet.soldier_add": "登记待安置退役士兵",
+    "vet.soldier_add_hint": "人员须已在户籍登记中（按身份证号查找）。",
+    "vet.col_priority_reason": "优先原因",
+    "vet.priority_check": "优先安置",
+    "vet.placement_form": "登记安置状态",
+    "vet.placed_on": "安置日期",
+    "vet.enrolments": "技能培训",
+    "vet.enrol": "报名",
+    "vet.enrol_none": "没有可报名的课程",
+    "vet.col_result": "培训结果",
+    "vet.col_free": "费用",
+    "vet.free": "免费（退役一年内开训）",
+    "vet.not_free": "超出免费期",
+    "vet.free_until": "免费培训须在 {day} 前（含）开训",
+    "vet.certificate_no": "证书编号",
+    "vet.courses_link": "培训课程",
+    "vet.course_add": "新增培训课程",
+    "vet.col_course_region": "组织地区",
+    "vet.col_provider": "培训机构",
+    "vet.starts_on": "开始日期",
+    "vet.ends_on": "结束日期",
+    "vet.add": "新增",
 }
 
 _EN: dict[str, str] = {
@@ -225,6 +260,14 @@ _EN: dict[str, str] = {
     "vet.status_form": "Record a move out or a death",
     "vet.kind_moved_out": "Moved out",
     "vet.kind_deceased": "Deceased",
+    "vet.cause": "Cause of death",
+    "vet.cause_none": "(cause of death)",
+    "vet.cause_illness": "Illness",
+    "vet.cause_other": "Other",
+    "vet.death_benefit": "Funeral aid",
+    "vet.death_benefit_text": "{months} extra months ({article}), {status}",
+    "vet.death_benefit_pending": "to be paid by the next cycle",
+    "vet.death_benefit_paid": "in the {period} cycle",
     "vet.service_form": "Record a checkup or a stay",
     "vet.kind_checkup": "Free checkup",
     "vet.kind_convalescence": "Convalescence stay",
@@ -281,6 +324,30 @@ _EN: dict[str, str] = {
     "vet.col_passed": "Passed",
     "vet.no_soldiers": "No retired soldiers",
     "vet.no_courses": "No courses",
+    "vet.all_placements": "All placement statuses",
+    "vet.soldier_title": "Retired soldier",
+    "vet.soldier_add": "Register a soldier awaiting placement",
+    "vet.soldier_add_hint": "The person must be in the registry (found by ID number).",
+    "vet.col_priority_reason": "Priority reason",
+    "vet.priority_check": "Priority placement",
+    "vet.placement_form": "Record the placement",
+    "vet.placed_on": "Placed on",
+    "vet.enrolments": "Skills training",
+    "vet.enrol": "Enrol",
+    "vet.enrol_none": "No course open to enrol",
+    "vet.col_result": "Result",
+    "vet.col_free": "Fee",
+    "vet.free": "Free (starts within a year of discharge)",
+    "vet.not_free": "Outside the free year",
+    "vet.free_until": "Free if the course starts by {day}",
+    "vet.certificate_no": "Certificate",
+    "vet.courses_link": "Courses",
+    "vet.course_add": "Add a course",
+    "vet.col_course_region": "Organised by",
+    "vet.col_provider": "Provider",
+    "vet.starts_on": "Starts",
+    "vet.ends_on": "Ends",
+    "vet.add": "Add",
 }
 
 MESSAGES = {"zh": _ZH, "en": _EN}
@@ -373,9 +440,9 @@ def _after_post(request: Request, session: Session, user: User, recipient_id: in
     try:
         action()
     except MinxinError as exc:
-        session.rollback()
         if status_for(exc) == 404:
-            raise
+            raise  # not found alike for missing and out of scope; the session closes unchanged
+        session.rollback()
         return _detail_page(request, session, user, recipient_id, status_code=status_for(exc),
                             error=domain_message(exc.message, lang=request_lang(request)))
     session.commit()
@@ -385,9 +452,11 @@ def _after_post(request: Request, session: Session, user: User, recipient_id: in
 @router.post("/veterans/{recipient_id}/status")
 def post_status(request: Request, recipient_id: int, kind: str = Form("", max_length=16),
                 on: str = Form("", max_length=10), note: str = Form("", max_length=200),
-                user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
+                cause: str = Form("", max_length=16), user: User = Depends(current_user),
+                session: Session = Depends(get_session)) -> Response:
     return _after_post(request, session, user, recipient_id, lambda: service.record_status(
-        session, actor=user, recipient_id=recipient_id, kind=kind, on=_parse_date(on, "日期"), note=note or None))
+        session, actor=user, recipient_id=recipient_id, kind=kind, on=_parse_date(on, "日期"), note=note or None,
+        cause=(cause or None) if kind == "deceased" else None))
 
 
 @router.post("/veterans/{recipient_id}/documents")
@@ -476,26 +545,173 @@ def services_xlsx(year: str = Query("", max_length=4), user: User = Depends(curr
                  f"youfu-services-{data['year']}.xlsx", f"优抚服务-{data['year']}.xlsx", "体检疗养")
 
 
-@router.get("/veterans/resettlement", name="veterans_resettlement")
-def resettlement_page(request: Request, page: int = Query(1, ge=1, le=100_000), user: User = Depends(current_user),
-                      session: Session = Depends(get_session)) -> Response:
-    soldiers = service.list_soldiers(session, user=user, page=page)
+def _placement(status: str) -> str:
+    if status and status not in service.PLACEMENT_NAMES:
+        raise ValidationError("安置状态无效 (unknown placement status)", field="status")
+    return status
+
+
+def _resettlement_page(request: Request, session: Session, user: User, *, status: str = "", page: int = 1,
+                       error: str | None = None, form: dict[str, str] | None = None,
+                       status_code: int = 200) -> Response:
+    soldiers = service.list_soldiers(session, user=user, status=_placement(status), page=page)
     rows = [{"s": s, "name": mask_name(p.name)} for s, p in soldiers.items]
     return render(request, "veterans/resettlement.html", {
-        "rows": rows, "page": soldiers, "courses": service.courses(session, user=user),
+        "rows": rows, "page": soldiers, "status": status, "placement_names": service.PLACEMENT_NAMES,
         "communities": _communities(session, user),
-        "placement_names": service.PLACEMENT_NAMES})
+        "query": urlencode({"status": status}), "may_services": has_perm(user, VeteranPerm.SERVICES),
+        "error": error, "form": form or {}, "today": today().isoformat()}, status_code=status_code)
+
+
+@router.get("/veterans/resettlement", name="veterans_resettlement")
+def resettlement_page(request: Request, status: str = Query("", max_length=16),
+                      page: int = Query(1, ge=1, le=100_000), user: User = Depends(current_user),
+                      session: Session = Depends(get_session)) -> Response:
+    return _resettlement_page(request, session, user, status=status, page=page)
 
 
 @router.get("/veterans/resettlement.xlsx", name="veterans_resettlement_xlsx")
-def resettlement_xlsx(user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
+def resettlement_xlsx(status: str = Query("", max_length=16), user: User = Depends(current_user),
+                      session: Session = Depends(get_session)) -> Response:
     communities = _communities(session, user)
-    rows = [[mask_name(p.name), s.region_code, communities.get(s.region_code, ""), s.discharged_on.isoformat(),
-             "是" if s.priority else "",
-             s.priority_reason, service.PLACEMENT_NAMES[s.placement_status]]
-            for s, p in service.soldier_rows(session, user=user)]
-    return _xlsx(["姓名", "社区代码", "社区", "退役日期", "优先安置", "优先原因", "安置状态"], rows,
-                 "resettlement.xlsx", f"退役士兵安置-{today():%Y%m%d}.xlsx", "退役士兵安置")
+    rows = [[mask_name(p.name), mask_id(p.id_number), s.region_code, communities.get(s.region_code, ""),
+             s.discharged_on.isoformat(), "是" if s.priority else "", s.priority_reason,
+             service.PLACEMENT_NAMES[s.placement_status], s.placed_on.isoformat() if s.placed_on else None]
+            for s, p in service.soldier_rows(session, user=user, status=_placement(status))]
+    return _xlsx(["姓名", "身份证号", "社区代码", "社区", "退役日期", "优先安置", "优先原因", "安置状态", "安置日期"],
+                 rows, "resettlement.xlsx", f"退役士兵安置-{today():%Y%m%d}.xlsx", "退役士兵安置")
+
+
+@router.post("/veterans/soldiers")
+def post_soldier(request: Request, id_number: str = Form("", max_length=24),
+                 discharged_on: str = Form("", max_length=10), priority: bool = Form(False),
+                 priority_reason: str = Form("", max_length=64),
+                 user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
+    """Register a soldier awaiting placement; a refusal shows the list with the error and stores nothing."""
+    try:
+        soldier = service.add_soldier(session, actor=user, id_number=id_number,
+                                      discharged_on=_parse_date(discharged_on, "退役日期"), priority=priority,
+                                      priority_reason=priority_reason or None)
+    except MinxinError as exc:
+        session.rollback()
+        form = {"id_number": id_number, "discharged_on": discharged_on, "priority_reason": priority_reason}
+        return _resettlement_page(request, session, user, form=form, status_code=status_for(exc),
+                                  error=domain_message(exc.message, lang=request_lang(request)))
+    session.commit()
+    return RedirectResponse(f"/veterans/soldiers/{soldier.id}?saved=1", status_code=303)
+
+
+def _soldier_page(request: Request, session: Session, user: User, soldier_id: int, *, error: str | None = None,
+                  saved: bool = False, status_code: int = 200) -> Response:
+    detail = service.soldier_detail(session, user=user, soldier_id=soldier_id)
+    may = has_perm(user, VeteranPerm.SERVICES)
+    open_courses = service.courses_open_to(session, user=user, soldier=service.get_soldier_for(
+        session, user, soldier_id)) if may else []
+    return render(request, "veterans/soldier.html", {
+        "d": detail, "error": error, "saved": saved, "may_services": may, "open_courses": open_courses,
+        "placement_names": service.PLACEMENT_NAMES, "result_names": service.RESULT_NAMES,
+        "today": today().isoformat()}, status_code=status_code)
+
+
+@router.get("/veterans/soldiers/{soldier_id:int}", name="veteran_soldier")
+def soldier_page(request: Request, soldier_id: int, saved: bool = False, user: User = Depends(current_user),
+                 session: Session = Depends(get_session)) -> Response:
+    return _soldier_page(request, session, user, soldier_id, saved=saved)
+
+
+def _after_soldier_post(request: Request, session: Session, user: User, soldier_id: int, action: Any) -> Response:
+    """Run a service action; on success commit and go back to the soldier's page, on refusal show it with the
+    error and nothing stored (a record out of scope stays 404)."""
+    try:
+        action()
+    except MinxinError as exc:
+        if status_for(exc) == 404:
+            raise  # not found alike for missing and out of scope; the session closes unchanged
+        session.rollback()
+        return _soldier_page(request, session, user, soldier_id, status_code=status_for(exc),
+                             error=domain_message(exc.message, lang=request_lang(request)))
+    session.commit()
+    return RedirectResponse(f"/veterans/soldiers/{soldier_id}?saved=1", status_code=303)
+
+
+def _int(text: str, field: str) -> int:
+    text = text.strip()
+    if not text.isdigit() or len(text) > 18:
+        raise ValidationError(f"{field}无效 (bad id)", field=field)
+    return int(text)
+
+
+@router.post("/veterans/soldiers/{soldier_id:int}/placement")
+def post_placement(request: Request, soldier_id: int, status: str = Form("", max_length=16),
+                   on: str = Form("", max_length=10), note: str = Form("", max_length=200),
+                   user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
+    return _after_soldier_post(request, session, user, soldier_id, lambda: service.set_placement(
+        session, actor=user, soldier_id=soldier_id, status=status,
+        on=_parse_date(on, "安置日期") if on.strip() else None, note=note or None))
+
+
+@router.post("/veterans/soldiers/{soldier_id:int}/enrolments")
+def post_enrolment(request: Request, soldier_id: int, course_id: str = Form("", max_length=20),
+                   user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
+    return _after_soldier_post(request, session, user, soldier_id, lambda: service.enrol(
+        session, actor=user, course_id=_int(course_id, "课程"), soldier_id=soldier_id))
+
+
+@router.post("/veterans/soldiers/{soldier_id:int}/results")
+def post_result(request: Request, soldier_id: int, enrolment_id: str = Form("", max_length=20),
+                result: str = Form("", max_length=16), certificate_no: str = Form("", max_length=40),
+                user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
+    return _after_soldier_post(request, session, user, soldier_id, lambda: service.set_result(
+        session, actor=user, enrolment_id=_int(enrolment_id, "报名记录"), result=result,
+        certificate_no=certificate_no or None, soldier_id=soldier_id))
+
+
+def _courses_page(request: Request, session: Session, user: User, *, page: int = 1, error: str | None = None,
+                  form: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    from minxin.registry.service import region_choices_for
+
+    result = service.courses(session, user=user, page=page)
+    may = has_perm(user, VeteranPerm.SERVICES)
+    return render(request, "veterans/courses.html", {
+        "page": result, "may_services": may, "regions": region_choices_for(session, user) if may else [],
+        "error": error, "form": form or {}}, status_code=status_code)
+
+
+@router.get("/veterans/courses", name="veterans_courses")
+def courses_page(request: Request, page: int = Query(1, ge=1, le=100_000), user: User = Depends(current_user),
+                 session: Session = Depends(get_session)) -> Response:
+    return _courses_page(request, session, user, page=page)
+
+
+@router.get("/veterans/courses.xlsx", name="veterans_courses_xlsx")
+def courses_xlsx(user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
+    courses = service.course_rows(session, user=user)
+    names = region_names(session, {c.region_code for c, _, _ in courses})
+    rows = [[c.name, c.region_code, names.get(c.region_code, ""), c.starts_on.isoformat(), c.ends_on.isoformat(),
+             c.provider, n, p] for c, n, p in courses]
+    return _xlsx(["课程", "组织地区代码", "组织地区", "开始日期", "结束日期", "培训机构", "报名", "结业合格"], rows,
+                 "courses.xlsx", f"退役士兵培训课程-{today():%Y%m%d}.xlsx", "培训课程")
+
+
+@router.post("/veterans/courses")
+def post_course(request: Request, name: str = Form("", max_length=100), region_code: str = Form("", max_length=12),
+                starts_on: str = Form("", max_length=10), ends_on: str = Form("", max_length=10),
+                provider: str = Form("", max_length=100), user: User = Depends(current_user),
+                session: Session = Depends(get_session)) -> Response:
+    """Add a course; a refusal shows the list with the error and stores nothing."""
+    try:
+        service.add_course(session, actor=user, name=name, region_code=region_code,
+                           starts_on=_parse_date(starts_on, "开始日期"), ends_on=_parse_date(ends_on, "结束日期"),
+                           provider=provider or None)
+    except MinxinError as exc:
+        session.rollback()
+        form = {"name": name, "region_code": region_code, "starts_on": starts_on, "ends_on": ends_on,
+                "provider": provider}
+        code = status_for(exc)
+        return _courses_page(request, session, user, form=form, status_code=422 if code == 404 else code,
+                             error=domain_message(exc.message, lang=request_lang(request)))
+    session.commit()
+    return RedirectResponse("/veterans/courses?saved=1", status_code=303)
 
 
 # Last: the recipient's page takes any /veterans/<segment> the routes above do not.
