@@ -15,6 +15,10 @@ class EldercarePerm(StrEnum):
     CALLS_HANDLE = "calls:handle"  # take, classify, answer, order a service, dispatch a rescue
     CALLS_SUPERVISE = "calls:supervise"  # receives escalations (值班主任)
     CARE_MANAGE = "care:manage"  # service centres, care workers, their courses and exams (P20)
+    # Government-purchased home care (政府购买居家养老服务, homecare.py).
+    HOMECARE_READ = "homecare:read"  # providers, staff, orders, entitlements and settlements of one's region
+    HOMECARE_RECORD = "homecare:record"  # create, start, finish and cancel service orders (provider systems too)
+    HOMECARE_MANAGE = "homecare:manage"  # contract providers, their staff, bank accounts
 
 
 DOMAIN = Domain(
@@ -29,7 +33,16 @@ DOMAIN = Domain(
         Permission(EldercarePerm.CALLS_HANDLE, roles=("call_agent", "city_admin")),
         Permission(EldercarePerm.CALLS_SUPERVISE, roles=("city_admin",)),
         Permission(EldercarePerm.CARE_MANAGE, roles=("town_officer", "county_officer", "city_admin")),
+        Permission(EldercarePerm.HOMECARE_READ, roles=("community_worker", "town_officer", "county_officer",
+                                                       "city_admin", "call_agent", "auditor")),
+        # Orders are recorded where the service is arranged: the community, the town, the county, the centre.
+        Permission(EldercarePerm.HOMECARE_RECORD, roles=("community_worker", "town_officer", "county_officer",
+                                                         "city_admin", "call_agent")),
+        # Contracting a provider opens a payment case: the county bureau and the city.
+        Permission(EldercarePerm.HOMECARE_MANAGE, roles=("county_officer", "city_admin")),
     ),
+    calculators=("minxin.eldercare.calculator",),
+    stats=("minxin.eldercare.homecare:homecare_counts",),
     menu_group="nav.group.eldercare",
     # The escalation sweep: runs in every server process, escalates each call once (tasks.py).
     background=("minxin.eldercare.tasks:escalation_loop",),
