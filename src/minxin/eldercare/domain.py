@@ -24,8 +24,8 @@ class EldercarePerm(StrEnum):
 DOMAIN = Domain(
     name="eldercare",
     label="养老服务",
-    web=("minxin.eldercare.views", "minxin.eldercare.training_views"),
-    api=("minxin.eldercare.api",),
+    web=("minxin.eldercare.views", "minxin.eldercare.training_views", "minxin.eldercare.homecare_views"),
+    api=("minxin.eldercare.api", "minxin.eldercare.homecare_api"),
     cli=("minxin.eldercare.cli",),
     models=("minxin.eldercare.models", "minxin.eldercare.training_models"),
     permissions=(

@@ -121,7 +121,7 @@ def provider_in_scope(user: User, provider: ServiceProvider) -> bool:
     return covers(user.scope_code, provider.county_code) if county is None else county == provider.county_code
 
 
-def scoped_providers(user: User) -> Select[tuple[ServiceProvider]]:
+def scoped_providers(user: User) -> Select[ServiceProvider]:
     """The one place provider lists are narrowed to the user's county."""
     stmt = select(ServiceProvider)
     county = _county_user(user)
@@ -153,7 +153,7 @@ def list_providers(session: Session, *, user: User, q: str = "", page: int = 1, 
                     page=page, page_size=page_size)
 
 
-def _representative(session: Session, id_number: str, county: str) -> Person:
+def _representative(session: Session, id_number: str) -> Person:
     number = clean_text(id_number, label="负责人身份证号", field="contact_id_number", max_len=18, required=True)
     assert number is not None
     person = session.execute(select(Person).where(Person.id_number == number.upper())).scalar_one_or_none()
@@ -176,8 +176,8 @@ def register_provider(session: Session, *, actor: User, name: str, county_code: 
     clean = clean_text(name, label="服务商名称", field="name", max_len=100, required=True)
     code = clean_text(county_code, label="县区代码", field="county_code", max_len=12, required=True) or ""
     region = session.get(Region, code)
-    if region is None or region.level != "county" or not covers(actor.scope_code, region.code) and \
-            _county_user(actor) != region.code:
+    if region is None or region.level != "county" or (not covers(actor.scope_code, region.code) and \
+            _county_user(actor) != region.code):
         raise ValidationError(f"未知县区代码或不在您的辖区内：{code} (unknown county)", field="county_code")
     if session.execute(select(ServiceProvider.id).where(ServiceProvider.name == clean)).first():
         raise Conflict(f"服务商名称已存在：{clean} (name taken)", field="name")
@@ -187,7 +187,7 @@ def register_provider(session: Session, *, actor: User, name: str, county_code: 
     credit = clean_text(credit_code, label="统一社会信用代码", field="credit_code", max_len=18)
     if credit is not None and not (len(credit) == 18 and credit.isascii() and credit.isalnum()):
         raise ValidationError("统一社会信用代码应为 18 位字母或数字 (bad credit code)", field="credit_code")
-    rep = _representative(session, contact_id_number, region.code)
+    rep = _representative(session, contact_id_number)
     if session.execute(select(Case.id).where(Case.program_code == PROGRAM, Case.person_id == rep.id,
                                              Case.status.not_in(("terminated", "rejected")))).first():
         raise Conflict("该负责人已是另一服务商的负责人 (representative already answers for a provider)",
@@ -345,7 +345,7 @@ def may_record(user: User) -> bool:
     return has_perm(user, EldercarePerm.HOMECARE_RECORD)
 
 
-def scoped_orders(user: User) -> Select[tuple[ServiceOrder, str, str]]:
+def scoped_orders(user: User) -> Select[ServiceOrder, str, str]:
     """Orders with the person's and provider's names, narrowed to the persons in the user's region."""
     return (select(ServiceOrder, Person.name, ServiceProvider.name)
             .join(Person, Person.id == ServiceOrder.person_id)
@@ -382,8 +382,8 @@ def list_orders(session: Session, *, user: User, provider_id: int | None = None,
         if status not in ORDER_STATUSES:
             raise ValidationError(f"状态应为 {'、'.join(ORDER_STATUSES)} 之一 (bad status)", field="status")
         stmt = stmt.where(ServiceOrder.status == status)
-    return paginate(session, stmt.order_by(ServiceOrder.scheduled_at.desc(), ServiceOrder.id.desc()),
-                    page=page, page_size=page_size, scalars=False)
+    ordered: Any = stmt.order_by(ServiceOrder.scheduled_at.desc(), ServiceOrder.id.desc())
+    return paginate(session, ordered, page=page, page_size=page_size, scalars=False)
 
 
 def _aware(at: datetime, field: str) -> datetime:
@@ -462,7 +462,8 @@ def create_order(session: Session, *, actor: User, provider_id: int, person_id: 
     period = Period.of(day)
     standing = entitlement_of(session, person, period=period, on=day)
     if not standing.eligible:
-        raise Conflict(f"{person.name} 在 {day} 不属于政府购买服务对象（{'、'.join(g.name for g in policy_for(standing.county).groups)}），"
+        groups = "、".join(g.name for g in policy_for(standing.county).groups)
+        raise Conflict(f"{person.name} 在 {day} 不属于政府购买服务对象（{groups}），"
                        "不能派政府购买服务单 (not eligible)", field="person_id")
     value = order_value_fen(minutes, policy_for(standing.county).hour_price_fen)
     _draw(session, person_id=person.id, period=period, value_fen=value, limit_fen=standing.limit_fen)
