@@ -284,22 +284,10 @@ def order(request: Request, order_id: int, session: Session = Depends(get_sessio
         return error_page(request, status=status_for(exc), message=_msg(request, exc))
 
 
-@router.post("/eldercare/orders/{order_id}/{action}")
-def order_action(request: Request, order_id: int, action: str, at: str = Form("", max_length=40),
-                 staff_id: str = Form("", max_length=12), note: str = Form("", max_length=400),
-                 reason: str = Form("", max_length=400), session: Session = Depends(get_session),
-                 user: User = Depends(current_user)) -> Response:
-    """开始 / 完成 / 取消 an order; refused steps show the order again with the message."""
+def _order_post(request: Request, session: Session, user: User, order_id: int, action: Callable[[], Any]) -> Response:
+    """Run one step of an order; a refused step shows the order again with the message, nothing stored."""
     try:
-        if action == "start":
-            svc.start_order(session, actor=user, order_id=order_id, at=_time(at, "at"),
-                            staff_id=_int(staff_id, "服务人员", "staff_id", required=False))
-        elif action == "finish":
-            svc.finish_order(session, actor=user, order_id=order_id, at=_time(at, "at"), note=note or None)
-        elif action == "cancel":
-            svc.cancel_order(session, actor=user, order_id=order_id, reason=reason)
-        else:
-            return error_page(request, status=404)
+        action()
     except MinxinError as exc:
         session.rollback()
         if status_for(exc) in (403, 404):
@@ -307,6 +295,33 @@ def order_action(request: Request, order_id: int, action: str, at: str = Form(""
         return _order_page(request, session, user, order_id, error=_msg(request, exc), status_code=status_for(exc))
     session.commit()
     return RedirectResponse(f"/eldercare/orders/{order_id}", status_code=303)
+
+
+@router.post("/eldercare/orders/{order_id}/start")
+def start_order(request: Request, order_id: int, at: str = Form("", max_length=40),
+                staff_id: str = Form("", max_length=12), session: Session = Depends(get_session),
+                user: User = Depends(current_user)) -> Response:
+    """开始服务."""
+    return _order_post(request, session, user, order_id, lambda: svc.start_order(
+        session, actor=user, order_id=order_id, at=_time(at, "at"),
+        staff_id=_int(staff_id, "服务人员", "staff_id", required=False)))
+
+
+@router.post("/eldercare/orders/{order_id}/finish")
+def finish_order(request: Request, order_id: int, at: str = Form("", max_length=40),
+                 note: str = Form("", max_length=400), session: Session = Depends(get_session),
+                 user: User = Depends(current_user)) -> Response:
+    """完成服务: refused when it would finish before it started."""
+    return _order_post(request, session, user, order_id, lambda: svc.finish_order(
+        session, actor=user, order_id=order_id, at=_time(at, "at"), note=note or None))
+
+
+@router.post("/eldercare/orders/{order_id}/cancel")
+def cancel_order(request: Request, order_id: int, reason: str = Form("", max_length=400),
+                 session: Session = Depends(get_session), user: User = Depends(current_user)) -> Response:
+    """取消: the value returns to the month's entitlement."""
+    return _order_post(request, session, user, order_id, lambda: svc.cancel_order(
+        session, actor=user, order_id=order_id, reason=reason))
 
 
 # ---- settlements ------------------------------------------------------------------------------------
