@@ -386,7 +386,7 @@ def _build_world(session: Session, connection: Any) -> World:
         rep = next(m for m in rep_household.members if m.is_head)
         providers[county] = register_provider(
             session, actor=system, name=f"RP标记{tag}服务商", county_code=county, contact_id_number=rep.id_number,
-            phone="0518-1234567", bank_account=f"62220000{tag == 'A' and 1 or 2:011d}")
+            phone="0518-1234567", bank_account=f"62220000{(tag == 'A' and 1) or 2:011d}")
     hc_worker = add_staff(session, actor=system, provider_id=providers[HAIZHOU].id, name="李护工")
     order_ = ServiceOrder(person_id=old.id, provider_id=providers[HAIZHOU].id, service_type="助洁", status="ordered",
                           scheduled_at=utcnow(), created_by="rp_county", period=str(Period.of(today())), minutes=60,
