@@ -83,7 +83,8 @@ def test_eligibility_reads_age_from_the_id_number_on_the_day_and_every_condition
     assert rules.eligible_groups(policy, alone, date(2026, 6, 14)) == []  # 79 the day before the birthday
     assert [g.code for g in rules.eligible_groups(policy, alone, date(2026, 6, 15))] == ["alone80"]
     with_family = rules.Facts(birth=birth, living="与家人同住", care_level="重度失能", programs=frozenset({"dibao"}))
-    assert [g.name for g in rules.eligible_groups(policy, with_family, date(2026, 6, 15))] == ["低保老人", "重度失能老人"]
+    groups = rules.eligible_groups(policy, with_family, date(2026, 6, 15))
+    assert [g.name for g in groups] == ["低保老人", "重度失能老人"]
 
 
 def test_the_entitlement_follows_the_assessment_level_and_an_unassessed_person_counts_as_able() -> None:
@@ -240,8 +241,8 @@ def test_the_database_refuses_an_order_finished_before_it_started(session: Sessi
     person = elderly_person(session, county_officer)
     o = svc.create_order(session, actor=county_officer, provider_id=p.id, person_id=person.id, service_type="助洁",
                          scheduled_at=_at(), minutes=60)
-    with session.begin_nested(), pytest.raises(IntegrityError):
-        o.started_at, o.finished_at, o.status = _at(5, 10), _at(5, 9), "finished"
+    o.started_at, o.finished_at, o.status = _at(5, 10), _at(5, 9), "finished"
+    with pytest.raises(IntegrityError), session.begin_nested():
         session.flush()
 
 
