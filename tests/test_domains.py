@@ -51,15 +51,12 @@ EXPECTED_HOLDERS = {
     "calls:intake": {"call_agent", "city_admin"},
     "calls:handle": {"call_agent", "city_admin"},
     "calls:supervise": {"city_admin"},
-<<<<<<< HEAD
     "care:manage": {"town_officer", "county_officer", "city_admin"},
-=======
     # Government-purchased home care: read by staff, the centre and the auditor; orders recorded where the
     # service is arranged; providers contracted by the county and the city.
     "homecare:read": {"community_worker", "town_officer", "county_officer", "city_admin", "call_agent", "auditor"},
     "homecare:record": {"community_worker", "town_officer", "county_officer", "city_admin", "call_agent"},
     "homecare:manage": {"county_officer", "city_admin"},
->>>>>>> 8da2023 (Home care (P18): providers' staff and settlement case, orders' value and times, entitlement balances; policy rules per county; the homecare calculator pays providers through the engine (bank file names the provider))
 }
 
 
