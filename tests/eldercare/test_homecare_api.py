@@ -177,3 +177,22 @@ def test_a_community_worker_may_record_but_not_contract_a_provider(client, sessi
                     data={"name": "私自签约", "county_code": "320706", "contact_id_number": "x", "bank_account": "1"})
     assert r.status_code == 403
     assert client.get("/eldercare/orders/new").status_code == 200
+
+
+def test_the_cycle_page_of_a_settlement_explains_each_providers_line(client, session, world, county_officer):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from minxin.programs.cycles import run_cycle
+
+    month = Period.of(datetime.now(CHINA_TZ).date().replace(day=1) - timedelta(days=1))
+    at = datetime(month.year, month.month, 3, 9, tzinfo=CHINA_TZ)
+    o = svc.create_order(session, actor=county_officer, provider_id=world["provider_id"], person_id=world["person_id"],
+                         service_type="助洁", scheduled_at=at, minutes=60)
+    svc.start_order(session, actor=county_officer, order_id=o.id, at=at)
+    svc.finish_order(session, actor=county_officer, order_id=o.id, at=at + timedelta(hours=1))
+    summary = run_cycle(session, actor=county_officer, program="homecare", period=month)
+    logged_in(client, county_officer)
+    page = client.get(f"/cycles/{summary.cycle_id}")
+    assert page.status_code == 200 and "完成服务单 1 单，合计 = 20" in page.text
+    settle = client.get("/eldercare/settlements", params={"month": str(month)})
+    assert f'href="/cycles/{summary.cycle_id}"' in settle.text and "20.00" in settle.text
