@@ -37,9 +37,9 @@ class HomecareCity:
 
 
 def _seed(session: Session) -> tuple[str, int]:
-    from tests.eldercare.factories import elderly_person
     from tests.factories import household
 
+    from factories import elderly_person
     from minxin.auth.service import add_user, ensure_system_user
     from minxin.programs.service import init_programs
     from minxin.registry.service import seed_regions

@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tests.conftest import make_user
-from tests.eldercare.factories import elderly_person
 
-from factories import active_case, household
+from factories import active_case, elderly_person, household
 from minxin.auth.models import AuditEvent, User
 from minxin.clock import CHINA_TZ, today
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError

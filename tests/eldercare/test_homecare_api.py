@@ -9,10 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.eldercare.factories import elderly_person
 from tests.web.conftest import logged_in
 
-from factories import household
+from factories import elderly_person, household
 from minxin.auth.models import User
 from minxin.auth.service import create_token, ensure_system_user
 from minxin.clock import CHINA_TZ

@@ -20,9 +20,8 @@ from minxin.clock import CHINA_TZ
 @pytest.fixture
 def hc_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[typer.Typer, dict[str, str]]]:
     from tests.conftest import make_user
-    from tests.eldercare.factories import elderly_person
 
-    from factories import household
+    from factories import elderly_person, household
     from minxin import db, migrate
     from minxin.auth.service import ensure_system_user
     from minxin.eldercare import homecare_cli
