@@ -5,10 +5,7 @@ is refused finishing it before it started, finishes it; the settlement page show
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +14,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.e2e.conftest import _free_port
+from tests.conftest import live_app
+from tests.e2e.conftest import browser_page, city_db, screenshots
 
 from minxin.clock import CHINA_TZ
 
@@ -37,9 +35,8 @@ class HomecareCity:
 
 
 def _seed(session: Session) -> tuple[str, int]:
-    from tests.factories import household
+    from tests.factories import elderly_person, household
 
-    from factories import elderly_person
     from minxin.auth.service import add_user, ensure_system_user
     from minxin.programs.service import init_programs
     from minxin.registry.service import seed_regions
@@ -59,52 +56,16 @@ def _seed(session: Session) -> tuple[str, int]:
 
 @pytest.fixture(scope="module")
 def hc_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HomecareCity]:
-    import uvicorn
-
-    from minxin import migrate
-    from minxin.db import make_engine, session_factory, write_lock
-    from minxin.web.app import create_app
-
     root = tmp_path_factory.mktemp("e2e-homecare")
-    engine = make_engine(f"sqlite:///{root / 'city.db'}")
-    migrate.upgrade(engine)
-    with write_lock(), Session(engine) as s:
-        rep, person_id = _seed(s)
-        s.commit()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(session_factory(engine)), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="e2e-homecare-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the e2e server did not start")
-        time.sleep(0.05)
-    shots = Path(os.environ.get("MINXIN_E2E_SCREENSHOTS") or root / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
-    try:
-        yield HomecareCity(url=f"http://127.0.0.1:{port}", screenshots=shots, rep_id_number=rep, person_id=person_id)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        engine.dispose()
+    with city_db(root, _seed) as (engine, (rep, person_id)), live_app(engine, name="e2e-homecare") as url:
+        yield HomecareCity(url=url, screenshots=screenshots(root), rep_id_number=rep, person_id=person_id)
 
 
 @pytest.fixture
-def pg(browser, hc_city: HomecareCity) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", base_url=hc_city.url)
-    page = context.new_page()
-    errors: list[str] = []
-    expected_4xx = "Failed to load resource: the server responded with a status of 4"
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and not m.text.startswith(expected_4xx) else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.console_errors = errors
-    try:
+def pg(browser: Any, hc_city: HomecareCity) -> Iterator[Any]:
+    """A fresh page on the home-care city; console errors fail the test."""
+    with browser_page(browser, hc_city.url) as page:
         yield page
-    finally:
-        context.close()
 
 
 def log_in(page: Any, username: str) -> None:
