@@ -52,6 +52,11 @@ EXPECTED_HOLDERS = {
     "calls:handle": {"call_agent", "city_admin"},
     "calls:supervise": {"city_admin"},
     "care:manage": {"town_officer", "county_officer", "city_admin"},
+    # Government-purchased home care: read by staff, the centre and the auditor; orders recorded where the
+    # service is arranged; providers contracted by the county and the city.
+    "homecare:read": {"community_worker", "town_officer", "county_officer", "city_admin", "call_agent", "auditor"},
+    "homecare:record": {"community_worker", "town_officer", "county_officer", "city_admin", "call_agent"},
+    "homecare:manage": {"county_officer", "city_admin"},
 }
 
 

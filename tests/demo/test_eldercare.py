@@ -46,6 +46,18 @@ def test_the_demo_gets_elderly_people_devices_and_a_month_of_calls_quickly_and_o
         assert q("SELECT COUNT(DISTINCT substr(region_code, 1, 6)) FROM calls WHERE region_code IS NOT NULL") >= 3
         assert q("SELECT COUNT(*) FROM care_call_schedules") == q(
             "SELECT COUNT(*) FROM elderly_profiles WHERE living_arrangement = '独居'")
+        # purchased home care: contracted providers with staff, orders within each month's entitlement, and
+        # last month's settlement drafted per county, paying exactly the finished orders it took
+        assert q("SELECT COUNT(*) FROM service_providers WHERE case_id IS NULL") == 0
+        assert q("SELECT COUNT(*) FROM provider_staff") >= 3 * q("SELECT COUNT(*) FROM service_providers")
+        assert q("SELECT COUNT(*) FROM service_orders WHERE value_fen > 0 AND status = 'finished'") >= 10
+        assert q("SELECT COUNT(*) FROM (SELECT person_id, period, SUM(value_fen) AS v FROM service_orders "
+                 "WHERE status <> 'cancelled' AND value_fen > 0 GROUP BY person_id, period) o "
+                 "JOIN homecare_balances b ON b.person_id = o.person_id AND b.period = o.period "
+                 "WHERE o.v <> b.used_fen OR b.used_fen > b.limit_fen") == 0
+        assert q("SELECT COUNT(*) FROM cycles WHERE program_code = 'homecare'") >= 1
+        assert q("SELECT SUM(total_fen) FROM cycles WHERE program_code = 'homecare'") == q(
+            "SELECT SUM(value_fen) FROM service_orders WHERE settled_cycle_id IS NOT NULL") > 0
     engine.dispose()
 
 

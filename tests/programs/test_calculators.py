@@ -116,6 +116,41 @@ def youfu_population(session: Session, officer: User, rng: random.Random) -> str
     return "youfu"
 
 
+def homecare_population(session: Session, officer: User, rng: random.Random) -> str:
+    """Providers with finished, unfinished and cancelled orders of months before, at and after July 2012, some
+    already paid by an approved cycle (never paid twice), one provider stopped (its case suspended)."""
+    from datetime import UTC, datetime
+
+    from minxin.eldercare.homecare import register_provider, update_provider
+    from minxin.eldercare.models import ServiceOrder
+    from minxin.programs.models import Cycle
+
+    paid = Cycle(program_code="homecare", period="2012-05", county_code="320706", status="approved",
+                 run_by="someone")
+    session.add(paid)
+    session.flush()
+    for i in range(6):
+        rep = household(session, officer, community=rng.choice(COMMUNITIES), members=1).members[0]
+        provider = register_provider(session, actor=officer, name=f"居家服务{i}号", county_code="320706",
+                                     contact_id_number=rep.id_number, phone="0518-1234567",
+                                     bank_account=f"6222000011{i:08d}")
+        client = household(session, officer, community=rng.choice(COMMUNITIES), members=1).members[0]
+        for _ in range(rng.randint(0, 12)):
+            status = rng.choice(["finished", "finished", "finished", "started", "ordered", "cancelled"])
+            month = rng.choice([5, 6, 7, 7, 8])
+            start = datetime(2012, month, rng.randint(1, 28), 9, tzinfo=UTC)
+            session.add(ServiceOrder(
+                person_id=client.id, provider_id=provider.id, service_type="助洁", created_by="t",
+                status=status, period=f"2012-{month:02d}", minutes=60, value_fen=rng.randint(1, 9000),
+                scheduled_at=start, started_at=start if status in ("started", "finished") else None,
+                finished_at=start if status == "finished" else None,
+                settled_cycle_id=paid.id if status == "finished" and month == 5 and rng.random() < 0.5 else None))
+        if i == 5:
+            update_provider(session, actor=officer, provider_id=provider.id, is_active=False)
+    session.flush()
+    return "homecare"
+
+
 _added: list[tuple[str, object]] = []
 
 
@@ -128,7 +163,7 @@ def _forget_added_programs():  # type: ignore[no-untyped-def]
 
 POPULATIONS: dict[str, Callable[[Session, User, random.Random], str]] = {
     "dibao": dibao_population, "wubao": wubao_population, "flat": flat_population,
-    "orphan": orphan_population, "youfu": youfu_population,
+    "orphan": orphan_population, "youfu": youfu_population, "homecare": homecare_population,
 }
 # Calculators whose amount is assessed elsewhere (no standard, no proposed amount): their agreement is the
 # assessment's own test (medical assistance: tests/assistance/test_medical.py pays each record's assessed

@@ -46,7 +46,8 @@ from minxin.eldercare import stream as call_stream
 from minxin.eldercare import training as care
 from minxin.eldercare.calls import receive_call
 from minxin.eldercare.domain import EldercarePerm
-from minxin.eldercare.models import CareCallSchedule, ElderlyProfile
+from minxin.eldercare.homecare import add_staff, register_provider
+from minxin.eldercare.models import CareCallSchedule, ElderlyProfile, ServiceOrder
 from minxin.programs.cycles import run_cycle
 from minxin.programs.models import Case, Objection
 from minxin.registry.models import Institution, Person
@@ -114,6 +115,8 @@ MANAGE_SUPERMARKETS = AssistancePerm.SUPERMARKETS_MANAGE
 CALLS = EldercarePerm.CALLS_HANDLE
 CARE = EldercarePerm.CARE_MANAGE
 VETERANS = Rule(perms=(VeteranPerm.READ,))
+HC_READ, HC_RECORD, HC_MANAGE = (EldercarePerm.HOMECARE_READ, EldercarePerm.HOMECARE_RECORD,
+                                 EldercarePerm.HOMECARE_MANAGE)
 
 
 def rec(*perms: str, region: str = HAIZHOU_COMMUNITY, **kw: Any) -> Rule:
@@ -303,6 +306,29 @@ ROUTES: dict[str, Rule] = {
     "GET /api/v1/veterans/ontime/{period}": VETERANS,
     "GET /api/v1/veterans/services/{year}": VETERANS,
     "GET /api/v1/veterans/soldiers": VETERANS,
+    # government-purchased home care: providers are their county's (every Haizhou user sees Haizhou's), orders
+    # their person's community's; providers contracted by the county and the city
+    "GET /eldercare/providers": Rule(perms=(HC_READ,)),
+    "POST /eldercare/providers": writes(HC_MANAGE),
+    "GET /eldercare/providers/{provider_id}": rec(HC_READ),
+    "POST /eldercare/providers/{provider_id}/staff": rec(HC_MANAGE),
+    "POST /eldercare/providers/{provider_id}/update": rec(HC_MANAGE),
+    "GET /eldercare/orders/new": Rule(perms=(HC_RECORD,)),
+    "POST /eldercare/orders": writes(HC_RECORD, region=HAIZHOU_COMMUNITY),
+    "GET /eldercare/orders/{order_id}": rec(HC_READ),
+    "POST /eldercare/orders/{order_id}/start": rec(HC_RECORD),
+    "POST /eldercare/orders/{order_id}/finish": rec(HC_RECORD),
+    "POST /eldercare/orders/{order_id}/cancel": rec(HC_RECORD),
+    "GET /eldercare/settlements": Rule(perms=(HC_READ,)),
+    "GET /api/v1/homecare/providers": Rule(perms=(HC_READ,)),
+    "GET /api/v1/homecare/providers/{provider_id}": rec(HC_READ),
+    "GET /api/v1/homecare/orders": Rule(perms=(HC_READ,)),
+    "POST /api/v1/homecare/orders": writes(HC_RECORD, region=HAIZHOU_COMMUNITY),
+    "GET /api/v1/homecare/orders/{order_id}": rec(HC_READ),
+    "POST /api/v1/homecare/orders/{order_id}/start": rec(HC_RECORD),
+    "POST /api/v1/homecare/orders/{order_id}/finish": rec(HC_RECORD),
+    "POST /api/v1/homecare/orders/{order_id}/cancel": rec(HC_RECORD),
+    "GET /api/v1/homecare/entitlements/{person_id}": rec(HC_READ),
 }
 
 
@@ -412,6 +438,18 @@ def _build_world(session: Session, connection: Any) -> World:
     schedule = CareCallSchedule(person_id=old.id, region_code=HAIZHOU_COMMUNITY, interval_days=7,
                                 next_due_on=today())
     session.add(schedule)
+    # Home care: a provider of Haizhou with a worker and an order for the elderly person, one of Ganyu.
+    providers = {}
+    for tag, county, rep_household in (("A", HAIZHOU, other_town), ("C", GANYU, ganyu)):
+        rep = next(m for m in rep_household.members if m.is_head)
+        providers[county] = register_provider(
+            session, actor=system, name=f"RP标记{tag}服务商", county_code=county, contact_id_number=rep.id_number,
+            phone="0518-1234567", bank_account=f"62220000{(tag == 'A' and 1) or 2:011d}")
+    hc_worker = add_staff(session, actor=system, provider_id=providers[HAIZHOU].id, name="李护工")
+    order_ = ServiceOrder(person_id=old.id, provider_id=providers[HAIZHOU].id, service_type="助洁", status="ordered",
+                          scheduled_at=utcnow(), created_by="rp_county", period=str(Period.of(today())), minutes=60,
+                          value_fen=2000, staff_id=hc_worker.id)
+    session.add(order_)
     session.flush()
     # Service centres of 新海 and of Ganyu; care workers of 新海 community, one enrolled on a Haizhou course.
     centre = care.add_centre(session, actor=system, name="RP标记A中心", kind="centre", region_code=HAIZHOU_TOWN,
@@ -478,14 +516,18 @@ def _build_world(session: Session, connection: Any) -> World:
            "recipient_id": recipients[HAIZHOU_COMMUNITY].id, "period": "2013-01",
            "soldier_id": soldier.id, "vet_course_id": vet_courses["D"].id,
            "vet_enrolment_id": soldier_enrolment.id,
-           "free_id_number": next(m for m in paid.members if m.is_head).id_number}
+           "free_id_number": next(m for m in paid.members if m.is_head).id_number,
+           "provider_id": providers[HAIZHOU].id, "order_id": order_.id, "rep_id_number": head.id_number,
+           "old_id": old.id}
     markers = [("RPMARKA001", HAIZHOU_COMMUNITY), ("RPMARKA002", HAIZHOU_COMMUNITY),
                ("RPMARKB001", HAIZHOU_OTHER_COMMUNITY), ("RPMARKC001", GANYU_COMMUNITY),
                ("RP标记A敬老院", HAIZHOU_COMMUNITY), ("RP标记B敬老院", HAIZHOU_OTHER_COMMUNITY),
                ("RP标记C敬老院", GANYU_COMMUNITY), ("RP标记A超市", HAIZHOU), ("RP标记C超市", GANYU),
                ("RP标记A中心", HAIZHOU_TOWN), ("RP标记C中心", "320707100"), ("RP标记A护理员", HAIZHOU_COMMUNITY),
                ("RP标记C护理员", GANYU_COMMUNITY), ("RP标记C培训班", GANYU),
-               ("RP标记A课程", HAIZHOU), ("RP标记C课程", GANYU), *SURNAME_MARKS]
+               ("RP标记A课程", HAIZHOU), ("RP标记C课程", GANYU), *SURNAME_MARKS,
+               # a provider is its county's: every Haizhou identity sees Haizhou's (their scopes cover 新海街道)
+               ("RP标记A服务商", HAIZHOU_COMMUNITY), ("RP标记C服务商", GANYU_COMMUNITY)]
     return World(app=app, connection=connection, ids=ids, users=users, clients=clients, csrf=csrf,
                  markers=markers)
 
@@ -512,6 +554,8 @@ def _upload() -> dict[str, Any]:
 def form_for(key: str, ids: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """A minimal, well-formed form or JSON body for a POST route: (data or json, files)."""
     year = today().year
+    order = {"provider_id": ids["provider_id"], "person_id": ids["old_id"], "service_type": "助餐", "minutes": "60",
+             "scheduled_at": f"{today().isoformat()}T10:00:00+08:00"}
     forms: dict[str, dict[str, Any]] = {
         "POST /login": {"username": "nobody", "password": "wrong-password"},
         "POST /households/{household_id}/income": {"monthly_income": "100"},
@@ -572,6 +616,13 @@ def form_for(key: str, ids: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
         "POST /api/v1/veterans/recipients/{recipient_id}/events": {"kind": "deceased", "on": "2013-06-01"},
         "POST /api/v1/veterans/recipients/{recipient_id}/services": {"kind": "checkup", "on": "2013-05-02",
                                                                      "hospital": "优抚医院"},
+        "POST /eldercare/providers": {"name": "RP新服务商", "county_code": HAIZHOU, "bank_account": "6222000000000099",
+                                      "contact_id_number": ids["rep_id_number"], "phone": "0518-1234567"},
+        "POST /eldercare/providers/{provider_id}/staff": {"name": "张护工", "phone": "13900000000"},
+        "POST /eldercare/providers/{provider_id}/update": {"phone": "0518-7654321"},
+        "POST /eldercare/orders": order, "POST /api/v1/homecare/orders": {**order, "minutes": 60},
+        "POST /eldercare/orders/{order_id}/cancel": {"reason": "老人住院"},
+        "POST /api/v1/homecare/orders/{order_id}/cancel": {"reason": "老人住院"},
     }
     uploads = {"POST /import", "POST /cycles/{cycle_id:int}/reconcile", "POST /medical/import",
                "POST /api/v1/imports/households", "POST /children/import", "POST /api/v1/children/import",

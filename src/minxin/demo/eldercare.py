@@ -1,5 +1,6 @@
 """The demo city's elderly care: care records for everyone aged 60+, emergency contacts, 一键呼叫
-terminals for those living alone or as a couple, one home-care provider per county, a month of calls
+terminals for those living alone or as a couple, one contracted home-care provider per county with its
+staff and a month of purchased-service orders (settled by a draft cycle), a month of calls
 up to now (most handled, a few still waiting, so the console and the reports show real life) and the
 care-call list of people living alone.
 
@@ -30,11 +31,10 @@ from minxin.eldercare.models import (
     CareCallSchedule,
     InstitutionStatusEvent,
     ServiceOrder,
-    ServiceProvider,
 )
 from minxin.eldercare.policy import call_policy
 from minxin.eldercare.rules import elderly_cutoff
-from minxin.registry.models import Institution
+from minxin.registry.models import Institution, Person
 
 DAYS_OF_CALLS = 30
 CALLS_PER_DEVICE_PER_MONTH = 0.6
@@ -109,24 +109,103 @@ WHERE e.living_arrangement IN ('独居', '空巢') OR e.care_level IN ('中度�
 """), {"installed": day - timedelta(days=365), "now": naive_now})
     counties = session.execute(text(
         "SELECT code, name FROM regions WHERE level = 'county' AND alias_of IS NULL ORDER BY code")).all()
-    providers: dict[str, int] = {}
-    for code, name in counties:
-        p = ServiceProvider(name=f"{name}居家养老服务中心", county_code=code, phone=f"0518{int(code) % 10000:04d}8800",
-                            services="助餐、助洁、助浴、助医、代购", is_active=True)
-        session.add(p)
-        session.flush()
-        providers[code] = p.id
+    providers = _providers(session, counties, day=day)
     profiles = session.execute(text("SELECT COUNT(*) FROM elderly_profiles")).scalar_one()
     holders = session.execute(text(
         "SELECT d.terminal_id, d.person_id, p.region_code FROM call_devices d JOIN persons p ON p.id = d.person_id "
         "ORDER BY d.id")).all()
     calls = _month_of_calls(session, Random(seed), holders, providers, now=now, seed=seed)
     _care_calls(session, Random(seed + 1), day=day, now=now)
+    _homecare_orders(session, Random(seed + 2), providers, day=day)
     _institutions(session, day=day, actor=actor)
     seed_care_training(session, rng=Random(seed + 2), actor=actor)
     audit.record(session, actor=actor, action="demo.eldercare", entity="demo", entity_id=seed,
                  detail={"profiles": profiles, "devices": len(holders), "calls": calls})
     return EldercareSummary(int(profiles), len(holders), calls)
+
+
+def _providers(session: Session, counties: Sequence[Any], *, day: date) -> dict[str, int]:
+    """One contracted home-care provider per county (政府购买居家养老服务): its 负责人 a working-age resident of
+    the county, a settlement account, three care workers; each with its `homecare` case (homecare.py)."""
+    from minxin.auth.service import ensure_system_user
+    from minxin.eldercare import homecare
+
+    system = ensure_system_user(session)
+    providers: dict[str, int] = {}
+    young, old = day.replace(year=day.year - 30), day.replace(year=day.year - 55)
+    for k, (code, name) in enumerate(counties):
+        rep = session.execute(text(
+            "SELECT id_number FROM persons WHERE region_code >= :lo AND region_code < :hi AND birth_date <= :young "
+            "AND birth_date >= :old ORDER BY id LIMIT 1"),
+            {"lo": code, "hi": code[:-1] + chr(ord(code[-1]) + 1), "young": young, "old": old}).scalar()
+        if rep is None:
+            continue
+        p = homecare.register_provider(
+            session, actor=system, name=f"{name}居家养老服务中心", county_code=code, contact_id_number=rep,
+            phone=f"0518{int(code) % 10000:04d}8800", bank_account=f"6222081{int(code):06d}{k:06d}",
+            credit_code=f"52{code}MJ{k:09d}"[:18].ljust(18, "0"), services="助餐、助洁、助浴、助医、代购")
+        for i, (worker, qual) in enumerate((("孙桂兰", "养老护理员（四级）"), ("周建国", "养老护理员（三级）"),
+                                            ("钱晓燕", "家政服务员"))):
+            homecare.add_staff(session, actor=system, provider_id=p.id, name=worker,
+                               phone=f"1395180{int(code) % 100:02d}{i:02d}", qualification=qual)
+        providers[code] = p.id
+    return providers
+
+
+def _homecare_orders(session: Session, rng: Random, providers: dict[str, int], *, day: date) -> None:
+    """A month of purchased home-care orders before this one (all finished, settled by a draft cycle of each
+    county) and this month's so far (finished, one in service, some booked ahead), for eligible people only,
+    each drawn on their entitlement until it is used up."""
+    from datetime import time
+
+    from minxin.auth.service import ensure_system_user
+    from minxin.clock import CHINA_TZ
+    from minxin.core.errors import Conflict
+    from minxin.core.period import Period
+    from minxin.eldercare import homecare
+    from minxin.eldercare.models import ProviderStaff
+    from minxin.programs.cycles import run_cycle
+
+    system = ensure_system_user(session)
+    this = Period.of(day)
+    last = this.prev()
+    now = datetime.now(CHINA_TZ)
+    for county, provider_id in providers.items():
+        staff = list(session.execute(select(ProviderStaff.id).where(ProviderStaff.provider_id == provider_id))
+                     .scalars())
+        candidates = session.execute(text(
+            "SELECT e.person_id FROM elderly_profiles e WHERE e.region_code >= :lo AND e.region_code < :hi "
+            "AND (e.living_arrangement = '独居' OR e.care_level = '重度失能') ORDER BY e.person_id LIMIT 60"),
+            {"lo": county, "hi": county[:-1] + chr(ord(county[-1]) + 1)}).scalars().all()
+        served = 0
+        for person_id in candidates:
+            if served >= 6:
+                break
+            person = session.get(Person, person_id)
+            if person is None or not homecare.entitlement_of(session, person, period=this).eligible:
+                continue
+            served += 1
+            for period in (last, this):
+                for _ in range(rng.randint(2, 4)):
+                    d = rng.randint(1, period.last_day().day)
+                    when = datetime.combine(period.first_day().replace(day=d), time(rng.randint(8, 16)),
+                                            tzinfo=CHINA_TZ)
+                    minutes = rng.choice((60, 60, 90, 120))
+                    try:
+                        o = homecare.create_order(session, actor=system, provider_id=provider_id,
+                                                  person_id=person_id, minutes=minutes, scheduled_at=when,
+                                                  service_type=rng.choice(homecare.SERVICE_TYPES[:4]),
+                                                  staff_id=rng.choice(staff) if staff else None)
+                    except Conflict:
+                        break  # the month's entitlement is used up
+                    if when + timedelta(minutes=minutes) <= now:
+                        homecare.start_order(session, actor=system, order_id=o.id, at=when)
+                        homecare.finish_order(session, actor=system, order_id=o.id,
+                                              at=when + timedelta(minutes=minutes))
+                    elif when <= now:
+                        homecare.start_order(session, actor=system, order_id=o.id, at=when)
+        session.flush()
+        run_cycle(session, actor=system, program=homecare.PROGRAM, period=last, county=county)
 
 
 def _month_of_calls(session: Session, rng: Random, holders: Sequence[Any], providers: dict[str, int], *,
@@ -203,7 +282,9 @@ def _month_of_calls(session: Session, rng: Random, holders: Sequence[Any], provi
                 orders.append({"person_id": c["holder"][1], "provider_id": providers[county], "call_id": cid,
                                "service_type": rng.choice(("助餐", "助洁", "助浴", "助医")), "status": "finished",
                                "scheduled_at": c["taken"] + timedelta(hours=4), "note": None, "created_by": AGENT,
-                               "created_at": c["taken"] + timedelta(seconds=60)})
+                               "created_at": c["taken"] + timedelta(seconds=60),
+                               "started_at": c["taken"] + timedelta(hours=4),
+                               "finished_at": c["taken"] + timedelta(hours=5)})
                 step(c["taken"] + timedelta(seconds=60), AGENT, "service_order", "派服务单")
         if c["closed"]:
             step(c["closed"], AGENT, "close", f"结束：{_OUTCOME[c['outcome']]}")

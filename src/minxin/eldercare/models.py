@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -156,6 +157,26 @@ class ServiceProvider(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     services: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # 政府购买居家养老服务 (homecare.py): who answers for the provider, where its settlement is paid, and the
+    # engine case (program `homecare`) its monthly settlements are paid through.
+    contact_name: Mapped[str | None] = mapped_column(String(64))
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    bank_account: Mapped[str | None] = mapped_column(String(40))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProviderStaff(Base):
+    """A care worker of a service provider (服务人员): who performs and records the orders."""
+
+    __tablename__ = "provider_staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("service_providers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    qualification: Mapped[str | None] = mapped_column(String(64))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -174,8 +195,53 @@ class ServiceOrder(Base):
     note: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Government-purchased home care (homecare.py): the month whose entitlement the order draws on, its
+    # length and value (0: not drawn on any entitlement, e.g. a call's order not yet priced), the worker,
+    # when it started and finished, and the settlement cycle that paid it to the provider.
+    period: Mapped[str | None] = mapped_column(String(7))
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    value_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("provider_staff.id"), index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_by: Mapped[str | None] = mapped_column(String(64))
+    settled_cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"), index=True)
 
-    __table_args__ = (CheckConstraint("status in ('ordered','started','finished','cancelled')", name="status"),)
+    __table_args__ = (
+        CheckConstraint("status in ('ordered','started','finished','cancelled')", name="status"),
+        CheckConstraint("value_fen >= 0", name="value_nonnegative"),
+        CheckConstraint("minutes is null or minutes > 0", name="minutes_positive"),
+        CheckConstraint("value_fen = 0 or period is not null", name="value_dated"),
+        # Finished only after it started, and never before.
+        CheckConstraint("finished_at is null or (started_at is not null and finished_at >= started_at)",
+                        name="finished_after_start"),
+        CheckConstraint("status <> 'finished' or finished_at is not null", name="finished_dated"),
+        # A provider's settlement reads its finished, unpaid orders by provider and month.
+        Index("ix_service_orders_settle", "provider_id", "status", "period"),
+        Index("ix_service_orders_person_period", "person_id", "period"),
+    )
+
+
+class HomecareBalance(Base):
+    """What an elderly person has drawn on a month's entitlement (政府购买服务额度), one row per person and month.
+
+    Orders draw with one conditional UPDATE (`used_fen + value <= limit_fen`), so two orders racing can never
+    together exceed the entitlement; the check constraint holds it even if the code were wrong."""
+
+    __tablename__ = "homecare_balances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    period: Mapped[str] = mapped_column(String(7))
+    limit_fen: Mapped[int] = mapped_column(BigInteger)
+    used_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("person_id", "period"),
+        CheckConstraint("limit_fen >= 0 AND used_fen >= 0", name="nonnegative"),
+        CheckConstraint("used_fen <= limit_fen", name="within_entitlement"),
+    )
 
 
 class CareCallSchedule(Base):

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
-from minxin.auth.service import Perm
+from minxin.auth.service import Perm, has_perm
 from minxin.clock import CHINA_TZ, today
 from minxin.core.errors import MinxinError, ValidationError
 from minxin.core.period import Period
@@ -209,8 +209,14 @@ def elderly_page(request: Request, elderly_id: int, session: Session = Depends(g
     calls = svc.recent_calls_of(session, user=user, person_id=elderly.person.id)
     orders = svc.orders_of(session, person_id=elderly.person.id)
     region = region_labels(session, {elderly.person.region_code or ""})
+    from minxin.eldercare import homecare
+
+    standing = None
+    if has_perm(user, EldercarePerm.HOMECARE_READ):  # 政府购买服务: eligibility, this month's entitlement
+        standing = homecare.entitlement_of(session, elderly.person, period=Period.of(today()))
     return render(request, "eldercare/person.html", {"e": elderly, "calls": calls, "orders": orders,
-                                                     "region": region.get(elderly.person.region_code or "", "")})
+                                                     "region": region.get(elderly.person.region_code or "", ""),
+                                                     "hc": standing, "may_order": homecare.may_record(user)})
 
 
 # ---- the console ------------------------------------------------------------------------------------

@@ -153,6 +153,12 @@ class Calculator:
         """The bank memo of a case paid to its care institution: whose payment it is."""
         return f"{category} {masked_name}".strip()
 
+    def payee(self) -> tuple[str, str, str] | None:
+        """Cases this program pays to an organisation rather than their person (a service provider): a
+        LEFT JOIN on `cases c` and the SQL of the payee's name and identifier for the bank file's 姓名 and
+        身份证号 columns (NULL name: the person as usual). None: the bank file pays the person."""
+        return None
+
 
 _REGISTRY: dict[str, Calculator] = {}
 _BY_RULE: dict[str, Calculator] = {}

@@ -41,18 +41,23 @@ def _bank_rows(session: Session, cycle: Cycle, short: str) -> Iterator[list[Any]
     account, with the person's ID number and masked name in the memo (worded by the program's calculator),
     so every fen still names its recipient."""
     calc = get_calculator(get_program(session, cycle.program_code).calculator)
+    # A program paying an organisation (a service provider) names it instead of the case's person.
+    join, payee_name, payee_id = calc.payee() or ("", "", "")
+    group_payee = f", {payee_name}, {payee_id}" if join else ""
     rows = session.execute(text(
         "SELECT p.case_id, pe.name, pe.id_number, c.bank_account, SUM(p.amount_fen), "
         "SUM(COALESCE(p.arrears_months, 0)), SUM(CASE WHEN p.carryover_fen > 0 THEN 1 ELSE 0 END), "
-        "i.name, c.category "
+        f"i.name, c.category, {payee_name or 'NULL'}, {payee_id or 'NULL'} "
         "FROM payments p JOIN cases c ON c.id = p.case_id JOIN persons pe ON pe.id = c.person_id "
-        "LEFT JOIN institutions i ON i.id = c.institution_id "
-        "WHERE p.cycle_id = :c GROUP BY p.case_id, pe.name, pe.id_number, c.bank_account, i.name, c.category "
-        "ORDER BY p.case_id"
+        f"LEFT JOIN institutions i ON i.id = c.institution_id {join} "
+        "WHERE p.cycle_id = :c GROUP BY p.case_id, pe.name, pe.id_number, c.bank_account, i.name, c.category"
+        f"{group_payee} ORDER BY p.case_id"
     ).execution_options(yield_per=10000), {"c": cycle.id})
-    for case_id, name, id_number, account, amount, n_arrears, n_carry, institution, category in rows:
+    for case_id, name, id_number, account, amount, n_arrears, n_carry, institution, category, org, org_id in rows:
         memo = f"{cycle.period}{short}"
-        if institution:
+        if org:
+            name, id_number = org, org_id
+        elif institution:
             memo += calc.institution_memo(category or "", mask_name(name))
             name = institution
         if n_arrears:
