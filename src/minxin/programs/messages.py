@@ -16,6 +16,7 @@ CYCLE_STATUSES = {"draft": "草稿", "approved": "已审批", "exported": "已�
 
 
 _ZH: dict[str, str] = {
+    "nav.group.programs": "审批发放",
     "nav.cases": "案件",
     "nav.standards": "标准",
     "nav.cycles": "发放",
@@ -291,6 +292,7 @@ _ZH: dict[str, str] = {
 }
 
 _EN: dict[str, str] = {
+    "nav.group.programs": "Cases & payments",
     "nav.cases": "Cases",
     "nav.standards": "Standards",
     "nav.cycles": "Payments",
