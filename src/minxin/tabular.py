@@ -344,6 +344,32 @@ def csv_writer(handle: Any, **options: Any) -> SafeCsvWriter:
     return SafeCsvWriter(handle, **options)
 
 
+# The codec of an exported CSV: UTF-8 starts with a byte-order mark, which is how Excel tells UTF-8 from
+# the system's ANSI code page (without it a Chinese Windows opens the file as GBK, garbled); GBK has none.
+CSV_CODECS = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "gbk": "gbk"}
+
+
+def write_csv(target: Path | io.BytesIO, headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
+              encoding: str = "utf-8") -> None:
+    """Write an export as CSV (formula-safe cells, CRLF lines) streaming into a file or a buffer: UTF-8
+    with a BOM so Excel opens it right, or GBK for a bank that asks for it (a character GBK lacks is an
+    error, never a silent '?')."""
+    codec = CSV_CODECS.get(encoding.lower())
+    if codec is None:
+        raise ValidationError("编码必须是 utf-8 或 gbk (encoding must be utf-8 or gbk)", field="encoding")
+    buffer: Any = target if isinstance(target, io.BytesIO) else target.open("wb")
+    handle = io.TextIOWrapper(buffer, encoding=codec, errors="strict", newline="")
+    try:
+        w = csv_writer(handle, lineterminator="\r\n")
+        w.writerow(headers)
+        w.writerows(rows)
+    finally:
+        handle.flush()
+        handle.detach()  # a caller's BytesIO stays open
+        if buffer is not target:
+            buffer.close()
+
+
 def write_xlsx(path_or_buffer: Path | io.BytesIO, headers: Sequence[str], rows: Iterable[Sequence[Any]],
                *, sheet: str = "Sheet1", text_columns: Iterable[str] = (), widths: dict[str, int] | None = None
                ) -> None:

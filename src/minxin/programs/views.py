@@ -629,6 +629,7 @@ def _cycle_page(request: Request, session: Session, user: User, cycle: Cycle, *,
         "can_pay": has_perm(user, Perm.CYCLES_RUN) and can_see(user, cycle.county_code),
         "can_approve": has_perm(user, Perm.CYCLES_APPROVE) and can_see(user, cycle.county_code),
         "flash": flash, "errors": errors or {}, "row_errors": row_errors or [],
+        "result_words": cycle_service.result_words_text(),
     }, status_code=status_code)
 
 

@@ -27,6 +27,7 @@ from minxin.programs.cycles.bankfile import (
     export_cycle,
     payment_ref,
     reconcile_cycle,
+    result_words_text,
 )
 from minxin.programs.cycles.history import (
     PaymentItem,
@@ -58,5 +59,5 @@ __all__ = [
     "download_bank_file",
     "explain_payment", "export_cycle", "get_cycle", "get_cycle_for", "get_cycle_to_pay", "items_of_lines",
     "list_cycles_for", "may_approve", "may_read_cycles", "payment_items", "payment_ref", "payments_of_case",
-    "reconcile_cycle", "run_county_cycles", "run_cycle", "runners", "scoped_cycles", "summarize",
+    "reconcile_cycle", "result_words_text", "run_county_cycles", "run_cycle", "runners", "scoped_cycles", "summarize",
 ]
