@@ -29,6 +29,7 @@ from minxin.programs.cycles import (
 from minxin.programs.models import Case, FailedPayment, Payment
 from minxin.programs.policy import load_policy
 from minxin.programs.service import proposed_amount
+from minxin.registry.models import Person
 from minxin.registry.service import declare_income
 
 JUL = Period(2012, 7)
@@ -274,6 +275,22 @@ def test_a_utf8_bank_file_starts_with_a_bom_so_excel_reads_it_and_a_gbk_one_has_
     assert not gbk.getvalue().startswith(b"\xef\xbb\xbf")
     assert utf8.getvalue()[3:].decode("utf-8") == gbk.getvalue().decode("gbk")  # the same rows, CRLF lines
     assert utf8.getvalue().endswith(b"\r\n")
+
+
+def test_a_name_gbk_cannot_spell_refuses_the_gbk_bank_file_naming_its_row_and_writes_nothing(
+        session, county_officer, city_admin, city, tmp_path):
+    s = _approved(session, county_officer, city_admin)
+    head = session.get(Person, city["a"].person_id)
+    head.name = "王𠮷"  # U+20BB7: in Unicode (CJK extension B), not in GBK
+    session.flush()
+    target = tmp_path / "bank.csv"
+    with pytest.raises(ValidationError) as refused:
+        export_cycle(session, actor=city_admin, cycle_id=s.cycle_id, target=target, fmt="csv", encoding="gbk")
+    assert "𠮷" in refused.value.message and "UTF-8" in refused.value.message and "行" in refused.value.message
+    assert not target.exists()
+    utf8 = io.BytesIO()  # the same file in UTF-8 spells it
+    export_cycle(session, actor=city_admin, cycle_id=s.cycle_id, target=utf8, fmt="csv", encoding="utf-8")
+    assert "王𠮷" in utf8.getvalue().decode("utf-8-sig")
 
 
 def test_a_result_file_is_checked_whole_and_every_problem_is_listed_with_its_row(
