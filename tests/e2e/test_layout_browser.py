@@ -85,6 +85,7 @@ def _seed(engine: Engine) -> dict[str, Any]:
     from minxin.demo.veterans import seed_veterans
     from minxin.domains import init_hooks
     from minxin.eldercare.models import Call, ElderlyProfile
+    from minxin.eldercare.training_models import CareCourse, CareWorker
     from minxin.programs.cycles import run_cycle
     from minxin.programs.models import Case
     from minxin.programs.service import apply, raise_objection, step
@@ -130,9 +131,11 @@ def _seed(engine: Engine) -> dict[str, Any]:
         elderly = s.execute(select(ElderlyProfile.person_id).order_by(ElderlyProfile.id)).scalars().first()
         call = s.execute(select(Call.id).order_by(Call.id)).scalars().first()
         recipient = s.execute(select(VeteranRecipient.id).order_by(VeteranRecipient.id)).scalars().first()
+        worker = s.execute(select(CareWorker.id).order_by(CareWorker.id)).scalars().first()
+        course = s.execute(select(CareCourse.id).order_by(CareCourse.id)).scalars().first()
         ids = {"household_id": household.id, "case_id": case.id, "cycle_id": cycle.cycle_id, "child_id": child,
                "elderly_id": elderly, "call_id": call, "recipient_id": recipient, "supermarket_id": market.id,
-               "community_code": household.region_code}
+               "community_code": household.region_code, "worker_id": worker, "course_id": course}
         s.commit()
     assert all(v is not None for v in ids.values()), ids
     return ids
@@ -180,15 +183,14 @@ class Browsers:
 
 
 @pytest.fixture(scope="module")
-def browsers(city: City) -> Iterator[Browsers]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield Browsers(browser=b, city=city)
-        finally:
-            b.close()
+def browsers(city: City, browser: Any) -> Iterator[Browsers]:
+    """The session's Chromium (tests/e2e/conftest.py: one Playwright per process), logged in as needed."""
+    pool = Browsers(browser=browser, city=city)
+    try:
+        yield pool
+    finally:
+        for context in pool.contexts.values():
+            context.close()
 
 
 # ---- the route table -------------------------------------------------------------------------------
