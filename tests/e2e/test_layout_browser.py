@@ -44,6 +44,7 @@ NOT_PAGES = {
     "/lang/{code}": "sets the language and redirects back",
     "/eldercare/console/queue": "an HTMX fragment of the call console (the console page is checked)",
     "/eldercare/console/calls/{call_id}": "an HTMX fragment: one call in the console",
+    "/worklist/badge": "an HTMX fragment: the top bar's 待办 count",
 }
 FILE = re.compile(r"\.(\{fmt\}|[a-z]+)$")
 # A query a page needs to be itself rather than its form with an error (the ids of a form, so to speak).
@@ -135,7 +136,8 @@ def _seed(engine: Engine) -> dict[str, Any]:
         course = s.execute(select(CareCourse.id).order_by(CareCourse.id)).scalars().first()
         ids = {"household_id": household.id, "case_id": case.id, "cycle_id": cycle.cycle_id, "child_id": child,
                "elderly_id": elderly, "call_id": call, "recipient_id": recipient, "supermarket_id": market.id,
-               "community_code": household.region_code, "worker_id": worker, "course_id": course}
+               "community_code": household.region_code, "worker_id": worker, "course_id": course,
+               "key": "objections.open"}  # a 待办 kind: the objection above waits for the town and county
         s.commit()
     assert all(v is not None for v in ids.values()), ids
     return ids
