@@ -437,7 +437,8 @@ def test_the_export_lists_the_assessed_records_with_their_explanation(session, c
     buf = io.BytesIO()
     export_results(session, user=county_officer, start=date(2012, 1, 1), end=date(2012, 12, 31), target=buf,
                    fmt="csv")
-    lines = list(csv.reader(io.StringIO(buf.getvalue().decode("utf-8"))))
+    assert buf.getvalue().startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM: Excel opens it as UTF-8
+    lines = list(csv.reader(io.StringIO(buf.getvalue().decode("utf-8-sig"))))
     assert lines[0] == EXPORT_HEADERS and [r[0] for r in lines[1:]] == ["X1", "X2", "X3"]
     assert lines[3][11:14] == ["300.00", "300.00", "600.00"]
     audits = session.execute(select(AuditEvent).where(AuditEvent.action == "medical.export")).scalars().all()

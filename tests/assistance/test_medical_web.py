@@ -94,7 +94,9 @@ def test_filters_and_the_export(client, session, county_officer, member):
     rows = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
     assert list(rows[0]) == EXPORT_HEADERS and [r[0] for r in rows[1:]] == ["F1", "F2"]
     assert rows[1][1] == member.id_number
-    text = client.get("/medical/export.csv?start=2012-04-01&end=2012-04-30").content.decode("utf-8")
+    exported = client.get("/medical/export.csv?start=2012-04-01&end=2012-04-30").content
+    assert exported.startswith(b"\xef\xbb\xbf")
+    text = exported.decode("utf-8-sig")
     assert [r[0] for r in csv.reader(io.StringIO(text))][1:] == ["F2"]
     assert client.get("/medical/export.pdf").status_code == 422
 

@@ -90,7 +90,7 @@ def no_horizontal_overflow(page: Any) -> None:
 
 def test_the_city_admin_reads_the_rate_and_derives_the_standards(pg: Any, wubao_city: WubaoCity) -> None:
     log_in(pg, ADMIN)
-    pg.hover("nav.mainnav .navgroup-label")  # social assistance is a drop-down
+    pg.hover("nav.mainnav .navgroup-label:has-text('社会救助')")  # social assistance is a drop-down
     pg.click("nav.mainnav .navmenu >> text=五保")
     pg.wait_for_selector("#wubao-chart canvas")  # drawn by the external script
     assert pg.inner_text("#no-standards") == "辖区内尚未设定五保供养标准。"
@@ -129,7 +129,7 @@ def test_a_county_officer_downloads_the_premium_roster(pg: Any, wubao_city: Wuba
     from openpyxl import load_workbook
 
     log_in(pg, OFFICER)
-    pg.hover("nav.mainnav .navgroup-label")  # social assistance is a drop-down
+    pg.hover("nav.mainnav .navgroup-label:has-text('社会救助')")  # social assistance is a drop-down
     pg.click("nav.mainnav .navmenu >> text=参保代缴")
     pg.fill("#year-form input[name=year]", "2012")
     pg.click("#year-form button[type=submit]")
@@ -147,7 +147,7 @@ def test_a_county_officer_downloads_the_premium_roster(pg: Any, wubao_city: Wuba
 
 def test_a_county_officer_adds_an_institution(pg: Any, wubao_city: WubaoCity) -> None:
     log_in(pg, OFFICER)
-    pg.hover("nav.mainnav .navgroup-label")  # social assistance is a drop-down
+    pg.hover("nav.mainnav .navgroup-label:has-text('社会救助')")  # social assistance is a drop-down
     pg.click("nav.mainnav .navmenu >> text=供养机构")
     row = pg.inner_text("#institutions tbody tr >> nth=0")
     assert "新海街道敬老院" in row and "青口镇敬老院" not in pg.inner_text("#institutions")

@@ -111,7 +111,8 @@ def no_horizontal_overflow(page: Any) -> None:
 
 def test_a_county_officer_opens_a_case_and_starts_its_public_notice(pg: Any, programs_city: ProgramsCity) -> None:
     log_in(pg)
-    pg.click("nav.mainnav >> text=案件")
+    pg.hover("nav.mainnav .navgroup-label:has-text('审批发放')")  # cases and payments are a drop-down
+    pg.click("nav.mainnav .navmenu a:text-is('案件')")
     pg.wait_for_selector("#cases tbody tr")
     no_horizontal_overflow(pg)
     shot(pg, programs_city, "01-cases")
@@ -143,7 +144,8 @@ def test_a_county_officer_opens_a_case_and_starts_its_public_notice(pg: Any, pro
 def test_a_county_officer_runs_a_cycle_and_sees_the_county_totals(pg: Any, programs_city: ProgramsCity,
                                                                   tmp_path: Path) -> None:
     log_in(pg)
-    pg.click("nav.mainnav >> text=发放")
+    pg.hover("nav.mainnav .navgroup-label:has-text('审批发放')")  # cases and payments are a drop-down
+    pg.click("nav.mainnav .navmenu a:text-is('发放')")
     pg.wait_for_selector("#run-form")
     shot(pg, programs_city, "07-cycles-empty")
     pg.fill("#run-form input[name=period]", "2012-07")
@@ -230,7 +232,8 @@ def _bank_result(bank: Path, target: Path, *, fail_first: bool, wrong_amount: bo
 
 def test_the_standards_page_explains_and_refuses_a_negative_amount(pg: Any, programs_city: ProgramsCity) -> None:
     log_in(pg)
-    pg.click("nav.mainnav >> text=标准")
+    pg.hover("nav.mainnav .navgroup-label:has-text('审批发放')")  # cases and payments are a drop-down
+    pg.click("nav.mainnav .navmenu a:text-is('标准')")
     pg.wait_for_selector("#in-force")
     assert "标准只增不改" in pg.inner_text("#standards-rules")
     no_horizontal_overflow(pg)

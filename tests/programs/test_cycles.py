@@ -16,6 +16,8 @@ from minxin.assistance.dibao.rules import HouseholdFacts, dibao_entitlement, par
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.period import Period
 from minxin.programs.cycles import (
+    RESULT_FAIL,
+    RESULT_OK,
     approve_cycle,
     explain_payment,
     export_cycle,
@@ -27,6 +29,7 @@ from minxin.programs.cycles import (
 from minxin.programs.models import Case, FailedPayment, Payment
 from minxin.programs.policy import load_policy
 from minxin.programs.service import proposed_amount
+from minxin.registry.models import Person
 from minxin.registry.service import declare_income
 
 JUL = Period(2012, 7)
@@ -260,6 +263,69 @@ def test_a_bad_result_file_is_refused_and_nothing_is_marked(session, county_offi
     assert get_cycle(session, s.cycle_id).status == "exported"
     statuses = set(session.execute(select(Payment.status).where(Payment.cycle_id == s.cycle_id)).scalars())
     assert statuses == {"pending"}
+
+
+def test_a_utf8_bank_file_starts_with_a_bom_so_excel_reads_it_and_a_gbk_one_has_none(
+        session, county_officer, city_admin, city):
+    s = _approved(session, county_officer, city_admin)
+    utf8, gbk = io.BytesIO(), io.BytesIO()
+    export_cycle(session, actor=city_admin, cycle_id=s.cycle_id, target=utf8, fmt="csv", encoding="utf-8")
+    export_cycle(session, actor=city_admin, cycle_id=s.cycle_id, target=gbk, fmt="csv", encoding="gbk")
+    assert utf8.getvalue().startswith(b"\xef\xbb\xbf") and utf8.getvalue().count(b"\xef\xbb\xbf") == 1
+    assert not gbk.getvalue().startswith(b"\xef\xbb\xbf")
+    assert utf8.getvalue()[3:].decode("utf-8") == gbk.getvalue().decode("gbk")  # the same rows, CRLF lines
+    assert utf8.getvalue().endswith(b"\r\n")
+
+
+def test_a_name_gbk_cannot_spell_refuses_the_gbk_bank_file_naming_its_row_and_writes_nothing(
+        session, county_officer, city_admin, city, tmp_path):
+    s = _approved(session, county_officer, city_admin)
+    head = session.get(Person, city["a"].person_id)
+    head.name = "王𠮷"  # U+20BB7: in Unicode (CJK extension B), not in GBK
+    session.flush()
+    target = tmp_path / "bank.csv"
+    with pytest.raises(ValidationError) as refused:
+        export_cycle(session, actor=city_admin, cycle_id=s.cycle_id, target=target, fmt="csv", encoding="gbk")
+    assert "𠮷" in refused.value.message and "UTF-8" in refused.value.message and "行" in refused.value.message
+    assert not target.exists()
+    utf8 = io.BytesIO()  # the same file in UTF-8 spells it
+    export_cycle(session, actor=city_admin, cycle_id=s.cycle_id, target=utf8, fmt="csv", encoding="utf-8")
+    assert "王𠮷" in utf8.getvalue().decode("utf-8-sig")
+
+
+def test_a_result_file_is_checked_whole_and_every_problem_is_listed_with_its_row(
+        session, county_officer, city_admin, city):
+    s = _approved(session, county_officer, city_admin)
+    first, second = _bank_rows(session, city_admin, s.cycle_id)
+    other_cycle = f"{s.cycle_id + 1}-{second[5].split('-')[1]}"
+    rows = [
+        [*first[:3], "abc", first[4], first[5], "maybe", ""],     # row 2: a bad amount and an unknown word
+        [*second[:5], other_cycle, "成功", ""],                     # row 3: another cycle's payment
+        [*first, " 成功 ", ""],                                    # row 4: the first payment again
+        ["某人", "", "", "1.00", "", "x-1", "", ""],                # row 5: a bad reference, no result
+        ["合计", "", "", "9999.00", "", "合计", "", ""],            # row 6: a total that does not add up
+    ]
+    res = reconcile_cycle(session, actor=city_admin, cycle_id=s.cycle_id, data=_result_csv(rows), filename="r.csv")
+    found = sorted((e.row, e.column) for e in res.errors)
+    assert found == [(1, "流水号"), (2, "结果"), (2, "金额(元)"), (3, "流水号"), (4, "流水号"), (5, "流水号"),
+                     (5, "结果"), (6, "金额(元)")], res.errors
+    messages = {(e.row, e.column): e.reason for e in res.errors}
+    assert "maybe" in messages[(2, "结果")] and "为空" in messages[(5, "结果")]
+    for word in (*RESULT_OK, *RESULT_FAIL):  # the message names every word the file may use
+        assert word in messages[(2, "结果")]
+    assert "第 2 行" in messages[(4, "流水号")]
+    assert second[5] in messages[(1, "流水号")]  # the payment the file leaves out
+    assert get_cycle(session, s.cycle_id).status == "exported"
+    assert set(session.execute(select(Payment.status).where(Payment.cycle_id == s.cycle_id)).scalars()) == {"pending"}
+
+
+@pytest.mark.parametrize("ref", ["9" * 5000, "1-²", "１-２", "-", "1-2-3", "=1+1"])
+def test_a_hostile_payment_reference_is_a_row_error_never_a_crash(session, county_officer, city_admin, city, ref):
+    s = _approved(session, county_officer, city_admin)
+    rows = [[*r, "成功", ""] for r in _bank_rows(session, city_admin, s.cycle_id)]
+    rows[0][5] = ref
+    res = reconcile_cycle(session, actor=city_admin, cycle_id=s.cycle_id, data=_result_csv(rows), filename="r.csv")
+    assert (2, "流水号") in {(e.row, e.column) for e in res.errors}
 
 
 def test_the_sql_cycle_agrees_with_the_python_rule_on_a_random_population(session, county_officer):

@@ -216,7 +216,8 @@ def test_the_roster_downloads_as_xlsx_with_the_agency_columns_and_is_audited(
     assert _audits(session, "premium.roster") == 1
     csv = client.get("/premiums/2012/roster.csv")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
-    header = csv.content.decode("utf-8").splitlines()[0]
+    assert csv.content.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM: Excel opens it as UTF-8
+    header = csv.content.decode("utf-8-sig").splitlines()[0]
     assert header == "姓名,身份证号,险种,户籍类别,保障类别,社区代码,社区,覆盖月数,代缴金额(元)"
     assert client.get("/premiums/2012/roster.pdf").status_code == 404
 

@@ -529,10 +529,14 @@ def test_a_cycle_is_run_approved_by_another_user_exported_reconciled_and_failure
     gbk = client.get(f"{cycle_url}/bank.csv", params={"encoding": "gbk"})
     assert gbk.status_code == 200 and "charset=gbk" in gbk.headers["content-type"]
     assert next(csv.reader(io.StringIO(gbk.content.decode("gbk"))))[:5] == BANK_HEADERS[:5]
+    assert not gbk.content.startswith(b"\xef\xbb\xbf")  # a BOM only for UTF-8
+    utf8 = client.get(f"{cycle_url}/bank.csv", params={"encoding": "utf-8"})
+    assert "charset=utf-8" in utf8.headers["content-type"] and utf8.content.startswith(b"\xef\xbb\xbf")
+    assert next(csv.reader(io.StringIO(utf8.content.decode("utf-8-sig"))))[:5] == BANK_HEADERS[:5]
     session.expire_all()
     assert session.get(Cycle, cycle_id).status == "exported"  # type: ignore[union-attr]
     actions = session.execute(select(AuditEvent.action).where(AuditEvent.action.like("cycle.%"))).scalars().all()
-    assert actions.count("cycle.export") == 1 and actions.count("cycle.download") == 1
+    assert actions.count("cycle.export") == 1 and actions.count("cycle.download") == 2
 
     result = _result_file(bank.content, fail_rows={2})
     done = client.post(f"{cycle_url}/reconcile", data={"csrf_token": token},
@@ -568,6 +572,8 @@ def test_a_result_file_with_mistakes_lists_each_row_and_books_nothing(client: Te
     assert refused.status_code == 422
     table = refused.text.split('id="reconcile-errors"')[1]
     assert "<td class=\"num\">3</td>" in table and "金额(元)" in table and "不符" in table
+    intro = refused.text.split('id="reconcile-block"')[1].split("</p>")[0]
+    assert "成功、已支付、paid、success、ok、1（已发）或 失败、未支付、failed、fail、0（失败）" in intro
     empty = client.post(f"{cycle_url}/reconcile", data={"csrf_token": admin_token},
                         files={"file": ("result.xlsx", b"", XLSX)})
     assert empty.status_code == 422 and "文件是空的" in empty.text

@@ -29,6 +29,7 @@ DOMAIN = Domain(
         Permission(Perm.CYCLES_APPROVE, roles=_COUNTY_UP),
     ),
     init=("minxin.programs.service:init_programs",),
+    menu_group="nav.group.programs",
     stats=("minxin.programs.service:program_counts",),
     # The engine's own calculator: the standard as it is (programs name it in the policy file).
     calculators=("minxin.programs.flat",),

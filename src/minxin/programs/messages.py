@@ -16,6 +16,7 @@ CYCLE_STATUSES = {"draft": "草稿", "approved": "已审批", "exported": "已�
 
 
 _ZH: dict[str, str] = {
+    "nav.group.programs": "审批发放",
     "nav.cases": "案件",
     "nav.standards": "标准",
     "nav.cycles": "发放",
@@ -229,8 +230,8 @@ _ZH: dict[str, str] = {
     "programs.cycle.csv_utf8": "CSV（UTF-8）",
     "programs.cycle.csv_gbk": "CSV（GBK）",
     "programs.cycle.reconcile": "上传银行结果对账",
-    "programs.cycle.reconcile_intro": "上传银行返回的结果文件（银行文件各列加“结果”列：成功/失败，"
-                                      "可加“原因”列）。所有行检查通过才会入账。",
+    "programs.cycle.reconcile_intro": "上传银行返回的结果文件：银行文件各列加“结果”列，填写 {words}；"
+                                      "可加“原因”列。整个文件一次检查完，所有行都通过才会入账，否则逐行列出问题。",
     "programs.cycle.file": "结果文件（.xlsx 或 .csv）",
     "programs.cycle.reconcile_submit": "上传并对账",
     "programs.cycle.reconciled_done": "对账完成：成功 {paid} 元，失败 {failed} 元；失败的款项将在下一期重发。",
@@ -294,6 +295,7 @@ _ZH: dict[str, str] = {
 }
 
 _EN: dict[str, str] = {
+    "nav.group.programs": "Cases & payments",
     "nav.cases": "Cases",
     "nav.standards": "Standards",
     "nav.cycles": "Payments",
@@ -504,8 +506,9 @@ _EN: dict[str, str] = {
     "programs.cycle.csv_utf8": "CSV (UTF-8)",
     "programs.cycle.csv_gbk": "CSV (GBK)",
     "programs.cycle.reconcile": "Reconcile the bank's result",
-    "programs.cycle.reconcile_intro": "Upload the bank's result file (the bank file's columns plus 结果: 成功/失败, "
-                                      "optionally 原因). Nothing is booked unless every row checks.",
+    "programs.cycle.reconcile_intro": "Upload the bank's result file (the bank file's columns plus 结果: {words}; "
+                                      "optionally 原因). The whole file is checked; nothing is booked unless every "
+                                      "row checks, else every problem is listed by row.",
     "programs.cycle.file": "Result file (.xlsx or .csv)",
     "programs.cycle.reconcile_submit": "Upload and reconcile",
     "programs.cycle.reconciled_done": "Reconciled: {paid} yuan paid, {failed} yuan failed; failures are paid "

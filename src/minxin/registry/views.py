@@ -56,8 +56,8 @@ router = APIRouter()
 NAV = [
     NavItem(label="nav.home", path="/"),
     NavItem(label="nav.registry", path="/registry", perm=Perm.REGISTRY_READ,
-            also=("/households", "/persons")),
-    NavItem(label="nav.import", path="/import", perm=Perm.REGISTRY_IMPORT),
+            also=("/households", "/persons"), group="nav.group.registry"),
+    NavItem(label="nav.import", path="/import", perm=Perm.REGISTRY_IMPORT, group="nav.group.registry"),
 ]
 
 COMMUNITY_HEADERS = ["县区", "街道/乡镇", "社区/村", "社区代码", "城乡"]

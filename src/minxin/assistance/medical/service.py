@@ -28,7 +28,7 @@ from minxin.core.idnumber import normalize_id
 from minxin.core.money import format_yuan
 from minxin.paging import Page, paginate
 from minxin.registry.models import Household, Person
-from minxin.tabular import csv_writer, write_xlsx
+from minxin.tabular import write_csv, write_xlsx
 
 PROGRAM = "medical"
 EXPORT_HEADERS = ["记录号", "身份证号", "姓名", "就诊日期", "类别", "保障类别", "政策范围内费用", "基本医保支付",
@@ -138,17 +138,7 @@ def _export_rows(session: Session, stmt: Select[Any], counter: list[int]) -> Ite
 
 
 def _write_csv(target: Path | io.BytesIO, rows: Iterable[Sequence[Any]]) -> None:
-    buffer: Any = target if isinstance(target, io.BytesIO) else target.open("wb")
-    handle = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
-    try:
-        w = csv_writer(handle, lineterminator="\r\n")
-        w.writerow(EXPORT_HEADERS)
-        w.writerows(rows)
-    finally:
-        handle.flush()
-        handle.detach()  # a caller's BytesIO stays open
-        if buffer is not target:
-            buffer.close()
+    write_csv(target, EXPORT_HEADERS, rows)
 
 
 def export_results(session: Session, *, user: User, start: date, end: date, target: Path | io.BytesIO,

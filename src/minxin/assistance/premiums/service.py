@@ -26,7 +26,7 @@ from minxin.core.errors import ValidationError
 from minxin.core.money import format_yuan, parse_yuan
 from minxin.programs.policy import load_policy
 from minxin.regions import community_labels
-from minxin.tabular import csv_writer, write_xlsx
+from minxin.tabular import write_csv, write_xlsx
 
 ROSTER_HEADERS = ["姓名", "身份证号", "险种", "户籍类别", "保障类别", "社区代码", "社区", "覆盖月数", "代缴金额(元)"]
 
@@ -133,15 +133,7 @@ def export_roster(session: Session, *, user: User, year: int, target: Path | io.
         write_xlsx(target, ROSTER_HEADERS, rows, sheet=f"{year}参保参合代缴名册",
                    widths={"身份证号": 22, "险种": 22, "社区代码": 16})
     else:
-        buf = io.StringIO(newline="")
-        w = csv_writer(buf, lineterminator="\r\n")
-        w.writerow(ROSTER_HEADERS)
-        w.writerows(rows)
-        data = buf.getvalue().encode("utf-8")
-        if isinstance(target, io.BytesIO):
-            target.write(data)
-        else:
-            target.write_bytes(data)
+        write_csv(target, ROSTER_HEADERS, rows)
     audit.record(session, actor=user.username, action="premium.roster", entity="roster", entity_id=str(year),
                  region_code=user.scope_code, detail=summary.as_json())
     return summary

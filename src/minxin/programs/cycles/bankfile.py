@@ -22,7 +22,7 @@ from minxin.programs.calculator import get_calculator
 from minxin.programs.cycles.approval import get_cycle_to_pay
 from minxin.programs.models import Cycle
 from minxin.programs.service import get_program, program_policy
-from minxin.tabular import RowError, cell_text, csv_writer, read_table, require_headers, write_xlsx
+from minxin.tabular import RowError, cell_text, read_table, require_headers, write_csv, write_xlsx
 
 BANK_HEADERS = ["姓名", "身份证号", "账号", "金额(元)", "摘要", "流水号"]
 
@@ -119,20 +119,22 @@ def _write(target: Path | io.BytesIO, cycle: Cycle, rows: list[list[Any]], *, fm
         write_xlsx(target, BANK_HEADERS, rows, sheet=f"{cycle.period}{short}",
                    text_columns=("身份证号", "账号", "流水号"), widths={"身份证号": 22, "账号": 24, "摘要": 24})
         return
-    enc = {"gbk": "gbk", "utf-8": "utf-8", "utf8": "utf-8"}[encoding.lower()]
-    buf = io.StringIO(newline="")
-    w = csv_writer(buf, lineterminator="\r\n")
-    w.writerow(BANK_HEADERS)
-    w.writerows(rows)
-    data = buf.getvalue().encode(enc, errors="strict")
+    buf = io.BytesIO()  # whole or nothing: a name GBK cannot spell fails before a byte is written
+    write_csv(buf, BANK_HEADERS, rows, encoding=encoding)
     if isinstance(target, io.BytesIO):
-        target.write(data)
+        target.write(buf.getvalue())
     else:
-        target.write_bytes(data)
+        target.write_bytes(buf.getvalue())
 
 
-RESULT_OK = {"成功", "已支付", "paid", "success", "ok", "1"}
-RESULT_FAIL = {"失败", "未支付", "failed", "fail", "0"}
+# The words a bank's result file may say in 结果 (case and blanks around them do not matter).
+RESULT_OK = ("成功", "已支付", "paid", "success", "ok", "1")
+RESULT_FAIL = ("失败", "未支付", "failed", "fail", "0")
+
+
+def result_words_text() -> str:
+    """The accepted 结果 words as a clerk reads them in a message or on the page."""
+    return f"{'、'.join(RESULT_OK)}（已发）或 {'、'.join(RESULT_FAIL)}（失败）"
 
 
 @dataclass
@@ -151,9 +153,11 @@ class ReconcileResult:
 def reconcile_cycle(session: Session, *, actor: User, cycle_id: int, data: bytes, filename: str) -> ReconcileResult:
     """Read the bank's result file and mark each payment paid or failed; all rows must check first.
 
-    The file has the bank file's columns plus 结果 (成功/失败) and optionally 原因. Every case of
-    the cycle must appear exactly once with the exported amount; a row naming another cycle's
-    payment, an amount that differs, or a 合计 row that does not add up refuses the whole file.
+    The file has the bank file's columns plus 结果 (one of `RESULT_OK` or `RESULT_FAIL`) and optionally
+    原因. Every case of the cycle must appear exactly once with the exported amount; a row naming
+    another cycle's payment, an amount that differs, an unknown result word, or a 合计 row that does
+    not add up refuses the whole file. The whole file is checked before anything is refused, so the
+    errors list every problem at once, each with its row and reason.
     """
     cycle = get_cycle_to_pay(session, actor, cycle_id)
     if cycle.status != "exported":
@@ -170,55 +174,57 @@ def reconcile_cycle(session: Session, *, actor: User, cycle_id: int, data: bytes
     outcome: dict[int, tuple[bool, str | None]] = {}
     declared_total: tuple[int, int] | None = None
     sum_rows = 0
+    seen: dict[int, int] = {}  # case id → the row that named it
     err = result.errors.append
     for i, raw in enumerate(table.rows):
+        # Each cell is checked on its own, so one pass lists every problem of the file (row and reason).
         n = table.row_number(i)
         cells = {h: (raw[j] if j < len(raw) else None) for h, j in col.items()}
         ref = cell_text(cells["流水号"])
         name_cell = cell_text(raw[table.headers.index("姓名")]) if "姓名" in table.headers and \
             table.headers.index("姓名") < len(raw) else ""
+        amount: int | None
         try:
             amount = parse_yuan(cell_text(cells["金额(元)"]), field="金额(元)")
         except ValidationError as exc:
             err(RowError(n, "金额(元)", exc.message))
-            continue
+            amount = None
         if ref in ("合计", "总计") or name_cell in ("合计", "总计"):
-            declared_total = (n, amount)
+            if amount is not None:
+                declared_total = (n, amount)
             continue
+        sum_rows += amount or 0
+        status = cell_text(cells["结果"]).strip().lower()
+        ok: bool | None = True if status in RESULT_OK else False if status in RESULT_FAIL else None
+        if ok is None:
+            shown = f"「{cell_text(cells['结果']).strip()}」" if status else "为空"
+            err(RowError(n, "结果", f"结果{shown}无法识别，应填写 {result_words_text()}"))
+        case_id: int | None = None
         parts = ref.split("-")
-        if len(parts) != 2 or not all(p.isdigit() for p in parts):
-            err(RowError(n, "流水号", f"流水号格式不正确：{ref!r} (bad payment reference)"))
-            continue
-        ref_cycle, case_id = int(parts[0]), int(parts[1])
-        if ref_cycle != cycle.id:
-            err(RowError(n, "流水号", f"流水号 {ref} 属于周期 {ref_cycle}，不是本周期 {cycle.id} (another cycle)"))
-            continue
-        if case_id not in expected:
-            err(RowError(n, "流水号", f"本周期没有流水号 {ref} 的付款 (no such payment in this cycle)"))
-            continue
-        if case_id in outcome:
-            err(RowError(n, "流水号", f"流水号 {ref} 重复出现 (duplicate)"))
-            continue
-        if amount != expected[case_id]:
+        if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
+            err(RowError(n, "流水号", f"流水号「{ref}」格式不正确，应为银行文件中的“周期号-案件号”"))
+        elif int(parts[0]) != cycle.id:
+            err(RowError(n, "流水号", f"流水号 {ref} 属于周期 {int(parts[0])}，不是本周期 {cycle.id}"))
+        elif int(parts[1]) not in expected:
+            err(RowError(n, "流水号", f"本周期没有流水号 {ref} 的付款"))
+        elif int(parts[1]) in seen:
+            err(RowError(n, "流水号", f"流水号 {ref} 重复出现（第 {seen[int(parts[1])]} 行已有）"))
+        else:
+            case_id = int(parts[1])
+            seen[case_id] = n
+        if case_id is not None and amount is not None and amount != expected[case_id]:
             err(RowError(n, "金额(元)", f"金额 {format_yuan(amount)} 与发放金额 {format_yuan(expected[case_id])} 不符"))
             continue
-        status = cell_text(cells["结果"]).lower()
-        if status in RESULT_OK:
-            ok = True
-        elif status in RESULT_FAIL:
-            ok = False
-        else:
-            err(RowError(n, "结果", f"结果必须是 成功 或 失败，而不是 {status!r} (result must be 成功/失败)"))
+        if case_id is None or amount is None or ok is None:
             continue
         reason = cell_text(raw[table.headers.index("原因")]) if "原因" in table.headers and \
             table.headers.index("原因") < len(raw) else None
         outcome[case_id] = (ok, reason or None)
-        sum_rows += amount
-    if declared_total is not None and declared_total[1] != sum(expected[c] for c in outcome):
+    if declared_total is not None and declared_total[1] != sum_rows:
         err(RowError(declared_total[0], "金额(元)", f"合计 {format_yuan(declared_total[1])} 与各行之和 "
-                     f"{format_yuan(sum_rows)} 不符 (total does not add up)"))
-    missing = set(expected) - set(outcome)
-    if missing and not result.errors:
+                     f"{format_yuan(sum_rows)} 不符"))
+    missing = set(expected) - set(seen)
+    if missing:
         sample = "、".join(payment_ref(cycle.id, c) for c in sorted(missing)[:5])
         err(RowError(1, "流水号", f"结果文件缺少 {len(missing)} 笔付款（如 {sample}），请使用银行返回的完整文件"))
     if result.errors:
