@@ -62,6 +62,7 @@ __all__ = [
     "carried_sources", "case_payment_items", "city_counties", "county_bounds", "county_for_run", "county_names",
     "county_totals", "cycle_actions_for", "download_bank_file", "explain_payment", "export_cycle", "get_cycle",
     "get_cycle_for", "get_cycle_to_pay", "items_of_lines", "list_cycles_for", "may_approve", "may_read_cycles",
-    "payment_items", "payment_ref", "payments_of_case", "reconcile_cycle", "result_words_text", "run_county_cycles", "run_cycle",
+    "payment_items", "payment_ref", "payments_of_case", "reconcile_cycle", "result_words_text", "run_county_cycles",
+    "run_cycle",
     "runnable_counties_for", "runners", "runs_every_county", "scoped_cycles", "summarize",
 ]
