@@ -249,7 +249,7 @@ FACE_ALLOWED: dict[tuple[str, str], str] = {
     ("minxin.web.uploads", ".scope_code"): "the region the audit entry of an error sheet is filed under",
     ("minxin.registry.views", ".scope_code"): "the export's file name names the scope it was taken from",
     ("minxin.registry.api", ".scope_code"): "/api/v1/stats names the scope its counts are of",
-    ("minxin.eldercare.training_views", ".scope_code"): "the course form offers the user's own scope by name",
+    ("minxin.eldercare.training.views", ".scope_code"): "the course form offers the user's own scope by name",
     ("minxin.web.logs", "sqlalchemy.inspect"): "the request log names the model of an object, reads nothing",
     ("minxin.web.logs", "sqlalchemy.exc.NoInspectionAvailable"): "the same, for objects that are no model",
     ("minxin.web.errors", "sqlalchemy.exc.DataError"): "a value the database refuses maps to 404/422, not 500",

@@ -86,7 +86,7 @@ def _seed(engine: Engine) -> dict[str, Any]:
     from minxin.demo.veterans import seed_veterans
     from minxin.domains import init_hooks
     from minxin.eldercare.models import Call, ElderlyProfile
-    from minxin.eldercare.training_models import CareCourse, CareWorker
+    from minxin.eldercare.training.models import CareCourse, CareWorker
     from minxin.programs.cycles import run_cycle
     from minxin.programs.models import Case
     from minxin.programs.service import apply, raise_objection, step

@@ -20,8 +20,8 @@ from minxin.auth.models import AuditEvent, User
 from minxin.clock import CHINA_TZ, today
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.period import Period
-from minxin.eldercare import homecare as svc
-from minxin.eldercare import homecare_rules as rules
+from minxin.eldercare.homecare import rules as rules
+from minxin.eldercare.homecare import service as svc
 from minxin.eldercare.models import ElderlyProfile, HomecareBalance, ServiceOrder, ServiceProvider
 from minxin.programs.cycles import approve_cycle, explain_payment, export_cycle, run_cycle
 from minxin.programs.models import Case, Payment

@@ -16,7 +16,7 @@ from minxin.auth.models import User
 from minxin.auth.service import create_token, ensure_system_user
 from minxin.clock import CHINA_TZ
 from minxin.core.period import Period
-from minxin.eldercare import homecare as svc
+from minxin.eldercare.homecare import service as svc
 from minxin.eldercare.models import ServiceOrder
 
 MONTH = Period.of(datetime.now(CHINA_TZ).date())

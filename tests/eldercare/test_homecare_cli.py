@@ -24,7 +24,7 @@ def hc_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ty
     from factories import elderly_person, household
     from minxin import db, migrate
     from minxin.auth.service import ensure_system_user
-    from minxin.eldercare import homecare_cli
+    from minxin.eldercare.homecare import cli as homecare_cli
     from minxin.programs import cli as programs_cli
     from minxin.programs.service import init_programs
     from minxin.registry.service import seed_regions
@@ -99,7 +99,7 @@ def test_a_provider_is_contracted_orders_recorded_and_the_month_settled_through_
     assert run(app, ["cycle", "approve", cid, "--as", "hz_approver"]).exit_code == 0
     bank = tmp_path / "bank.csv"
     assert run(app, ["cycle", "export", cid, str(bank), "--format", "csv", "--as", "hz_officer"]).exit_code == 0
-    rows = list(csv.DictReader(io.StringIO(bank.read_text(encoding="utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(bank.read_text(encoding="utf-8-sig"))))  # UTF-8 CSV has a BOM
     assert [(r["姓名"], r["身份证号"], r["账号"], r["金额(元)"]) for r in rows] == [
         ("海州安康服务社", "91320706MA1XXXXX0K", "6222021234567890123", "30.00")]
 

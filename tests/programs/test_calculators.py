@@ -121,7 +121,7 @@ def homecare_population(session: Session, officer: User, rng: random.Random) -> 
     already paid by an approved cycle (never paid twice), one provider stopped (its case suspended)."""
     from datetime import UTC, datetime
 
-    from minxin.eldercare.homecare import register_provider, update_provider
+    from minxin.eldercare.homecare.service import register_provider, update_provider
     from minxin.eldercare.models import ServiceOrder
     from minxin.programs.models import Cycle
 

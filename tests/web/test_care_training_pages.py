@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from tests.web.conftest import logged_in
 
 from minxin.clock import today
-from minxin.eldercare import training as svc
-from minxin.eldercare.training_models import CareCentre, CareEnrolment, CareWorker
+from minxin.eldercare.training import service as svc
+from minxin.eldercare.training.models import CareCentre, CareEnrolment, CareWorker
 
 XINHAI, XINHAI_COMMUNITY = "320706006", "320706006001"
 

@@ -43,11 +43,11 @@ from minxin.core.divisions import covers
 from minxin.core.period import Period
 from minxin.db import utcnow, write_lock
 from minxin.eldercare import stream as call_stream
-from minxin.eldercare import training as care
 from minxin.eldercare.calls import receive_call
 from minxin.eldercare.domain import EldercarePerm
-from minxin.eldercare.homecare import add_staff, register_provider
+from minxin.eldercare.homecare.service import add_staff, register_provider
 from minxin.eldercare.models import CareCallSchedule, ElderlyProfile, ServiceOrder
+from minxin.eldercare.training import service as care
 from minxin.programs.cycles import run_cycle
 from minxin.programs.models import Case, Objection
 from minxin.registry.models import Institution, Person

@@ -128,7 +128,7 @@ def _providers(session: Session, counties: Sequence[Any], *, day: date) -> dict[
     """One contracted home-care provider per county (政府购买居家养老服务): its 负责人 a working-age resident of
     the county, a settlement account, three care workers; each with its `homecare` case (homecare.py)."""
     from minxin.auth.service import ensure_system_user
-    from minxin.eldercare import homecare
+    from minxin.eldercare.homecare import service as homecare
 
     system = ensure_system_user(session)
     providers: dict[str, int] = {}
@@ -162,7 +162,7 @@ def _homecare_orders(session: Session, rng: Random, providers: dict[str, int], *
     from minxin.clock import CHINA_TZ
     from minxin.core.errors import Conflict
     from minxin.core.period import Period
-    from minxin.eldercare import homecare
+    from minxin.eldercare.homecare import service as homecare
     from minxin.eldercare.models import ProviderStaff
     from minxin.programs.cycles import run_cycle
 

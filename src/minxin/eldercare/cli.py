@@ -224,7 +224,7 @@ def report_care_training(year: int = typer.Argument(..., help="The year, e.g. 20
     """Service centres, demonstration points, towns covered, care workers, trained, passed and certified per
     county (plan P20)."""
     from minxin.core.errors import MinxinError
-    from minxin.eldercare.training import training_counts
+    from minxin.eldercare.training.service import training_counts
 
     with work(write=False) as session:
         try:

@@ -15,7 +15,7 @@ class EldercarePerm(StrEnum):
     CALLS_HANDLE = "calls:handle"  # take, classify, answer, order a service, dispatch a rescue
     CALLS_SUPERVISE = "calls:supervise"  # receives escalations (值班主任)
     CARE_MANAGE = "care:manage"  # service centres, care workers, their courses and exams (P20)
-    # Government-purchased home care (政府购买居家养老服务, homecare.py).
+    # Government-purchased home care (政府购买居家养老服务, homecare/service.py).
     HOMECARE_READ = "homecare:read"  # providers, staff, orders, entitlements and settlements of one's region
     HOMECARE_RECORD = "homecare:record"  # create, start, finish and cancel service orders (provider systems too)
     HOMECARE_MANAGE = "homecare:manage"  # contract providers, their staff, bank accounts
@@ -24,10 +24,10 @@ class EldercarePerm(StrEnum):
 DOMAIN = Domain(
     name="eldercare",
     label="养老服务",
-    web=("minxin.eldercare.views", "minxin.eldercare.training_views", "minxin.eldercare.homecare_views"),
-    api=("minxin.eldercare.api", "minxin.eldercare.homecare_api"),
-    cli=("minxin.eldercare.cli", "minxin.eldercare.homecare_cli"),
-    models=("minxin.eldercare.models", "minxin.eldercare.training_models"),
+    web=("minxin.eldercare.views", "minxin.eldercare.training.views", "minxin.eldercare.homecare.views"),
+    api=("minxin.eldercare.api", "minxin.eldercare.homecare.api"),
+    cli=("minxin.eldercare.cli", "minxin.eldercare.homecare.cli"),
+    models=("minxin.eldercare.models", "minxin.eldercare.training.models"),
     permissions=(
         Permission(EldercarePerm.CALLS_INTAKE, roles=("call_agent", "city_admin")),
         Permission(EldercarePerm.CALLS_HANDLE, roles=("call_agent", "city_admin")),
@@ -41,8 +41,8 @@ DOMAIN = Domain(
         # Contracting a provider opens a payment case: the county bureau and the city.
         Permission(EldercarePerm.HOMECARE_MANAGE, roles=("county_officer", "city_admin")),
     ),
-    calculators=("minxin.eldercare.calculator",),
-    stats=("minxin.eldercare.homecare:homecare_counts",),
+    calculators=("minxin.eldercare.homecare.calculator",),
+    stats=("minxin.eldercare.homecare.service:homecare_counts",),
     menu_group="nav.group.eldercare",
     # The escalation sweep: runs in every server process, escalates each call once (tasks.py).
     background=("minxin.eldercare.tasks:escalation_loop",),

@@ -209,7 +209,7 @@ def elderly_page(request: Request, elderly_id: int, session: Session = Depends(g
     calls = svc.recent_calls_of(session, user=user, person_id=elderly.person.id)
     orders = svc.orders_of(session, person_id=elderly.person.id)
     region = region_labels(session, {elderly.person.region_code or ""})
-    from minxin.eldercare import homecare
+    from minxin.eldercare.homecare import service as homecare
 
     standing = None
     if has_perm(user, EldercarePerm.HOMECARE_READ):  # 政府购买服务: eligibility, this month's entitlement

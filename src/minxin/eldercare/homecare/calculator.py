@@ -10,7 +10,7 @@ month P for a county:
 
 An order finished after its month's cycle was approved is paid by the next month's, once. The bank file
 names the provider (its name, its 统一社会信用代码, its account), not the case's person. The same rule in
-Python is `homecare_rules.settlement` (tests hold the SQL to it); the explanation reads
+Python is `homecare.rules.settlement` (tests hold the SQL to it); the explanation reads
 `完成服务单 12 单，合计 = 360`.
 """
 
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, text
 
-from minxin.eldercare import homecare_rules as rules
+from minxin.eldercare.homecare import rules
 from minxin.programs.calculator import Calculator, LineFacts, RunSql, register
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ HAVING SUM(o.value_fen) > 0
 
     def proposed_amount(self, session: Session, case: Case, *, period: Period, standard_fen: int | None
                         ) -> int | None:
-        from minxin.eldercare.homecare import provider_settlement
+        from minxin.eldercare.homecare.service import provider_settlement
         from minxin.eldercare.models import ServiceProvider
 
         provider = session.execute(select(ServiceProvider).where(ServiceProvider.case_id == case.id)).scalar()

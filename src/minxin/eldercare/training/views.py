@@ -1,6 +1,6 @@
 """Pages of home-care service centres and care-worker training (plan P20).
 
-Routes parse, call `minxin.eldercare.training`, commit once and render; a refused form is shown
+Routes parse, call `minxin.eldercare.training.service`, commit once and render; a refused form is shown
 again with the reason and nothing stored. Buttons and forms appear only for `care:manage`.
 """
 
@@ -17,9 +17,9 @@ from minxin.auth.models import User
 from minxin.auth.service import Perm, has_perm
 from minxin.clock import today
 from minxin.core.errors import MinxinError, ValidationError
-from minxin.eldercare import training as svc
 from minxin.eldercare.domain import EldercarePerm
-from minxin.eldercare.training_models import CENTRE_KINDS, CENTRE_STATUSES, COURSE_LEVELS
+from minxin.eldercare.training import service as svc
+from minxin.eldercare.training.models import CENTRE_KINDS, CENTRE_STATUSES, COURSE_LEVELS
 from minxin.registry.service import region_names
 from minxin.tabular import write_xlsx
 from minxin.web.deps import current_user, get_session

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from minxin.auth.models import User
 from minxin.core.masking import mask_name
 from minxin.core.period import Period
-from minxin.eldercare import homecare as svc
+from minxin.eldercare.homecare import service as svc
 from minxin.eldercare.models import ServiceOrder, ServiceProvider
 from minxin.web.deps import api_user, get_session
 
@@ -130,10 +130,7 @@ def order_out(order: ServiceOrder, person_name: str) -> OrderOut:
 
 
 def _order(session: Session, order: ServiceOrder) -> OrderOut:
-    from minxin.registry.models import Person
-
-    person = session.get(Person, order.person_id)
-    return order_out(order, person.name if person else "")
+    return order_out(order, svc.order_person_name(session, order))
 
 
 def provider_out(p: ServiceProvider, staff: list[Any] | None = None) -> ProviderOut:

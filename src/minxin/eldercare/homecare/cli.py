@@ -47,7 +47,7 @@ def provider_add(name: str = typer.Argument(..., help="The provider's name (uniq
                  services: str = typer.Option(None, "--services", help="e.g. 助餐、助洁、助医"),
                  as_user: str = AS_OPTION) -> None:
     """Contract a provider: it gets its `homecare` settlement case, paid to its account."""
-    from minxin.eldercare.homecare import register_provider
+    from minxin.eldercare.homecare.service import register_provider
 
     with work() as session:
         p = register_provider(session, actor=actor_for(session, as_user), name=name, county_code=county,
@@ -60,7 +60,7 @@ def provider_add(name: str = typer.Argument(..., help="The provider's name (uniq
 def providers(q: str = typer.Option("", "--q", help="Part of the name."), page: int = typer.Option(1, "--page", min=1),
               as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> None:
     """The providers of the user's county (the city: every county)."""
-    from minxin.eldercare.homecare import list_providers
+    from minxin.eldercare.homecare.service import list_providers
 
     with work(write=False) as session:
         found = list_providers(session, user=actor_for(session, as_user), q=q, page=page, page_size=50)
@@ -79,7 +79,7 @@ def staff_add(provider_id: int = typer.Argument(..., min=1), name: str = typer.A
               phone: str = typer.Option(None, "--phone"), qualification: str = typer.Option(None, "--qualification"),
               as_user: str = AS_OPTION) -> None:
     """Register a care worker of a provider."""
-    from minxin.eldercare.homecare import add_staff
+    from minxin.eldercare.homecare.service import add_staff
 
     with work() as session:
         s = add_staff(session, actor=actor_for(session, as_user), provider_id=provider_id, name=name, phone=phone,
@@ -95,7 +95,7 @@ def order_add(provider_id: int = typer.Argument(..., min=1), person_id: int = ty
               staff_id: int = typer.Option(None, "--staff", min=1), note: str = typer.Option(None, "--note"),
               as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> None:
     """Order a service for an eligible person, drawn on the month's entitlement (refused beyond it)."""
-    from minxin.eldercare.homecare import create_order
+    from minxin.eldercare.homecare.service import create_order
 
     when = _time(scheduled, "--at")
     assert when is not None
@@ -110,7 +110,7 @@ def order_add(provider_id: int = typer.Argument(..., min=1), person_id: int = ty
 
 
 def _step(action: str, order_id: int, at: str | None, reason: str | None, as_user: str) -> None:
-    from minxin.eldercare import homecare as svc
+    from minxin.eldercare.homecare import service as svc
 
     with work() as session:
         actor = actor_for(session, as_user)
@@ -149,7 +149,7 @@ def orders(provider_id: int = typer.Option(None, "--provider", min=1), period: s
            status: str = typer.Option(None, "--status"), page: int = typer.Option(1, "--page", min=1),
            as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> None:
     """Orders of the persons in the user's region, newest first (50 a page)."""
-    from minxin.eldercare.homecare import list_orders
+    from minxin.eldercare.homecare.service import list_orders
 
     with work(write=False) as session:
         found = list_orders(session, user=actor_for(session, as_user), provider_id=provider_id, period=period,
@@ -169,7 +169,7 @@ def entitlement(person_id: int = typer.Argument(..., min=1), period: str = typer
                 as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> None:
     """A person's standing for a month: eligible and why, the voucher value, used and left (fen)."""
     from minxin.core.period import Period
-    from minxin.eldercare.homecare import entitlement_for
+    from minxin.eldercare.homecare.service import entitlement_for
 
     with work(write=False) as session:
         e = entitlement_for(session, actor_for(session, as_user), person_id,

@@ -2,7 +2,7 @@
 service providers and their staff, service orders drawn on the entitlement, and the providers' monthly
 settlement through the benefit engine.
 
-- Eligibility and the entitlement follow the county's rules in the policy file (`homecare_rules`).
+- Eligibility and the entitlement follow the county's rules in the policy file (`homecare.rules`).
 - An order draws its value on the person's month (`homecare_balances`) with one conditional UPDATE, so
   an order beyond the entitlement is refused, also when two orders race (the row is the lock).
 - A provider is contracted with a `homecare` case of the engine (its person: the provider's 负责人, a
@@ -34,7 +34,7 @@ from minxin.core.errors import Conflict, NotFound, ValidationError
 from minxin.core.period import Period
 from minxin.db import is_sqlite, utcnow
 from minxin.eldercare.domain import EldercarePerm
-from minxin.eldercare.homecare_rules import (
+from minxin.eldercare.homecare.rules import (
     MAX_MINUTES,
     Facts,
     HomecarePolicy,
@@ -627,3 +627,23 @@ def homecare_counts(session: Session, *, scope_code: str | None = None) -> dict[
         Person, Person.id == ServiceOrder.person_id).where(
         ServiceOrder.period == str(Period.of(today())), Person.region_code.like(prefix + "%"))).scalar_one()
     return {"homecare_providers": int(providers), "homecare_orders_this_month": int(orders)}
+
+
+@dataclass
+class OrderContext:
+    """What an order's page shows beside the order (read after `get_order_for` allowed it)."""
+
+    provider: ServiceProvider | None
+    staff: ProviderStaff | None
+    person: Person | None
+
+
+def order_context(session: Session, order: ServiceOrder) -> OrderContext:
+    return OrderContext(provider=session.get(ServiceProvider, order.provider_id),
+                        staff=session.get(ProviderStaff, order.staff_id) if order.staff_id else None,
+                        person=session.get(Person, order.person_id))
+
+
+def order_person_name(session: Session, order: ServiceOrder) -> str:
+    person = session.get(Person, order.person_id)
+    return person.name if person else ""

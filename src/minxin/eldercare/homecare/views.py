@@ -16,8 +16,8 @@ from minxin.auth.models import User
 from minxin.clock import CHINA_TZ, today
 from minxin.core.errors import MinxinError, ValidationError
 from minxin.core.period import Period
-from minxin.eldercare import homecare as svc
 from minxin.eldercare.domain import EldercarePerm
+from minxin.eldercare.homecare import service as svc
 from minxin.programs.cycles.approval import list_cycles_for, may_read_cycles
 from minxin.registry.service import region_names
 from minxin.web.deps import current_user, get_session
@@ -263,14 +263,11 @@ def create_order(request: Request, provider_id: str = Form("", max_length=12), p
 def _order_page(request: Request, session: Session, user: User, order_id: int, *, error: str | None = None,
                 status_code: int = 200) -> Response:
     order = svc.get_order_for(session, user, order_id)
-    from minxin.eldercare.models import ProviderStaff, ServiceProvider
-    from minxin.registry.models import Person
-
-    provider = session.get(ServiceProvider, order.provider_id)
-    staff = session.get(ProviderStaff, order.staff_id) if order.staff_id else None
+    ctx = svc.order_context(session, order)
+    provider = ctx.provider
     workers = svc.staff_of(session, provider) if provider else []
     return render(request, "eldercare/order.html", {
-        "o": order, "provider": provider, "person": session.get(Person, order.person_id), "staff": staff,
+        "o": order, "provider": provider, "person": ctx.person, "staff": ctx.staff,
         "workers": [w for w in workers if w.is_active], "error": error, "may_record": svc.may_record(user)},
         status_code=status_code)
 

@@ -32,7 +32,7 @@ from minxin.core._text import MAX_LENGTH, clean_text, optional_text
 from minxin.core.divisions import ancestors, county_of, covers, level_of, scope_prefix, town_of
 from minxin.core.errors import Conflict, NotFound, ValidationError
 from minxin.eldercare.domain import EldercarePerm
-from minxin.eldercare.training_models import (
+from minxin.eldercare.training.models import (
     CENTRE_KINDS,
     CENTRE_STATUSES,
     COURSE_LEVELS,

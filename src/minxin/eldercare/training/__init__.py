@@ -1,0 +1,1 @@
+"""Home-care service centres and care-worker training (plan P20)."""
