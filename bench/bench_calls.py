@@ -145,9 +145,9 @@ class Console(threading.Thread):
 def bench_intake(engine: Engine, url: str, *, rate: int, seconds: int, senders: int = 16) -> dict[str, Any]:
     import httpx
 
-    from minxin import db
     from minxin.auth.models import User
     from minxin.auth.service import create_token, ensure_system_user
+    from minxin.infra import db
 
     with db.unit_of_work(engine) as s:
         system = ensure_system_user(s)

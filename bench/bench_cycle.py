@@ -74,7 +74,7 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.core.period import Period
-from minxin.db import make_engine, write_lock
+from minxin.infra.db import make_engine, write_lock
 
 if TYPE_CHECKING:
     from minxin.programs.cycles import CityRun
@@ -260,7 +260,7 @@ def _meta(n: int) -> dict[str, Any]:
 
     from alembic.script import ScriptDirectory
 
-    from minxin.migrate import alembic_config
+    from minxin.infra.migrate import alembic_config
     from minxin.programs.policy import policy_path
 
     heads = ",".join(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
@@ -383,7 +383,7 @@ def timed_cycle(engine: Engine, period: Period, log: StatementLog | None = None)
     """The city's run of every county + their commits, as `minxin cycle run dibao YYYY-MM` does for a
     city user: run_county_cycles, each county its own cycle in its own unit of work (transaction), timed
     as a whole. Per-county wall times go into the sample's info."""
-    from minxin.db import unit_of_work
+    from minxin.infra.db import unit_of_work
     from minxin.programs.cycles import run_county_cycles
 
     with Session(engine) as s:

@@ -92,14 +92,14 @@ def write_file(rows: list[list[str]], fmt: str, path: Path) -> None:
         writer.writerows(rows)
         path.write_bytes(buf.getvalue().encode("utf-8"))
     else:
-        from minxin.tabular import write_xlsx
+        from minxin.kit.tabular import write_xlsx
 
         write_xlsx(path, HEADERS, rows, text_columns=HEADERS)
 
 
 def child(fmt: str, file: str, db: str, profile: bool, prototype: bool) -> None:
     from minxin.auth.service import ensure_system_user
-    from minxin.db import unit_of_work
+    from minxin.infra.db import unit_of_work
     from minxin.registry.importer import import_households
 
     # --prototype measured the storing code that is now importer.store_households itself; kept as a no-op
@@ -147,11 +147,11 @@ def child(fmt: str, file: str, db: str, profile: bool, prototype: bool) -> None:
 
 
 def xlsx_reader() -> str:
-    """Which library `minxin.tabular` reads .xlsx with (the numbers depend on it)."""
+    """Which library `minxin.kit.tabular` reads .xlsx with (the numbers depend on it)."""
     import inspect
     from importlib.metadata import version
 
-    from minxin import tabular
+    from minxin.kit import tabular
 
     source = inspect.getsource(tabular._read_xlsx)
     name = "python-calamine" if "calamine" in source else "openpyxl"

@@ -63,9 +63,9 @@ def build_city(engine: Any, households: int, *, wubao_from: Any = None) -> dict[
     from sqlalchemy import text
     from sqlalchemy.orm import Session
 
-    from minxin.db import write_lock
     from minxin.demo.cases import seed_dibao_cases, seed_wubao
     from minxin.demo.generator import generate_demo
+    from minxin.infra.db import write_lock
     from minxin.programs.service import init_programs
 
     with write_lock(), Session(engine) as s:
@@ -168,7 +168,7 @@ def child(file: str, url: str, profile: bool) -> None:
     from minxin.assistance.medical.importer import import_settlements
     from minxin.assistance.medical.models import MedicalRecord
     from minxin.auth.service import ensure_system_user
-    from minxin.db import make_engine, unit_of_work
+    from minxin.infra.db import make_engine, unit_of_work
 
     engine = make_engine(url)
     statements = [0]
@@ -290,7 +290,7 @@ def main() -> None:
 
     if args.pg and not args.profile:
         pg = fresh_postgres(args.pg, PG_NAME)
-        from minxin.db import make_engine
+        from minxin.infra.db import make_engine
 
         base_engine = make_engine(f"sqlite:///{base}")
         build_city(pg, args.households, wubao_from=base_engine)

@@ -31,8 +31,8 @@ PERSONS_PER_HOUSEHOLD = 2.85  # the demo city's average
 
 
 def build(db: Path, people: int) -> int:
-    from minxin.db import write_lock
     from minxin.demo.generator import generate_demo
+    from minxin.infra.db import write_lock
     from minxin.programs.service import init_programs
 
     engine = fresh_sqlite(db)
@@ -57,7 +57,7 @@ FROM households h JOIN persons p ON p.household_id = h.id AND p.is_head
 def child(fmt: str, db: str) -> None:
     from minxin.assistance.premiums.service import export_roster
     from minxin.auth.service import ensure_system_user
-    from minxin.db import make_engine, write_lock
+    from minxin.infra.db import make_engine, write_lock
 
     engine = make_engine(f"sqlite:///{db}")
     out = Path(tempfile.gettempdir()) / f"minxin-roster-bench.{fmt}"

@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import RESULTS, machine  # noqa: E402
 
-from minxin import migrate  # noqa: E402
 from minxin.auth import audit  # noqa: E402
 from minxin.auth.service import ensure_system_user  # noqa: E402
 from minxin.core.period import Period  # noqa: E402
-from minxin.db import make_engine, unit_of_work, write_lock  # noqa: E402
+from minxin.infra import migrate  # noqa: E402
+from minxin.infra.db import make_engine, unit_of_work, write_lock  # noqa: E402
 from minxin.programs.cycles import run_cycle  # noqa: E402
 from minxin.programs.models import Case, Cycle  # noqa: E402
 from minxin.programs.service import init_programs  # noqa: E402

@@ -29,7 +29,7 @@ os.environ.setdefault("MINXIN_AUDIT_KEY_FILE", str(ROOT / "bench" / "out" / "min
 
 def machine_info() -> dict[str, str]:
     """nproc, CPU model, RAM, Python and the SQLite library the engine uses."""
-    from minxin.db import sqlite_module
+    from minxin.infra.db import sqlite_module
 
     model = "unknown CPU"
     try:
@@ -92,10 +92,10 @@ def _admin(url: str, *statements: str) -> None:
 
 
 def _initialise(url: str) -> Engine:
-    from minxin import migrate
     from minxin.auth import audit
     from minxin.auth.service import ensure_system_user
-    from minxin.db import make_engine, write_lock
+    from minxin.infra import migrate
+    from minxin.infra.db import make_engine, write_lock
     from minxin.registry.service import seed_regions
 
     audit.create_key(audit.key_path(url))  # `minxin init` does the same: no key, no audit entry

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from minxin.db import sqlite_module
+from minxin.infra.db import sqlite_module
 
 # Bump when the population changes: cached databases built by an older version are rebuilt.
 GENERATOR_VERSION = 3
@@ -121,10 +121,10 @@ def generate(n: int, comms: list[tuple[str, bool]], *, seed: int = SEED, chunk: 
 
 def prepare(engine: Engine) -> None:
     """Migrate, seed regions, programs and standards, the system user and the approver."""
-    from minxin import migrate
     from minxin.auth import audit
     from minxin.auth.service import add_user, ensure_system_user
-    from minxin.db import write_lock
+    from minxin.infra import migrate
+    from minxin.infra.db import write_lock
     from minxin.programs.service import init_programs
     from minxin.registry.service import seed_regions
 

@@ -34,10 +34,10 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from minxin import migrate
 from minxin.auth.models import User
 from minxin.auth.service import ensure_system_user, hash_password
-from minxin.db import make_engine, write_lock
+from minxin.infra import migrate
+from minxin.infra.db import make_engine, write_lock
 from minxin.programs.service import init_programs
 from minxin.registry.service import seed_regions
 
@@ -186,7 +186,7 @@ def live_app(engine: Engine, *, name: str = "live") -> Iterator[str]:
     """
     import uvicorn
 
-    from minxin.db import session_factory
+    from minxin.infra.db import session_factory
     from minxin.web.app import create_app
 
     port = free_port()

@@ -11,7 +11,7 @@ import struct
 import zipfile
 import zlib
 
-from minxin.tabular import _CONTENT_TYPES, _RELS, _STYLES, _WORKBOOK, _WORKBOOK_RELS
+from minxin.kit.tabular import _CONTENT_TYPES, _RELS, _STYLES, _WORKBOOK, _WORKBOOK_RELS
 
 SHEET = "xl/worksheets/sheet1.xml"
 _NS = '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'

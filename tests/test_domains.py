@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from minxin import domains
 from minxin.auth.models import User
 from minxin.auth.service import Perm, has_perm
-from minxin.db import Base
 from minxin.domains import Domain, DomainError, Permission, installed, load, permission_table, resolve
+from minxin.infra.db import Base
 from minxin.stats import city_stats
 
 COMMUNITY_UP = {"community_worker", "town_officer", "county_officer", "city_admin"}
@@ -158,7 +158,7 @@ def test_a_descriptor_is_data_and_the_installed_domains_bring_every_calculator_t
 
 
 def test_the_model_registry_holds_every_installed_domains_tables() -> None:
-    import minxin.models  # noqa: F401 - imports every domain's models
+    import minxin.infra.models  # noqa: F401 - imports every domain's models
 
     for table in ("users", "regions", "households", "cases", "charity_supermarkets", "medical_records"):
         assert table in Base.metadata.tables, table

@@ -2,7 +2,7 @@
 
 * `minxin.core` is pure: it imports nothing from minxin outside core.
 * Services, rules and models never import the web kit or a command line module: only the faces
-  (views, api, cli modules, the web kit, `minxin.cli`, `minxin.clikit`) may.
+  (views, api, cli modules, the web kit, `minxin.cli`, `minxin.kit.clikit`) may.
 * The engine (`minxin.programs`) imports no program: nothing from a program's package, and no module
   named for one (dibao, wubao, medical). Stronger: the engine's code names no program at all (its
   calculators are plug-ins of the programs' own packages).
@@ -73,7 +73,7 @@ def _imports_of(name: str, path: Path) -> list[Import]:
                 module = ".".join([*base, *([node.module] if node.module else [])])
             else:
                 module = node.module or ""
-            # `from minxin import db` imports the module minxin.db; `from minxin.db import Base` minxin.db.
+            # `from minxin.infra import db` imports the module minxin.infra.db; `from minxin.infra.db import Base` too.
             submodules = [f"{module}.{alias.name}" for alias in node.names if f"{module}.{alias.name}" in MODULES]
             targets = submodules or [module]
         found.extend(Import(name, path, node.lineno, t) for t in targets if t == "minxin" or t.startswith("minxin."))

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from minxin import migrate
-from minxin.db import make_engine
+from minxin.infra import migrate
+from minxin.infra.db import make_engine
 
 
 def test_migrations_match_the_models(engine):

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from minxin import ratelimit
-from minxin.db import utcnow, write_lock
-from minxin.ratelimit import RateLimit
+from minxin.infra.db import utcnow, write_lock
+from minxin.kit import ratelimit
+from minxin.kit.ratelimit import RateLimit
 
 WINDOW = timedelta(minutes=10)
 

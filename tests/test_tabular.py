@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from minxin.core.errors import ValidationError
-from minxin.tabular import RowError, Table, csv_writer, read_table, safe_text, write_error_sheet, write_xlsx
+from minxin.kit.tabular import RowError, Table, csv_writer, read_table, safe_text, write_error_sheet, write_xlsx
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "@SUM(1)", "+cmd|' /C calc'!A0", "-2+3", "\t=1+1", "\r=1+1"]
 

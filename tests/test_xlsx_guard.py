@@ -29,8 +29,8 @@ from hostile_files import (
     xlsx_with,
 )
 from minxin.core.errors import ValidationError
-from minxin.tabular import read_table, write_xlsx
-from minxin.xlsx_guard import MAX_IMPORT_COLUMNS, SheetLimits, check_xlsx, column_number
+from minxin.kit.tabular import read_table, write_xlsx
+from minxin.kit.xlsx_guard import MAX_IMPORT_COLUMNS, SheetLimits, check_xlsx, column_number
 
 
 def _refusal(data: bytes, **kwargs: int) -> str:
@@ -144,7 +144,7 @@ def test_column_letters_count_like_excel(letters, number):
 
 
 def test_an_oversized_styles_part_is_refused_before_the_reader_parses_it(monkeypatch):
-    from minxin import xlsx_guard
+    from minxin.kit import xlsx_guard
 
     monkeypatch.setattr(xlsx_guard, "MAX_XLSX_STYLES_BYTES", 100)  # our minimal styles.xml is about 1 KB
     assert "styles.xml" in _refusal(xlsx_with(sheet_xml(HEADER_ROW)))

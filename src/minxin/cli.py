@@ -6,7 +6,9 @@ import sys
 
 import typer
 
-from minxin.clikit import (
+from minxin.core.errors import MinxinError
+from minxin.domains import init_hooks, installed, resolve_callable
+from minxin.kit.clikit import (
     AS_OPTION,
     JSON_OPTION,
     actor_for,
@@ -20,8 +22,6 @@ from minxin.clikit import (
     report_app,
     work,
 )
-from minxin.core.errors import MinxinError
-from minxin.domains import init_hooks, installed, resolve_callable
 from minxin.ops.cli import register as register_ops_commands
 
 app = typer.Typer(help="minxin 民心 — civil-affairs platform.", no_args_is_help=True,
@@ -33,10 +33,10 @@ app = typer.Typer(help="minxin 民心 — civil-affairs platform.", no_args_is_h
 @app.command()
 def init() -> None:
     """Create or upgrade the database schema, the audit key file, and load the city's regions and policy."""
-    from minxin import migrate
     from minxin.auth import audit
     from minxin.auth.service import ensure_system_user
-    from minxin.db import get_engine
+    from minxin.infra import migrate
+    from minxin.infra.db import get_engine
     from minxin.registry.service import seed_regions
 
     key = audit.key_path()
@@ -72,7 +72,7 @@ def serve(host: str = typer.Option(None, help="Bind address (default MINXIN_HOST
     import uvicorn
 
     from minxin.auth.audit import audit_key
-    from minxin.settings import get_settings
+    from minxin.infra.settings import get_settings
     from minxin.web.logs import log_config
 
     settings = get_settings()
@@ -100,11 +100,11 @@ def demo(households: int = typer.Option(20_000, "--households", min=1, max=5_000
                                          help="Do nothing (but print the logins) if this seed's demo exists."),
          as_user: str = AS_OPTION) -> None:
     """Generate a reproducible synthetic city: households, persons, 低保 cases and demo users."""
-    from minxin.db import get_engine
     from minxin.demo.cases import seed_dibao_cases, seed_income_history, seed_wubao
     from minxin.demo.children import seed_orphans
     from minxin.demo.eldercare import seed_eldercare
     from minxin.demo.generator import DEMO_PASSWORD, demo_exists, generate_demo
+    from minxin.infra.db import get_engine
 
     engine = get_engine()
     with work() as session:

@@ -13,7 +13,7 @@ A domain package `minxin.<name>` declares what it brings in one place, its `doma
 
 and `INSTALLED` below lists the domain packages, in menu order. That one list feeds the app factory
 (pages, API, menu, strings, templates), the `minxin` command (commands, `minxin init` seeding), the
-model registry (`minxin.models`, hence Alembic), `minxin stats` and the permission table.
+model registry (`minxin.infra.models`, hence Alembic), `minxin stats` and the permission table.
 
 The descriptor names modules and functions by import path (`"package.module"` or
 `"package.module:function"`) rather than holding them, so reading it imports no web framework and
@@ -70,7 +70,7 @@ class Domain:
       and `templates/` (the folder next to the module) from.
     * `api`: modules whose `router` is served under /api/v1 behind `api_user`.
     * `cli`: modules with `register(app: typer.Typer)`, which adds the domain's commands.
-    * `models`: modules whose tables join `minxin.db.Base.metadata` (Alembic, tests).
+    * `models`: modules whose tables join `minxin.infra.db.Base.metadata` (Alembic, tests).
     * `permissions`: the permissions the domain adds and which roles hold them.
     * `init`: `"module:function"` hooks called with the session at `minxin init` (seed data).
     * `stats`: `"module:function"` providers of `minxin stats` counts, called as

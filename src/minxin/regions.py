@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, CheckConstraint, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from minxin.db import Base
+from minxin.infra.db import Base
 
 
 class Region(Base):

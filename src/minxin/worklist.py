@@ -25,7 +25,7 @@ from minxin.auth.service import has_perm
 from minxin.core.divisions import level_of
 from minxin.core.errors import NotFound
 from minxin.domains import installed, resolve_callable
-from minxin.paging import MAX_PAGE_SIZE, Page
+from minxin.kit.paging import MAX_PAGE_SIZE, Page
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,14 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[typer
     from tests.conftest import make_user
     from tests.factories import household
 
-    from minxin import db, migrate
     from minxin.assistance.lowincome import cli as lowincome_cli
     from minxin.assistance.supermarkets import cli as supermarket_cli
     from minxin.auth.service import ensure_system_user
-    from minxin.clikit import report_app
+    from minxin.infra import db, migrate
+    from minxin.infra.settings import get_settings
+    from minxin.kit.clikit import report_app
     from minxin.programs.service import init_programs
     from minxin.registry.service import seed_regions
-    from minxin.settings import get_settings
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("MINXIN_DATABASE_URL", url)

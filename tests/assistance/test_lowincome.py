@@ -199,7 +199,7 @@ def test_the_years_with_declarations_are_those_of_the_users_scope(session: Sessi
                                                                    other_county_officer: User,
                                                                    city: dict[str, Household]) -> None:
     from minxin.assistance.lowincome.service import declaration_years
-    from minxin.clock import today
+    from minxin.infra.clock import today
 
     assert declaration_years(session, user=county_officer) == (2011, today().year)
     first, _ = declaration_years(session, user=other_county_officer)

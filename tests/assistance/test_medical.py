@@ -147,8 +147,8 @@ def test_a_mid_year_import_continues_from_the_years_totals(session, county_offic
 def test_a_category_without_a_rule_in_force_is_not_eligible(session, county_officer, tmp_path, monkeypatch):
     from pathlib import Path
 
+    from minxin.infra.settings import get_settings
     from minxin.programs.policy import _load
-    from minxin.settings import get_settings
 
     src = Path("policies/lianyungang-2012.toml").read_text(encoding="utf-8")
     later = 'category = "五保"\nkind = "门诊"\neffective = "2012-07-01"'

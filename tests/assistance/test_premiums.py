@@ -11,8 +11,8 @@ from tests.factories import active_case, household
 
 from minxin.assistance.premiums.service import ROSTER_HEADERS, export_roster
 from minxin.core.errors import Forbidden
+from minxin.infra.settings import get_settings
 from minxin.programs.policy import _load
-from minxin.settings import get_settings
 
 
 def _roster(session, user, year=2012):

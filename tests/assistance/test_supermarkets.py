@@ -441,8 +441,8 @@ def race_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engi
 
     from sqlalchemy import create_engine, text
 
-    from minxin import db, migrate
     from minxin.auth.service import ensure_system_user
+    from minxin.infra import db, migrate
     from minxin.programs.service import init_programs
     from minxin.registry.service import seed_regions
 
@@ -482,7 +482,7 @@ def test_two_clerks_handing_out_the_last_stock_at_once_cannot_both_win(race_engi
 
     from tests.conftest import make_user
 
-    from minxin import db
+    from minxin.infra import db
 
     with db.unit_of_work(race_engine) as s:
         officer = make_user(s, username="race_officer", role="county_officer", scope="320706")

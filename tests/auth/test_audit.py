@@ -16,12 +16,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from tests.factories import household
 
-from minxin import migrate
 from minxin.auth import audit
 from minxin.auth.models import AuditEvent
 from minxin.core.errors import Unavailable
-from minxin.db import make_engine, unit_of_work
-from minxin.settings import get_settings
+from minxin.infra import migrate
+from minxin.infra.db import make_engine, unit_of_work
+from minxin.infra.settings import get_settings
 
 
 def _last_ids(session, n: int) -> list[int]:

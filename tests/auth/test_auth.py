@@ -26,7 +26,7 @@ from minxin.auth.service import (
     user_for_token,
 )
 from minxin.core.errors import Forbidden, ValidationError
-from minxin.db import utcnow
+from minxin.infra.db import utcnow
 
 
 def test_passwords_are_stored_as_argon2_hashes(session, city_admin):

@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import minxin_serve
 
 from minxin.auth.service import LOGIN_NAME_MAX_WAIT, add_user, ensure_system_user
-from minxin.db import make_engine, unit_of_work
+from minxin.infra.db import make_engine, unit_of_work
 
 PASSWORD = "Strong-pass1"
 ATTEMPTS = 1  # per client
@@ -212,9 +212,9 @@ def test_the_password_is_checked_while_other_writers_can_write(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient
 
-    from minxin import migrate
     from minxin.auth import service
-    from minxin.db import session_factory
+    from minxin.infra import migrate
+    from minxin.infra.db import session_factory
     from minxin.registry.service import seed_regions
     from minxin.web.app import create_app
 

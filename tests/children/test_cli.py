@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     from tests.conftest import make_user
 
-    from minxin import db, migrate
     from minxin.auth.service import ensure_system_user
+    from minxin.infra import db, migrate
+    from minxin.infra.settings import get_settings
     from minxin.programs.service import init_programs
     from minxin.registry.service import seed_regions
-    from minxin.settings import get_settings
 
     monkeypatch.setenv("MINXIN_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, text
 
-from minxin import migrate
 from minxin.auth.service import ensure_system_user
-from minxin.db import write_lock
 from minxin.demo.cases import seed_dibao_cases
 from minxin.demo.generator import generate_demo
+from minxin.infra import migrate
+from minxin.infra.db import write_lock
 from minxin.programs.service import init_programs
 from minxin.registry.service import seed_regions
 
@@ -16,7 +16,7 @@ from minxin.registry.service import seed_regions
 def test_every_eligible_household_gets_one_case_and_a_rerun_adds_none(tmp_path):
     from sqlalchemy.orm import Session
 
-    from minxin.db import make_engine
+    from minxin.infra.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
     migrate.upgrade(engine)

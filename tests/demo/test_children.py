@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from minxin import migrate
 from minxin.auth.service import ensure_system_user, get_user
 from minxin.core.period import Period
-from minxin.db import make_engine, write_lock
 from minxin.demo.children import seed_orphans
 from minxin.demo.generator import generate_demo
+from minxin.infra import migrate
+from minxin.infra.db import make_engine, write_lock
 from minxin.programs.cycles import run_cycle
 from minxin.programs.service import init_programs
 from minxin.registry.service import seed_regions

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from minxin import migrate
 from minxin.auth.service import ensure_system_user
-from minxin.db import make_engine, write_lock
 from minxin.demo.eldercare import seed_eldercare
 from minxin.demo.generator import generate_demo
+from minxin.infra import migrate
+from minxin.infra.db import make_engine, write_lock
 from minxin.programs.service import init_programs
 from minxin.registry.service import seed_regions
 

@@ -16,16 +16,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from minxin import migrate
 from minxin.auth import audit
 from minxin.auth.models import AuditEvent, User
 from minxin.auth.service import ensure_system_user
 from minxin.core.errors import ValidationError
 from minxin.core.idnumber import is_valid_id, make_id, parse_id
-from minxin.db import make_engine as make_db_engine
-from minxin.db import write_lock
 from minxin.demo import generator
 from minxin.demo.generator import DEMO_PASSWORD, DemoSummary, demo_exists, generate_demo
+from minxin.infra import migrate
+from minxin.infra.db import make_engine as make_db_engine
+from minxin.infra.db import write_lock
 from minxin.registry.models import RELATIONS, Household, IncomeDeclaration, Person, Region
 from minxin.registry.service import check_name, seed_regions
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from minxin import migrate
 from minxin.auth.service import ensure_system_user, get_user
 from minxin.core.period import Period
-from minxin.db import make_engine, write_lock
 from minxin.demo.generator import generate_demo
 from minxin.demo.veterans import seed_veterans
+from minxin.infra import migrate
+from minxin.infra.db import make_engine, write_lock
 from minxin.programs.cycles import run_county_cycles
 from minxin.programs.service import init_programs
 from minxin.registry.service import seed_regions
@@ -37,7 +37,7 @@ def test_the_demo_recipients_are_paid_by_a_cycle_right_away_and_a_rerun_adds_non
     assert len(categories) >= 8 and counties >= 5
 
     def open_work():  # type: ignore[no-untyped-def]
-        from minxin.db import unit_of_work
+        from minxin.infra.db import unit_of_work
 
         return unit_of_work(engine)
 

@@ -40,8 +40,8 @@ T = TypeVar("T")
 def city_db(root: Path, seed: Callable[[Session], T]) -> Iterator[tuple[Engine, T]]:
     """A migrated SQLite file under `root`, seeded by `seed` and committed; yields the engine and the seed's
     result, and disposes of the engine after the block."""
-    from minxin import migrate
-    from minxin.db import make_engine, write_lock
+    from minxin.infra import migrate
+    from minxin.infra.db import make_engine, write_lock
 
     engine = make_engine(f"sqlite:///{root / 'city.db'}")
     migrate.upgrade(engine)

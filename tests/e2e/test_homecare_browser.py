@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import live_app
 from tests.e2e.conftest import browser_page, city_db, screenshots
 
-from minxin.clock import CHINA_TZ
+from minxin.infra.clock import CHINA_TZ
 
 pytestmark = pytest.mark.e2e
 

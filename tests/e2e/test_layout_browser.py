@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 from tests.conftest import live_app
 from tests.e2e.conftest import CHROMIUM, screenshots
 
-from minxin.clock import today
 from minxin.core.period import Period
+from minxin.infra.clock import today
 
 pytestmark = pytest.mark.e2e
 
@@ -74,11 +74,9 @@ class City:
 
 def _seed(engine: Engine) -> dict[str, Any]:
     """The demo city, a case under notice with an objection, a cycle and a supermarket; the ids to open."""
-    from minxin import migrate
     from minxin.assistance.supermarkets.models import CharitySupermarket
     from minxin.auth.models import User
     from minxin.auth.service import ensure_system_user
-    from minxin.db import write_lock
     from minxin.demo.cases import seed_dibao_cases, seed_income_history, seed_wubao
     from minxin.demo.children import seed_orphans
     from minxin.demo.eldercare import seed_eldercare
@@ -87,6 +85,8 @@ def _seed(engine: Engine) -> dict[str, Any]:
     from minxin.domains import init_hooks
     from minxin.eldercare.models import Call, ElderlyProfile
     from minxin.eldercare.training.models import CareCourse, CareWorker
+    from minxin.infra import migrate
+    from minxin.infra.db import write_lock
     from minxin.programs.cycles import run_cycle
     from minxin.programs.models import Case
     from minxin.programs.service import apply, raise_objection, step
@@ -147,7 +147,7 @@ def _seed(engine: Engine) -> dict[str, Any]:
 def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is not installed")
-    from minxin.db import make_engine
+    from minxin.infra.db import make_engine
 
     root = tmp_path_factory.mktemp("layout")
     engine = make_engine(f"sqlite:///{root / 'city.db'}")  # the demo generator takes an engine, not a session
@@ -201,7 +201,7 @@ def page_routes() -> list[str]:
     """Every GET route of the app that is a page: not the API, static files, files or NOT_PAGES."""
     from fastapi.routing import _IncludedRouter
 
-    from minxin.db import make_engine, session_factory
+    from minxin.infra.db import make_engine, session_factory
     from minxin.web.app import create_app
 
     app = create_app(session_factory(make_engine("sqlite://")))

@@ -38,7 +38,7 @@ def _seed(session: Session) -> dict[str, Any]:
     from tests.factories import active_case, household
 
     from minxin.auth.service import add_user, ensure_system_user
-    from minxin.db import utcnow
+    from minxin.infra.db import utcnow
     from minxin.programs.service import apply, init_programs, step
     from minxin.registry.service import seed_regions
 

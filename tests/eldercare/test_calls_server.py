@@ -22,10 +22,10 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from tests.conftest import free_port, make_user, minxin_serve, start_serve, stop_serve
 from tests.factories import elderly_person
 
-from minxin import db, migrate
 from minxin.auth.service import create_token, ensure_system_user
 from minxin.eldercare import calls as svc
 from minxin.eldercare.models import Call
+from minxin.infra import db, migrate
 from minxin.programs.service import init_programs
 from minxin.registry.service import seed_regions
 

@@ -17,16 +17,16 @@ from tests.conftest import make_user
 
 from factories import active_case, elderly_person, household
 from minxin.auth.models import AuditEvent, User
-from minxin.clock import CHINA_TZ, today
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.period import Period
 from minxin.eldercare.homecare import rules as rules
 from minxin.eldercare.homecare import service as svc
 from minxin.eldercare.models import ElderlyProfile, HomecareBalance, ServiceOrder, ServiceProvider
+from minxin.infra.clock import CHINA_TZ, today
+from minxin.kit.tabular import read_table
 from minxin.programs.cycles import approve_cycle, explain_payment, export_cycle, run_cycle
 from minxin.programs.models import Case, Payment
 from minxin.programs.policy import load_policy
-from minxin.tabular import read_table
 
 NOW = datetime.now(CHINA_TZ)
 THIS_MONTH = Period.of(NOW.date())
@@ -355,8 +355,8 @@ def race_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engi
 
     from sqlalchemy import create_engine, text
 
-    from minxin import db, migrate
     from minxin.auth.service import ensure_system_user
+    from minxin.infra import db, migrate
     from minxin.programs.service import init_programs
     from minxin.registry.service import seed_regions
 
@@ -395,7 +395,7 @@ def test_two_orders_racing_cannot_together_exceed_the_entitlement(race_engine: E
     import contextlib
     import threading
 
-    from minxin import db
+    from minxin.infra import db
 
     with db.unit_of_work(race_engine) as s:
         officer = make_user(s, username="hc_race", role="county_officer", scope="320706")

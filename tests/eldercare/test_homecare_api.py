@@ -14,10 +14,10 @@ from tests.web.conftest import logged_in
 from factories import elderly_person, household
 from minxin.auth.models import User
 from minxin.auth.service import create_token, ensure_system_user
-from minxin.clock import CHINA_TZ
 from minxin.core.period import Period
 from minxin.eldercare.homecare import service as svc
 from minxin.eldercare.models import ServiceOrder
+from minxin.infra.clock import CHINA_TZ
 
 MONTH = Period.of(datetime.now(CHINA_TZ).date())
 WHEN = f"{MONTH}-05T09:00:00+08:00"

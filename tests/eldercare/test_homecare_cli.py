@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from minxin.clock import CHINA_TZ
+from minxin.infra.clock import CHINA_TZ
 
 
 @pytest.fixture
@@ -22,13 +22,13 @@ def hc_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ty
     from tests.conftest import make_user
 
     from factories import elderly_person, household
-    from minxin import db, migrate
     from minxin.auth.service import ensure_system_user
     from minxin.eldercare.homecare import cli as homecare_cli
+    from minxin.infra import db, migrate
+    from minxin.infra.settings import get_settings
     from minxin.programs import cli as programs_cli
     from minxin.programs.service import init_programs
     from minxin.registry.service import seed_regions
-    from minxin.settings import get_settings
 
     monkeypatch.setenv("MINXIN_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()

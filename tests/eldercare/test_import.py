@@ -146,12 +146,12 @@ def test_the_elderly_list_is_everyone_aged_60_in_scope_profile_or_not(session, c
 def test_the_cli_imports_or_writes_the_error_sheet_and_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from tests.conftest import make_user
 
-    from minxin import db, migrate
     from minxin.auth.service import ensure_system_user
     from minxin.cli import app
+    from minxin.infra import db, migrate
+    from minxin.infra.settings import get_settings
     from minxin.programs.service import init_programs
     from minxin.registry.service import seed_regions
-    from minxin.settings import get_settings
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("MINXIN_DATABASE_URL", url)

@@ -122,12 +122,12 @@ def test_the_cli_records_steps_beds_and_residents_and_reports_occupancy(tmp_path
     from tests.conftest import make_user
     from typer.testing import CliRunner
 
-    from minxin import db, migrate
     from minxin.auth.service import ensure_system_user
     from minxin.cli import app
+    from minxin.infra import db, migrate
+    from minxin.infra.settings import get_settings
     from minxin.programs.service import init_programs
     from minxin.registry.service import seed_regions
-    from minxin.settings import get_settings
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("MINXIN_DATABASE_URL", url)

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from minxin.auth.models import AuditEvent
-from minxin.clock import today
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.eldercare.training import service as svc
 from minxin.eldercare.training.models import CareEnrolment, CareWorker
+from minxin.infra.clock import today
 
 HAIZHOU, XINHAI, XINHAI_COMMUNITY = "320706", "320706006", "320706006001"
 OTHER_HAIZHOU_TOWN = "320706001"

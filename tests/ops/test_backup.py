@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from minxin.auth import audit
 from minxin.auth.models import AuditEvent
-from minxin.db import make_engine, unit_of_work
+from minxin.infra.db import make_engine, unit_of_work
 from minxin.ops import backup as ops_backup
 
 

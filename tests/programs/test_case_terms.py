@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 from tests.factories import household
 
-from minxin.clock import today
 from minxin.core.errors import ValidationError
+from minxin.infra.clock import today
 from minxin.programs.eligibility import Beneficiary, check_case_terms
 from minxin.programs.models import Case
 from minxin.programs.service import apply, program_policy

@@ -71,7 +71,7 @@ def test_a_cycle_pays_every_active_case_of_its_county_with_its_explanation(
 
 
 def test_a_city_run_computes_every_county_in_its_own_cycle_and_sums_them(session, city_admin, city):
-    from minxin.db import savepoint
+    from minxin.infra.db import savepoint
     from minxin.programs.cycles import run_county_cycles
 
     run = run_county_cycles(lambda: savepoint(session), actor=city_admin.username, program="dibao", period=JUL)
@@ -87,7 +87,7 @@ def test_a_city_run_computes_every_county_in_its_own_cycle_and_sums_them(session
 
 
 def test_a_county_that_fails_leaves_the_other_counties_whole(session, city_admin, city):
-    from minxin.db import savepoint
+    from minxin.infra.db import savepoint
     from minxin.programs.cycles import run_county_cycles
 
     run = run_county_cycles(lambda: savepoint(session), actor=city_admin.username, program="dibao", period=JUL,

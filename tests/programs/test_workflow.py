@@ -14,7 +14,7 @@ from conftest import make_user
 from minxin.auth.models import AuditEvent
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.period import Period
-from minxin.db import utcnow
+from minxin.infra.db import utcnow
 from minxin.programs.models import Case
 from minxin.programs.service import (
     allowed_steps,

@@ -9,8 +9,8 @@ import pytest
 
 from factories import household
 from minxin.core.errors import NotFound
-from minxin.db import utcnow
 from minxin.eldercare.calls import receive_call
+from minxin.infra.db import utcnow
 from minxin.programs.models import CaseEvent, Cycle, FailedPayment
 from minxin.programs.service import STATUS_NAMES, apply, raise_objection, step
 from minxin.worklist import glance_for, queue_page, queues_for, waiting_count, worklist_for

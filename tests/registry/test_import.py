@@ -11,9 +11,9 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from tests.factories import household, new_id
 
+from minxin.kit.tabular import write_error_sheet
 from minxin.registry.importer import HEADERS, import_households, template_bytes
 from minxin.registry.models import Household, Person
-from minxin.tabular import write_error_sheet
 
 C = "320706006001"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from minxin.infra.settings import get_settings
 from minxin.programs.policy import _load
-from minxin.settings import get_settings
 
 
 @pytest.fixture

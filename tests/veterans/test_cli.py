@@ -20,13 +20,13 @@ HEAD = "姓名,身份证号,社区代码,优抚类别,子类,开始月份,账号
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[typer.Typer]:
     from tests.conftest import make_user
 
-    from minxin import db, migrate
     from minxin.auth.service import ensure_system_user
-    from minxin.clikit import report_app
+    from minxin.infra import db, migrate
+    from minxin.infra.settings import get_settings
+    from minxin.kit.clikit import report_app
     from minxin.programs import cli as programs_cli
     from minxin.programs.service import init_programs
     from minxin.registry.service import seed_regions
-    from minxin.settings import get_settings
     from minxin.veterans import cli as veterans_cli
 
     monkeypatch.setenv("MINXIN_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")

@@ -9,9 +9,9 @@ import openpyxl
 from sqlalchemy import func, select
 from tests.web.conftest import logged_in
 
-from minxin.clock import today
 from minxin.eldercare.training import service as svc
 from minxin.eldercare.training.models import CareCentre, CareEnrolment, CareWorker
+from minxin.infra.clock import today
 
 XINHAI, XINHAI_COMMUNITY = "320706006", "320706006001"
 

@@ -15,8 +15,8 @@ from tests.web.conftest import csrf_from, logged_in
 
 from minxin.auth.models import User
 from minxin.auth.service import create_token
-from minxin.clock import today
-from minxin.db import utcnow
+from minxin.infra.clock import today
+from minxin.infra.db import utcnow
 from minxin.programs.models import Case, Objection
 from minxin.programs.views import OBJECTIONS_PER_WINDOW
 from minxin.registry.models import Household

@@ -12,8 +12,8 @@ from tests.factories import active_case, household
 from tests.web.conftest import logged_in
 
 from minxin.auth.models import User
-from minxin.clock import today
 from minxin.core.errors import ValidationError
+from minxin.infra.clock import today
 from minxin.programs.models import Case
 from minxin.programs.service import overdue_preview, suspend_overdue
 from minxin.registry.service import declare_income

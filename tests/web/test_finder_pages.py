@@ -155,7 +155,7 @@ def test_the_household_page_lists_its_cases_and_payments_newest_first_paged(clie
     active_case(session, other)
     session.commit()
     monkeypatch.setenv("MINXIN_PAGE_SIZE", "2")
-    from minxin.settings import get_settings
+    from minxin.infra.settings import get_settings
     get_settings.cache_clear()
     try:
         logged_in(client, officer)

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 
-from minxin import db, migrate
+from minxin.infra import db, migrate
 from minxin.web.app import create_app
 
 

@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import minxin_serve
 
 from hostile_files import ALL_BOMBS, many_rows
-from minxin.tabular import MAX_IMPORT_ROWS
+from minxin.kit.tabular import MAX_IMPORT_ROWS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PASSWORD = "Hostile-passw0rd"

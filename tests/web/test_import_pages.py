@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.web.conftest import csv_bytes, household_rows, logged_in, login, xlsx_bytes
 
 from minxin.auth.models import User
+from minxin.infra.settings import get_settings
 from minxin.registry.importer import HEADERS
 from minxin.registry.models import Household
-from minxin.settings import get_settings
 from minxin.web.app import create_app
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -34,10 +34,10 @@ from tests.web.test_route_permissions import IDENTITIES, World, _build_world, ap
 
 from minxin.assistance.supermarkets.service import record_donation
 from minxin.auth.models import User
-from minxin.clock import today
 from minxin.core.period import Period
-from minxin.db import write_lock
 from minxin.eldercare import stream as call_stream
+from minxin.infra.clock import today
+from minxin.infra.db import write_lock
 from minxin.programs.cycles import approve_cycle, export_cycle, run_cycle
 from minxin.programs.models import CaseEvent
 from minxin.registry.models import IncomeDeclaration, Region

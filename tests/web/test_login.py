@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tests.web.conftest import csrf_from, login
 
 from minxin.auth.models import AuditEvent, LoginThrottle, User, WebSession
-from minxin.db import utcnow
+from minxin.infra.db import utcnow
 from minxin.web.deps import safe_next
 
 

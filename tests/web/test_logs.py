@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from tests.factories import new_id
 from tests.web.conftest import logged_in, xlsx_bytes
 
-from minxin import db
 from minxin.auth.service import create_token
+from minxin.infra import db
 from minxin.web.app import create_app
 from minxin.web.logs import IdNumberFilter, JsonFormatter, RequestIdFilter, mask_id_numbers
 

@@ -33,8 +33,8 @@ from minxin.core.errors import Forbidden
 from minxin.core.idnumber import check_char, is_valid_id, make_id
 from minxin.core.masking import mask_id
 from minxin.core.period import Period
-from minxin.db import utcnow
 from minxin.eldercare.models import ElderlyProfile
+from minxin.infra.db import utcnow
 from minxin.programs.cycles import run_cycle
 from minxin.programs.models import Case
 from minxin.registry.export import export_persons

@@ -18,7 +18,7 @@ from tests.web.conftest import csrf_from, logged_in
 
 from minxin.auth.models import AuditEvent, User
 from minxin.core.masking import mask_name
-from minxin.db import utcnow
+from minxin.infra.db import utcnow
 from minxin.programs.cycles import BANK_HEADERS
 from minxin.programs.models import Case, Cycle, Objection, Payment, Standard
 from minxin.registry.models import Household

@@ -38,21 +38,21 @@ from minxin.assistance.supermarkets.models import CharitySupermarket
 from minxin.auth.models import User
 from minxin.auth.service import Perm, ensure_system_user, role_perms
 from minxin.children.domain import ChildrenPerm
-from minxin.clock import today
 from minxin.core.divisions import covers
 from minxin.core.period import Period
-from minxin.db import utcnow, write_lock
 from minxin.eldercare import stream as call_stream
 from minxin.eldercare.calls import receive_call
 from minxin.eldercare.domain import EldercarePerm
 from minxin.eldercare.homecare.service import add_staff, register_provider
 from minxin.eldercare.models import CareCallSchedule, ElderlyProfile, ServiceOrder
 from minxin.eldercare.training import service as care
+from minxin.infra.clock import today
+from minxin.infra.db import utcnow, write_lock
+from minxin.infra.settings import get_settings
 from minxin.programs.cycles import run_cycle
 from minxin.programs.models import Case, Objection
 from minxin.registry.models import Institution, Person
 from minxin.registry.service import HouseholdIn, MemberIn, create_household
-from minxin.settings import get_settings
 from minxin.veterans.domain import VeteranPerm
 from minxin.veterans.importer import import_veterans
 from minxin.veterans.models import RetiredSoldier, TrainingCourse, TrainingEnrolment, VeteranRecipient

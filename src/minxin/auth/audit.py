@@ -39,8 +39,8 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import AuditEvent
 from minxin.core.errors import Unavailable
-from minxin.db import is_sqlite, utcnow
-from minxin.settings import get_settings
+from minxin.infra.db import is_sqlite, utcnow
+from minxin.infra.settings import get_settings
 
 log = logging.getLogger("minxin.audit")
 

@@ -21,13 +21,13 @@ from minxin.auth import audit
 from minxin.auth.audit_labels import action_label, entity_label
 from minxin.auth.models import AuditEvent, User
 from minxin.auth.service import Perm, display_names, require
-from minxin.clock import CHINA_TZ
 from minxin.core._text import LIKE_ESCAPE, escape_like
 from minxin.core.divisions import scope_prefix
 from minxin.core.errors import ValidationError
-from minxin.paging import Page, paginate
+from minxin.infra.clock import CHINA_TZ
+from minxin.kit.paging import Page, paginate
+from minxin.kit.tabular import write_xlsx
 from minxin.regions import region_names
-from minxin.tabular import write_xlsx
 
 EXPORT_HEADERS = ["序号", "时间", "操作人", "操作", "对象", "对象编号（原始）", "区划", "用户名（原始）",
                   "操作（原始）", "对象（原始）", "区划代码（原始）", "详情（原始）", "哈希（原始）"]

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from minxin.db import Base, UTCDateTime, utcnow
 from minxin.domains import ROLES as ROLES  # the staff roles; the check constraint below spells them out
+from minxin.infra.db import Base, UTCDateTime, utcnow
 
 
 class User(Base):

@@ -21,10 +21,10 @@ from minxin.auth import audit
 from minxin.auth.models import ROLES, ApiToken, LoginThrottle, User, WebSession
 from minxin.core.divisions import covers, scope_prefix
 from minxin.core.errors import Forbidden, NotFound, ValidationError
-from minxin.db import utcnow
 from minxin.domains import permission_table
+from minxin.infra.db import utcnow
+from minxin.infra.settings import get_settings
 from minxin.regions import Region
-from minxin.settings import get_settings
 
 SYSTEM_USERNAME = "system"
 # Roles whose work is the whole city: an account of one must have the city as its scope. (What a role

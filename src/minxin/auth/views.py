@@ -30,8 +30,8 @@ from minxin.auth.service import (
     start_session,
 )
 from minxin.core.errors import ValidationError
-from minxin.db import begin_write
-from minxin.settings import get_settings
+from minxin.infra.db import begin_write
+from minxin.infra.settings import get_settings
 from minxin.web.deps import (
     SESSION_COOKIE,
     current_user,

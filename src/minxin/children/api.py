@@ -20,9 +20,9 @@ from minxin.children.schemas import (
     GuardianOut,
     ImportErrorOut,
 )
-from minxin.clock import today
 from minxin.core.idnumber import full_years
 from minxin.core.masking import mask_id, mask_name, mask_phone
+from minxin.infra.clock import today
 from minxin.web.deps import api_user, get_session
 from minxin.web.uploads import read_upload
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, work
+from minxin.kit.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, work
 
 child_app = typer.Typer(help="Orphans and children in hardship (孤儿基本生活费).", no_args_is_help=True)
 
@@ -24,7 +24,7 @@ def child_import(
 ) -> None:
     """Children from a spreadsheet: an active orphan case and the guardian per row; all rows or none."""
     from minxin.children.service import import_children
-    from minxin.tabular import write_error_sheet
+    from minxin.kit.tabular import write_error_sheet
 
     if not file.is_file():
         fail(f"no such file: {file}")

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from minxin.db import Base, UTCDateTime, utcnow
+from minxin.infra.db import Base, UTCDateTime, utcnow
 
 
 class ChildRecord(Base):

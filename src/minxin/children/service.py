@@ -24,18 +24,18 @@ from minxin.children import rules
 from minxin.children.calculator import max_age
 from minxin.children.domain import ChildrenPerm
 from minxin.children.models import ChildRecord
-from minxin.clock import today
 from minxin.core.divisions import scope_prefix
 from minxin.core.errors import NotFound, ValidationError
 from minxin.core.idnumber import full_years, normalize_id
 from minxin.core.masking import mask_id, mask_name
-from minxin.db import utcnow
-from minxin.paging import Page, paginate
+from minxin.infra.clock import today
+from minxin.infra.db import utcnow
+from minxin.kit.paging import Page, paginate
+from minxin.kit.tabular import RowError, cell_text
 from minxin.programs.case_import import CaseImportResult, import_cases
 from minxin.programs.cycles.history import PaymentItem, case_payment_items
 from minxin.programs.models import Case, Cycle, Payment
 from minxin.registry.models import Institution, Person
-from minxin.tabular import RowError, cell_text
 
 PROGRAM = "orphan"
 GUARDIAN_COLUMNS = ("监护人姓名", "监护人关系", "监护人电话", "监护人身份证号")

@@ -21,9 +21,9 @@ from minxin.children import rules, service
 from minxin.children.domain import ChildrenPerm
 from minxin.core.errors import ValidationError
 from minxin.core.masking import mask_account, mask_id, mask_name, mask_phone
+from minxin.infra.settings import get_settings
+from minxin.kit.tabular import write_xlsx
 from minxin.regions import region_path
-from minxin.settings import get_settings
-from minxin.tabular import write_xlsx
 from minxin.web.deps import current_user, get_session
 from minxin.web.forms import XLSX, handle_import, upload_limits
 from minxin.web.i18n import gettext

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from minxin.db import Base
+from minxin.infra.db import Base
 
 
 def timestamp_text(moment: datetime) -> str:

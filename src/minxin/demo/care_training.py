@@ -11,8 +11,8 @@ from random import Random
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
-from minxin.clock import today
 from minxin.eldercare.training.models import CareCentre, CareCourse, CareEnrolment, CareWorker
+from minxin.infra.clock import today
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ("秀英", "桂兰", "玉梅", "红霞", "海燕", "丽华", "春梅", "建军", "志强", "明")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from minxin.auth import audit
 from minxin.core.period import Period
-from minxin.db import utcnow, write_lock
+from minxin.infra.db import utcnow, write_lock
 from minxin.programs.service import standard_in_force
 
 DEMO_START = "2012-01"

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from minxin.auth import audit
 from minxin.children.models import ChildRecord
-from minxin.db import utcnow, write_lock
 from minxin.demo.cases import DEMO_START
+from minxin.infra.db import utcnow, write_lock
 from minxin.programs.models import Case
 from minxin.registry.models import Institution
 

@@ -20,8 +20,6 @@ from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
 from minxin.auth import audit
-from minxin.clock import today
-from minxin.db import utcnow, write_lock
 from minxin.demo.care_training import seed_care_training
 from minxin.eldercare.models import (
     Bed,
@@ -34,6 +32,8 @@ from minxin.eldercare.models import (
 )
 from minxin.eldercare.policy import call_policy
 from minxin.eldercare.rules import elderly_cutoff
+from minxin.infra.clock import today
+from minxin.infra.db import utcnow, write_lock
 from minxin.registry.models import Institution, Person
 
 DAYS_OF_CALLS = 30
@@ -159,11 +159,11 @@ def _homecare_orders(session: Session, rng: Random, providers: dict[str, int], *
     from datetime import time
 
     from minxin.auth.service import ensure_system_user
-    from minxin.clock import CHINA_TZ
     from minxin.core.errors import Conflict
     from minxin.core.period import Period
     from minxin.eldercare.homecare import service as homecare
     from minxin.eldercare.models import ProviderStaff
+    from minxin.infra.clock import CHINA_TZ
     from minxin.programs.cycles import run_cycle
 
     system = ensure_system_user(session)

@@ -41,12 +41,12 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import ROLE_NAMES, hash_password
-from minxin.clock import today
 from minxin.core.errors import ValidationError
 from minxin.core.idnumber import CHECK_CHARS, WEIGHTS
-from minxin.db import utcnow, write_lock
 from minxin.demo import data
 from minxin.demo.bulk import date_text, deferred_postgres_checks, fast_load, insert_rows, timestamp_text
+from minxin.infra.clock import today
+from minxin.infra.db import utcnow, write_lock
 from minxin.registry.facts import bulk_facts
 from minxin.registry.models import Household, IncomeDeclaration, Person, Region
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
 from minxin.auth import audit
-from minxin.db import utcnow, write_lock
+from minxin.infra.db import utcnow, write_lock
 from minxin.programs.models import Case, CaseEvent
 from minxin.veterans import rules
 from minxin.veterans.models import (

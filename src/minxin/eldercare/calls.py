@@ -28,10 +28,8 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import ROLE_NAMES, Perm, display_names, has_perm, require
-from minxin.clock import CHINA_TZ, today
 from minxin.core.divisions import covers, scope_prefix
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
-from minxin.db import utcnow
 from minxin.eldercare.domain import EldercarePerm
 from minxin.eldercare.models import (
     CALL_KINDS,
@@ -50,9 +48,11 @@ from minxin.eldercare.models import (
 from minxin.eldercare.policy import CallPolicy, call_policy
 from minxin.eldercare.rules import normalize_device_id, normalize_phone_number
 from minxin.eldercare.service import AnySelect, Elderly, elderly_of
-from minxin.paging import Page, paginate
+from minxin.infra.clock import CHINA_TZ, today
+from minxin.infra.db import utcnow
+from minxin.infra.settings import get_settings
+from minxin.kit.paging import Page, paginate
 from minxin.registry.models import Person, Region
-from minxin.settings import get_settings
 
 KIND_NAMES = {"consult": "咨询", "service": "服务", "emergency": "紧急"}
 STATUS_NAMES = {"open": "待接听", "taken": "处理中", "closed": "已结束"}

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import typer
 
-from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, progress_bar, work
+from minxin.kit.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, progress_bar, work
 
 eldercare_app = typer.Typer(help="Elderly care: elderly people, the call and rescue centre.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(eldercare_app, name="eldercare")
-    from minxin.clikit import report_app
+    from minxin.kit.clikit import report_app
 
     report_app.command("calls")(report_calls)
     report_app.command("occupancy")(report_occupancy)
@@ -40,7 +40,7 @@ def import_cmd(
 ) -> None:
     """Import elderly people's care records: the whole file is checked; nothing is stored if any row fails."""
     from minxin.eldercare.importer import import_elderly
-    from minxin.tabular import write_error_sheet
+    from minxin.kit.tabular import write_error_sheet
 
     day = _date(as_of, "--as-of")
     if not file.is_file():

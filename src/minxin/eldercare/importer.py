@@ -23,11 +23,9 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, require
-from minxin.clock import today
 from minxin.core.divisions import covers
 from minxin.core.errors import ValidationError
 from minxin.core.idnumber import normalize_id
-from minxin.db import utcnow
 from minxin.eldercare.models import CallDevice, ElderlyProfile, EmergencyContact
 from minxin.eldercare.rules import (
     ELDERLY_AGE,
@@ -36,9 +34,11 @@ from minxin.eldercare.rules import (
     normalize_care_level,
     normalize_living,
 )
+from minxin.infra.clock import today
+from minxin.infra.db import utcnow
+from minxin.kit.tabular import RowCheck, RowError, Table, TableCheck, cell_text, read_table
 from minxin.registry.models import Person
 from minxin.registry.service import check_name, normalize_phone
-from minxin.tabular import RowCheck, RowError, Table, TableCheck, cell_text, read_table
 
 HEADERS = ["身份证号", "居住状况", "慢性病", "能力等级", "评估日期", "手机", "固定电话", "住址", "呼叫终端号",
            "紧急联系人1", "关系1", "联系电话1", "紧急联系人2", "关系2", "联系电话2"]

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, require, scoped
-from minxin.clock import today
 from minxin.core.divisions import county_of
 from minxin.core.errors import Conflict, NotFound, ValidationError
 from minxin.eldercare.models import CONSTRUCTION_STATUSES, Bed, BedPlacement, InstitutionStatusEvent
+from minxin.infra.clock import today
 from minxin.registry.models import Institution, Person
 from minxin.registry.service import region_names
 

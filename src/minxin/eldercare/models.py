@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from minxin.db import Base, UTCDateTime, utcnow
+from minxin.infra.db import Base, UTCDateTime, utcnow
 
 LIVING_ARRANGEMENTS = ("独居", "空巢", "与家人同住")
 CARE_LEVELS = ("能力完好", "轻度失能", "中度失能", "重度失能")

@@ -17,15 +17,15 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.auth.service import Perm, require
-from minxin.clock import CHINA_TZ
 from minxin.core.divisions import county_of
 from minxin.core.period import Period
-from minxin.db import utcnow
 from minxin.eldercare.calls import scoped_calls
 from minxin.eldercare.models import CALL_KINDS, Call
 from minxin.eldercare.policy import call_policy
 from minxin.eldercare.rules import breaches_answer_sla, mean, percentile, seconds_between
 from minxin.eldercare.service import AnySelect
+from minxin.infra.clock import CHINA_TZ
+from minxin.infra.db import utcnow
 from minxin.registry.service import region_names
 
 UNKNOWN = "unknown"

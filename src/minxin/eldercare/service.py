@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, require, scoped
-from minxin.clock import today
 from minxin.core.errors import NotFound, ValidationError
 from minxin.eldercare.models import LIVING_ARRANGEMENTS, CallDevice, ElderlyProfile, EmergencyContact
 from minxin.eldercare.rules import age_on, elderly_cutoff, is_elderly
-from minxin.paging import Page, paginate
+from minxin.infra.clock import today
+from minxin.kit.paging import Page, paginate
 from minxin.registry.models import Person
 
 MAX_DB_ID = 2**31 - 1

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from minxin.db import utcnow, write_lock
 from minxin.eldercare.calls import escalate_due
 from minxin.eldercare.models import Call
 from minxin.eldercare.policy import call_policy
+from minxin.infra.db import utcnow, write_lock
 
 log = logging.getLogger("minxin.eldercare")
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.auth.service import Perm, has_perm
-from minxin.clock import CHINA_TZ, today
 from minxin.core.errors import MinxinError, ValidationError
 from minxin.core.period import Period
 from minxin.eldercare import calls as svc
@@ -27,6 +26,7 @@ from minxin.eldercare.institutions import free_beds_public, occupancy
 from minxin.eldercare.models import CALL_KINDS, DISPATCH_TARGETS, LIVING_ARRANGEMENTS, OUTCOMES
 from minxin.eldercare.reports import calls_report
 from minxin.eldercare.service import get_elderly_for, list_elderly
+from minxin.infra.clock import CHINA_TZ, today
 from minxin.registry.service import region_labels
 from minxin.web.deps import current_user, get_session
 from minxin.web.errors import error_page, status_for

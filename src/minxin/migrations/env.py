@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from minxin.db import get_engine
-from minxin.models import Base
+from minxin.infra.db import get_engine
+from minxin.infra.models import Base
 
 config = context.config
 target_metadata = Base.metadata

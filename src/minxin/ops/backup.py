@@ -35,7 +35,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
 from minxin.core.errors import Conflict, ValidationError
-from minxin.db import sqlite_module
+from minxin.infra.db import sqlite_module
 
 # progress(label, done, total)
 Progress = Callable[[str, int, int], None]
@@ -266,7 +266,7 @@ def _tool_major(binary: str) -> int | None:
 
 def pg_tool(name: str, server_major: int) -> str:
     """The `pg_dump`/`pg_restore` to use with a server of this major version (same major or newer)."""
-    from minxin.settings import get_settings
+    from minxin.infra.settings import get_settings
 
     candidates: list[str] = []
     if (bin_dir := get_settings().pg_bin_dir) is not None:

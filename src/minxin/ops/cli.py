@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from minxin.clikit import AS_OPTION, actor_for, console, fail, progress_bar, work
+from minxin.kit.clikit import AS_OPTION, actor_for, console, fail, progress_bar, work
 
 
 def register(app: typer.Typer) -> None:
@@ -35,8 +35,8 @@ def backup(out_file: Path = typer.Argument(..., metavar="OUT", help="Where to wr
     """Back up the whole database while it runs: SQLite's online backup API, or pg_dump (custom format)."""
     from minxin.auth import audit
     from minxin.core.errors import MinxinError
+    from minxin.infra.settings import get_settings
     from minxin.ops.backup import backup_database
-    from minxin.settings import get_settings
 
     with work(write=False) as session:
         actor = actor_for(session, as_user).username
@@ -56,12 +56,12 @@ def restore(file: Path = typer.Argument(..., help="A backup written by `minxin b
             force: bool = typer.Option(False, "--force", help="Replace a database that is not empty."),
             as_user: str = AS_OPTION) -> None:
     """Restore a backup into the database (MINXIN_DATABASE_URL); a non-empty one only with --force."""
-    from minxin import migrate
     from minxin.auth import audit
     from minxin.core.errors import MinxinError
-    from minxin.db import get_engine
+    from minxin.infra import migrate
+    from minxin.infra.db import get_engine
+    from minxin.infra.settings import get_settings
     from minxin.ops.backup import restore_database
-    from minxin.settings import get_settings
 
     try:
         with _progress("restore") as update:

@@ -11,7 +11,7 @@ from minxin.auth.models import User
 from minxin.core.masking import mask_name
 from minxin.core.money import parse_yuan
 from minxin.core.period import Period
-from minxin.db import savepoint
+from minxin.infra.db import savepoint
 from minxin.programs import cycles as cycle_ops
 from minxin.programs import service
 from minxin.programs.models import Case

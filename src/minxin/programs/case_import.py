@@ -25,18 +25,18 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, require
-from minxin.clock import today
 from minxin.core.divisions import covers
 from minxin.core.errors import ValidationError
 from minxin.core.idnumber import normalize_id
 from minxin.core.period import Period
-from minxin.db import utcnow
+from minxin.infra.clock import today
+from minxin.infra.db import utcnow
+from minxin.kit.tabular import RowError, Table, cell_text, read_table, require_headers
 from minxin.programs.eligibility import Beneficiary, age_limit_error, check_case_terms, needs_institution
 from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent
 from minxin.programs.service import _clean_account, get_program, next_review, program_policy
 from minxin.registry.models import Household, Institution, Person
 from minxin.registry.service import outside_scope_message
-from minxin.tabular import RowError, Table, cell_text, read_table, require_headers
 
 REQUIRED = ["身份证号", "开始月份", "账号"]
 # check_case_terms names fields; the sheet names columns.

@@ -8,7 +8,10 @@ from typing import Any
 
 import typer
 
-from minxin.clikit import (
+from minxin.core.errors import MinxinError, ValidationError
+from minxin.core.money import format_yuan, format_yuan_display, parse_yuan
+from minxin.core.period import Period
+from minxin.kit.clikit import (
     AS_OPTION,
     JSON_OPTION,
     actor_for,
@@ -20,9 +23,6 @@ from minxin.clikit import (
     progress_bar,
     work,
 )
-from minxin.core.errors import MinxinError, ValidationError
-from minxin.core.money import format_yuan, format_yuan_display, parse_yuan
-from minxin.core.period import Period
 
 standard_app = typer.Typer(help="Effective-dated standards (natural growth mechanism).", no_args_is_help=True)
 cycle_app = typer.Typer(help="Payment cycles: run, approve, export the bank file, reconcile.", no_args_is_help=True)
@@ -185,7 +185,7 @@ def cycle_run(program: str, period: str,
 
     A city user without --county runs every county, each its own cycle in its own transaction."""
     from minxin.core.divisions import county_of
-    from minxin.db import unit_of_work
+    from minxin.infra.db import unit_of_work
     from minxin.programs.cycles import run_county_cycles, run_cycle
 
     p = _period(period)
@@ -343,8 +343,8 @@ def case_import(
     as_user: str = AS_OPTION,
 ) -> None:
     """Create active cases from a spreadsheet (身份证号, 开始月份, 账号, 类别); all rows or none."""
+    from minxin.kit.tabular import write_error_sheet
     from minxin.programs.case_import import import_cases
-    from minxin.tabular import write_error_sheet
 
     if not file.is_file():
         fail(f"no such file: {file}")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.auth.service import Perm, require, scoped
-from minxin.paging import Page, paginate
+from minxin.kit.paging import Page, paginate
 from minxin.programs.cycles import may_read_cycles
 from minxin.programs.models import Case, Cycle, Payment
 from minxin.registry.models import Person

@@ -16,8 +16,8 @@ DOMAIN = Domain(
     web=("minxin.programs.messages", "minxin.programs.views"),
     api=("minxin.programs.api",),
     cli=("minxin.programs.cli",),
-    # The rate limits of the public objection form (minxin.ratelimit, a table any face may use).
-    models=("minxin.programs.models", "minxin.ratelimit"),
+    # The rate limits of the public objection form (minxin.kit.ratelimit, a table any face may use).
+    models=("minxin.programs.models", "minxin.kit.ratelimit"),
     permissions=(
         Permission(Perm.CASES_APPLY, roles=_COMMUNITY_UP),
         Permission(Perm.CASES_INVESTIGATE, roles=_COMMUNITY_UP),

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.auth.service import scoped
-from minxin.paging import Page, paginate
+from minxin.kit.paging import Page, paginate
 from minxin.programs.models import Case, Cycle, Payment, Program
 from minxin.registry.service import get_household_for
 

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from minxin.db import Base, UTCDateTime, utcnow
+from minxin.infra.db import Base, UTCDateTime, utcnow
 
 CASE_STATUSES = ("applied", "investigated", "reviewed", "noticed", "approved", "active", "suspended",
                  "terminated", "rejected")

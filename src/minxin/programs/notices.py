@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from minxin.core.errors import MinxinError, NotFound
 from minxin.core.masking import mask_name
-from minxin.db import utcnow
+from minxin.infra.db import utcnow
 from minxin.programs.eligibility import needs_institution
 from minxin.programs.models import Case, Objection, Program
 from minxin.programs.policy import ProgramPolicy

@@ -11,7 +11,7 @@ from typing import Any
 
 from minxin.core.errors import ValidationError
 from minxin.core.money import parse_yuan
-from minxin.settings import get_settings
+from minxin.infra.settings import get_settings
 
 DEFAULT_POLICY = "lianyungang-2012.toml"
 

@@ -14,19 +14,19 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, has_perm, require, scoped
-from minxin.clock import CHINA_TZ, today
 from minxin.core._text import LIKE_ESCAPE, MAX_LENGTH, clean_text, escape_like, is_ascii_digits, optional_text
 from minxin.core.divisions import covers, scope_prefix
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.period import Period
-from minxin.db import UTCDateTime, is_db_id, utcnow
-from minxin.paging import Page, paginate
+from minxin.infra.clock import CHINA_TZ, today
+from minxin.infra.db import UTCDateTime, is_db_id, utcnow
+from minxin.infra.settings import get_settings
+from minxin.kit.paging import Page, paginate
 from minxin.programs.eligibility import Beneficiary, check_case_terms
 from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent, Cycle, Objection, Program, Standard
 from minxin.programs.policy import ProgramPolicy, load_policy
 from minxin.registry.models import Household, Institution, Person, Region
 from minxin.registry.service import list_regions
-from minxin.settings import get_settings
 
 # A case status as users read it, wherever one is shown: what happens next (待入户调查), not the stage
 # reached. The one catalogue: pages (programs.status.*), the API's status_name, errors, exports.

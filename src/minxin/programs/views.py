@@ -19,14 +19,15 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from minxin import ratelimit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, display_names, has_perm
 from minxin.core.errors import Conflict, Forbidden, MinxinError, NotFound, ValidationError
 from minxin.core.masking import mask_account
 from minxin.core.money import parse_yuan
 from minxin.core.period import Period
-from minxin.db import savepoint, utcnow
+from minxin.infra.db import savepoint, utcnow
+from minxin.infra.settings import get_settings
+from minxin.kit import ratelimit
 from minxin.programs import cycle_access
 from minxin.programs import cycles as cycle_service
 from minxin.programs.messages import EVENT_NAMES, PAY_STATUSES
@@ -76,7 +77,6 @@ from minxin.registry.service import (
     region_names,
     region_path,
 )
-from minxin.settings import get_settings
 from minxin.web.deps import current_user, ensure_city_name, get_session, writes
 from minxin.web.errors import status_for
 from minxin.web.forms import XLSX, PublicFormToken, attachment, error_message, see_other
@@ -684,7 +684,7 @@ def cycle_reconcile(request: Request, cycle_id: int, file: UploadFile | None = F
 # ---- public notice (公示) -------------------------------------------------------------------------
 
 # The public objection form: at most this many posts per client address in the window, counted in the
-# database (minxin.ratelimit) so that every worker process shares the count.
+# database (minxin.kit.ratelimit) so that every worker process shares the count.
 OBJECTIONS_PER_WINDOW = 5
 OBJECTION_WINDOW = timedelta(minutes=10)
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.auth.service import Perm, scoped
-from minxin.clock import CHINA_TZ
 from minxin.core.masking import mask_name
 from minxin.core.period import Period
+from minxin.infra.clock import CHINA_TZ
 from minxin.programs.cycles import may_read_cycles, scoped_cycles
 from minxin.programs.models import Case, CaseEvent, Cycle, FailedPayment, Objection, Program
 from minxin.programs.service import STATUS_NAMES

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from minxin.clikit import (
+from minxin.infra.clock import today
+from minxin.kit.clikit import (
     AS_OPTION,
     JSON_OPTION,
     actor_for,
@@ -22,7 +23,6 @@ from minxin.clikit import (
     template_app,
     work,
 )
-from minxin.clock import today
 
 id_app = typer.Typer(help="Resident ID numbers (GB 11643).", no_args_is_help=True)
 
@@ -81,8 +81,8 @@ def import_households_cmd(
     as_user: str = AS_OPTION,
 ) -> None:
     """Import households: the whole file is checked first; nothing is stored if any row fails."""
+    from minxin.kit.tabular import write_error_sheet
     from minxin.registry.importer import import_households
-    from minxin.tabular import write_error_sheet
 
     if not file.is_file():
         fail(f"no such file: {file}")

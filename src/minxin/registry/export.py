@@ -16,10 +16,10 @@ from minxin.auth.service import Perm, require, scoped
 from minxin.core._text import LIKE_ESCAPE, escape_like
 from minxin.core.masking import mask_id, mask_name, mask_phone
 from minxin.core.money import format_yuan
+from minxin.kit.tabular import write_xlsx
 from minxin.regions import LABEL_SEPARATOR
 from minxin.registry.models import Household, Person, Region
 from minxin.registry.service import check_search_field, person_query
-from minxin.tabular import write_xlsx
 
 # The unmasked export (`minxin export households --unmasked`, PII access, audited) carries every field.
 EXPORT_HEADERS = ["户编号", "姓名", "身份证号", "性别", "出生日期", "与户主关系", "社区代码", "社区",

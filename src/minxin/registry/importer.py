@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, require
-from minxin.clock import today
 from minxin.core.divisions import covers
 from minxin.core.errors import ValidationError
 from minxin.core.idnumber import normalize_id
 from minxin.core.money import parse_yuan
-from minxin.db import table_of
+from minxin.infra.clock import today
+from minxin.infra.db import table_of
+from minxin.kit.tabular import RowError, Table, TableCheck, cell_text, read_table
 from minxin.registry.models import Household, IncomeDeclaration, Person, Region
 from minxin.registry.service import (
     check_household_no,
@@ -36,7 +37,6 @@ from minxin.registry.service import (
     taken_household_no_message,
     taken_id_message,
 )
-from minxin.tabular import RowError, Table, TableCheck, cell_text, read_table
 
 HEADERS = ["户编号", "姓名", "身份证号", "与户主关系", "社区代码", "户籍类别", "月收入", "联系电话", "残疾等级"]
 
@@ -150,7 +150,7 @@ def store_households(session: Session, *, rows: list[_Row], progress: Progress |
     for r in rows:
         groups.setdefault(r.household_no, []).append(r)
     day = today()
-    from minxin.db import utcnow
+    from minxin.infra.db import utcnow
 
     now = utcnow()
     hh_rows = [

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from minxin.db import Base, UTCDateTime, utcnow
+from minxin.infra.db import Base, UTCDateTime, utcnow
 from minxin.regions import Region as Region  # the division tree lives below every domain
 
 HUKOU_TYPES = ("城镇", "农村")

@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, require, scoped
-from minxin.clock import today
 from minxin.core._text import LIKE_ESCAPE, MAX_LENGTH, clean_text, escape_like, is_ascii_digits, optional_text
 from minxin.core.divisions import county_of, scope_prefix
 from minxin.core.errors import Conflict, NotFound, ValidationError
 from minxin.core.idnumber import normalize_id, parse_id
 from minxin.core.masking import mask_id
-from minxin.db import is_db_id, table_of
-from minxin.paging import Page, paginate
+from minxin.infra.clock import today
+from minxin.infra.db import is_db_id, table_of
+from minxin.kit.paging import Page, paginate
 from minxin.regions import LABEL_SEPARATOR, community_labels
 from minxin.regions import region_label as region_label
 from minxin.regions import region_labels as region_labels

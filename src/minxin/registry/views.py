@@ -19,7 +19,9 @@ from minxin.auth.models import User
 from minxin.auth.service import Perm, has_perm
 from minxin.core.errors import ValidationError
 from minxin.core.money import parse_yuan
-from minxin.paging import Page
+from minxin.infra.settings import get_settings
+from minxin.kit.paging import Page
+from minxin.kit.tabular import write_xlsx
 from minxin.programs.households import household_cases_for, household_payments_for
 from minxin.regions import LABEL_SEPARATOR
 from minxin.registry.export import export_persons
@@ -40,9 +42,7 @@ from minxin.registry.service import (
     search_communities,
     search_persons,
 )
-from minxin.settings import get_settings
 from minxin.stats import stats_for
-from minxin.tabular import write_xlsx
 from minxin.web.deps import current_user, get_session, writes
 from minxin.web.errors import is_htmx
 from minxin.web.forms import MAX_ERRORS_SHOWN, XLSX, handle_import, upload_limits

@@ -8,11 +8,11 @@ from typing import Any
 
 import typer
 
-from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, report_app, work
 from minxin.core.errors import ValidationError
 from minxin.core.masking import mask_id, mask_name
 from minxin.core.money import format_yuan
 from minxin.core.period import Period
+from minxin.kit.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, report_app, work
 
 veteran_app = typer.Typer(help="优抚 special-care recipients, services and resettlement (P21–P24).",
                           no_args_is_help=True)
@@ -38,8 +38,8 @@ def veteran_import(
     as_user: str = AS_OPTION,
 ) -> None:
     """Import recipients (姓名, 身份证号, 社区代码, 优抚类别, 子类, 开始月份, 账号[, 服役年限]); all rows or none."""
-    from minxin.settings import get_settings
-    from minxin.tabular import write_error_sheet
+    from minxin.infra.settings import get_settings
+    from minxin.kit.tabular import write_error_sheet
     from minxin.veterans.importer import import_veterans
 
     if not file.is_file():

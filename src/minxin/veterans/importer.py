@@ -25,17 +25,17 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import require
-from minxin.clock import today
 from minxin.core.divisions import covers
 from minxin.core.errors import ValidationError
 from minxin.core.idnumber import normalize_id
 from minxin.core.period import Period
-from minxin.db import table_of, utcnow
+from minxin.infra.clock import today
+from minxin.infra.db import table_of, utcnow
+from minxin.kit.tabular import RowError, Table, TableCheck, cell_text, read_table
 from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent, Standard
 from minxin.programs.service import _clean_account, get_program, next_review, program_policy
 from minxin.registry.models import Household, Person, Region
 from minxin.registry.service import check_name
-from minxin.tabular import RowError, Table, TableCheck, cell_text, read_table
 from minxin.veterans import rules
 from minxin.veterans.domain import VeteranPerm
 from minxin.veterans.models import VeteranEvent, VeteranRecipient

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from minxin.db import Base, UTCDateTime, utcnow
+from minxin.infra.db import Base, UTCDateTime, utcnow
 
 RECIPIENT_STATUSES = ("active", "moved_out", "deceased")
 EVENT_KINDS = ("new", "moved_in", "moved_out", "deceased")

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import can_see, require, scoped
-from minxin.clock import CHINA_TZ, today
 from minxin.core.divisions import parent_of, scope_prefix
 from minxin.core.errors import Conflict, NotFound, ValidationError
 from minxin.core.idnumber import normalize_id
 from minxin.core.period import Period
-from minxin.paging import Page, paginate
+from minxin.infra.clock import CHINA_TZ, today
+from minxin.kit.paging import Page, paginate
 from minxin.programs.models import Case, Cycle, Program, Standard
 from minxin.programs.policy import load_policy
 from minxin.programs.service import step

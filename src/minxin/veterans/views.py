@@ -27,15 +27,15 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.auth.service import display_names, has_perm
-from minxin.clock import today
 from minxin.core.errors import MinxinError, ValidationError
 from minxin.core.masking import mask_id, mask_name
 from minxin.core.money import format_yuan
 from minxin.core.period import Period
+from minxin.infra.clock import today
+from minxin.kit.tabular import write_xlsx
 from minxin.programs.service import STATUS_NAMES as CASE_STATUS_NAMES
 from minxin.regions import region_names
 from minxin.registry.service import community_labels_for
-from minxin.tabular import write_xlsx
 from minxin.veterans import rules, service
 from minxin.veterans.domain import VeteranPerm
 from minxin.veterans.importer import TEMPLATE_HEADERS, import_veterans

@@ -31,9 +31,9 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
-from minxin import db
 from minxin.domains import background_tasks, installed
-from minxin.settings import get_settings
+from minxin.infra import db
+from minxin.infra.settings import get_settings
 from minxin.web.deps import api_user, current_user, ids_in_range
 from minxin.web.errors import UnexpectedErrorMiddleware, install_handlers
 from minxin.web.health import router as health_router

@@ -5,7 +5,7 @@
   `@writes`, e.g. an audited export) open their transaction with the SQLite write lock held
   (BEGIN IMMEDIATE), so two writers queue instead of failing halfway.
   A POST handler marked `@own_writes` (the login) gets a plain session and opens its short write
-  transactions itself (`minxin.db.begin_write`), so slow work between them (argon2) holds no lock.
+  transactions itself (`minxin.infra.db.begin_write`), so slow work between them (argon2) holds no lock.
 * `current_user` is for HTML pages: no session → redirect to /login?next=…; on any non-GET request
   it also checks the CSRF token (form field `csrf_token` or header `X-CSRF-Token`). The app factory
   puts it on every domain's HTML router, so a new page cannot forget it.
@@ -29,9 +29,9 @@ from minxin.auth.models import ApiToken, User, WebSession
 from minxin.auth.service import session_for_key, user_for_token
 from minxin.core.divisions import level_of
 from minxin.core.errors import NotFound
-from minxin.db import is_db_id, write_lock
+from minxin.infra.db import is_db_id, write_lock
+from minxin.infra.settings import get_settings
 from minxin.regions import region_names, region_path
-from minxin.settings import get_settings
 from minxin.web.errors import CsrfFailed, LoginRequired, NotAuthenticated
 
 SESSION_COOKIE = "minxin_session"

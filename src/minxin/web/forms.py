@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.core.errors import MinxinError, ValidationError
-from minxin.settings import get_settings
-from minxin.tabular import RowError, Table, write_error_sheet
+from minxin.infra.settings import get_settings
+from minxin.kit.tabular import RowError, Table, write_error_sheet
 from minxin.web.errors import megabytes
 from minxin.web.i18n import domain_message
 from minxin.web.templating import request_lang

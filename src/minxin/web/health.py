@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from minxin import migrate
+from minxin.infra import migrate
 
 log = logging.getLogger("minxin.health")
 

@@ -24,7 +24,7 @@ from starlette.templating import Jinja2Templates
 from minxin.auth.service import ROLE_NAMES, has_perm
 from minxin.core.masking import mask_id, mask_name, mask_phone
 from minxin.core.money import format_yuan_display
-from minxin.settings import get_settings
+from minxin.infra.settings import get_settings
 from minxin.web.i18n import domain_message, gettext, pick_lang
 
 WEB_DIR = Path(__file__).resolve().parent

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.core.errors import ValidationError
-from minxin.settings import get_settings
+from minxin.infra.settings import get_settings
 from minxin.web.errors import megabytes
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from datetime import date
 
 import typer
 
-from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, work
+from minxin.kit.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, work
 
 institution_app = typer.Typer(help="Care institutions (敬老院, 福利院 …).", no_args_is_help=True)
 

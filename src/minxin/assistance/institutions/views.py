@@ -127,7 +127,7 @@ def institution_add(request: Request, name: str = Form("", max_length=200), regi
 @router.get("/institutions.xlsx", name="institutions_xlsx")
 def institutions_xlsx(user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """The care institutions in scope with their beds and 集中 五保 residents, as xlsx."""
-    from minxin.tabular import write_xlsx
+    from minxin.kit.tabular import write_xlsx
 
     rows = [[i.name, i.kind, region_path(session, i.region_code), i.beds, residents,
              i.opened_on.isoformat() if i.opened_on else None]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from minxin.assistance.lowincome.rules import DEFAULT_HORIZON
-from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, out, print_json, report_app, work
 from minxin.core.money import format_yuan, format_yuan_display, parse_yuan
+from minxin.kit.clikit import AS_OPTION, JSON_OPTION, actor_for, out, print_json, report_app, work
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,7 @@ from minxin.auth.models import User
 from minxin.auth.service import Perm
 from minxin.core.errors import ValidationError
 from minxin.core.money import parse_yuan
-from minxin.tabular import write_xlsx
+from minxin.kit.tabular import write_xlsx
 from minxin.web.deps import current_user, get_session
 from minxin.web.forms import XLSX
 from minxin.web.i18n import domain_message, gettext

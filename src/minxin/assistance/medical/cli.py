@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from minxin.clikit import (
+from minxin.core.money import format_yuan
+from minxin.kit.clikit import (
     AS_OPTION,
     JSON_OPTION,
     actor_for,
@@ -19,7 +20,6 @@ from minxin.clikit import (
     progress_bar,
     work,
 )
-from minxin.core.money import format_yuan
 
 medical_app = typer.Typer(help="Medical assistance 医疗救助 (P4, P5): settlement records.", no_args_is_help=True)
 
@@ -51,7 +51,7 @@ def medical_import(
     Records already imported are skipped, so a file can be imported again safely.
     """
     from minxin.assistance.medical.importer import import_settlements
-    from minxin.tabular import write_error_sheet
+    from minxin.kit.tabular import write_error_sheet
 
     if not file.is_file():
         fail(f"no such file: {file}")

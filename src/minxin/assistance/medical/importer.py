@@ -33,20 +33,20 @@ from minxin.assistance.medical.service import PROGRAM
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, require
-from minxin.clock import today
 from minxin.core._text import text_problem
 from minxin.core.divisions import covers
 from minxin.core.errors import ValidationError
 from minxin.core.idnumber import normalize_id
 from minxin.core.masking import mask_id
 from minxin.core.money import format_yuan, parse_yuan
-from minxin.db import is_sqlite, utcnow
+from minxin.infra.clock import today
+from minxin.infra.db import is_sqlite, utcnow
+from minxin.infra.settings import get_settings
+from minxin.kit.tabular import RowError, Table, cell_text, read_table, require_headers
 from minxin.programs.models import OPEN_STATUSES
 from minxin.programs.policy import load_policy
 from minxin.programs.service import get_program
 from minxin.registry.service import outside_scope_message
-from minxin.settings import get_settings
-from minxin.tabular import RowError, Table, cell_text, read_table, require_headers
 
 HEADERS = ["记录号", "身份证号", "就诊日期", "类别", "总费用", "基本医保支付", "大病保险支付", "政策范围内费用"]
 # A blank insurance column means the fund paid nothing for the visit; the costs must be given.

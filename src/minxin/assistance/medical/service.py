@@ -26,9 +26,9 @@ from minxin.auth.service import Perm, can_see, require, scoped
 from minxin.core.errors import NotFound, ValidationError
 from minxin.core.idnumber import normalize_id
 from minxin.core.money import format_yuan
-from minxin.paging import Page, paginate
+from minxin.kit.paging import Page, paginate
+from minxin.kit.tabular import write_csv, write_xlsx
 from minxin.registry.models import Household, Person
-from minxin.tabular import write_csv, write_xlsx
 
 PROGRAM = "medical"
 EXPORT_HEADERS = ["记录号", "身份证号", "姓名", "就诊日期", "类别", "保障类别", "政策范围内费用", "基本医保支付",

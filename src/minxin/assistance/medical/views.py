@@ -24,7 +24,7 @@ from minxin.assistance.medical.service import STATUS_NAMES, explain_record, expo
 from minxin.auth.models import User
 from minxin.auth.service import Perm, has_perm
 from minxin.core.errors import ValidationError
-from minxin.settings import get_settings
+from minxin.infra.settings import get_settings
 from minxin.web.deps import current_user, get_session, writes
 from minxin.web.errors import megabytes
 from minxin.web.forms import MAX_ERRORS_SHOWN, XLSX, refused_import

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, print_json, work
 from minxin.core.money import format_yuan
+from minxin.kit.clikit import AS_OPTION, JSON_OPTION, actor_for, console, print_json, work
 
 premium_app = typer.Typer(help="Premium subsidies 参保参合 (P3).", no_args_is_help=True)
 
@@ -24,7 +24,7 @@ def premium_roster(year: int, out_file: Path = typer.Argument(..., metavar="OUT"
                    as_json: bool = JSON_OPTION, as_user: str = AS_OPTION) -> None:
     """The year's roster of 低保 members and 五保 persons whose premium the city pays, for the agency."""
     from minxin.assistance.premiums.service import export_roster
-    from minxin.clikit import progress_bar
+    from minxin.kit.clikit import progress_bar
 
     with work() as session, progress_bar(f"roster {year}") as update:
         actor = actor_for(session, as_user)

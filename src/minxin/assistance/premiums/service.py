@@ -24,9 +24,9 @@ from minxin.auth.service import Perm, require
 from minxin.core.divisions import scope_prefix
 from minxin.core.errors import ValidationError
 from minxin.core.money import format_yuan, parse_yuan
+from minxin.kit.tabular import write_csv, write_xlsx
 from minxin.programs.policy import load_policy
 from minxin.regions import community_labels
-from minxin.tabular import write_csv, write_xlsx
 
 ROSTER_HEADERS = ["姓名", "身份证号", "险种", "户籍类别", "保障类别", "社区代码", "社区", "覆盖月数", "代缴金额(元)"]
 

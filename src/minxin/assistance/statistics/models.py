@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from minxin.db import Base, UTCDateTime, utcnow
+from minxin.infra.db import Base, UTCDateTime, utcnow
 
 FIRST_YEAR = 1978  # the statistical yearbooks' series of rural income starts with the reform
 LAST_YEAR = 2100

@@ -18,7 +18,7 @@ from minxin.core._text import optional_text
 from minxin.core.divisions import covers
 from minxin.core.errors import NotFound, ValidationError
 from minxin.core.money import parse_yuan
-from minxin.db import utcnow
+from minxin.infra.db import utcnow
 from minxin.programs.policy import load_policy
 from minxin.registry.models import Region
 from minxin.registry.service import counties_for

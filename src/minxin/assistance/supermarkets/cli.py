@@ -7,8 +7,8 @@ from typing import Any
 
 import typer
 
-from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, work
 from minxin.core.money import format_yuan, format_yuan_display, parse_yuan
+from minxin.kit.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, work
 
 supermarket_app = typer.Typer(help="Charity supermarkets (慈善超市): donations, distributions, report.",
                               no_args_is_help=True)

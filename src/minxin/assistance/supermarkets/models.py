@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from minxin.db import Base, UTCDateTime, utcnow
+from minxin.infra.db import Base, UTCDateTime, utcnow
 
 LEDGER_KINDS = ("donation_money", "donation_goods", "distribution", "correction")
 

@@ -23,12 +23,12 @@ from minxin.assistance.supermarkets.rules import NEW_PER_COUNTY_TARGET, target_s
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import ROLE_NAMES, Perm, can_see, has_perm, require, scoped
-from minxin.clock import today
 from minxin.core._text import text_problem
 from minxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from minxin.core.money import MAX_FEN, format_yuan
-from minxin.db import is_db_id
-from minxin.paging import Page, paginate
+from minxin.infra.clock import today
+from minxin.infra.db import is_db_id
+from minxin.kit.paging import Page, paginate
 from minxin.registry.models import Household, Region
 from minxin.registry.service import counties_for, get_household_by_no_for, get_household_for
 

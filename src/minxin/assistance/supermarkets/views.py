@@ -22,9 +22,9 @@ from minxin.auth.models import User
 from minxin.auth.service import display_names
 from minxin.core.errors import Forbidden, MinxinError, NotFound, ValidationError
 from minxin.core.money import parse_yuan
+from minxin.infra.settings import get_settings
+from minxin.kit.tabular import write_xlsx
 from minxin.registry.service import region_names
-from minxin.settings import get_settings
-from minxin.tabular import write_xlsx
 from minxin.web.deps import current_user, get_session
 from minxin.web.errors import status_for
 from minxin.web.forms import XLSX, error_message, see_other

@@ -6,9 +6,9 @@ from typing import Any
 
 import typer
 
-from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, report_app, work
 from minxin.core.errors import ValidationError
 from minxin.core.money import format_yuan
+from minxin.kit.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, report_app, work
 
 
 def register(app: typer.Typer) -> None:

@@ -174,7 +174,7 @@ def wubao_derive(request: Request, year: str = Form("", max_length=10), ratio: s
 @router.get("/wubao/rate.xlsx", name="wubao_rate_xlsx")
 def wubao_rate_xlsx(user: User = Depends(current_user), session: Session = Depends(get_session)) -> Response:
     """The centralized support rate per county (P6) as xlsx."""
-    from minxin.tabular import write_xlsx
+    from minxin.kit.tabular import write_xlsx
 
     rows = [[r["county"], r["name"], r["recipients"], r["centralized"], r["dispersed"],
              f"{r['rate_permille'] / 10:.1f}%", f"{r['target_permille'] / 10:g}%",

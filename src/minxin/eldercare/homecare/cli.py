@@ -8,7 +8,7 @@ from datetime import datetime
 
 import typer
 
-from minxin.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, work
+from minxin.kit.clikit import AS_OPTION, JSON_OPTION, actor_for, console, fail, out, print_json, work
 
 homecare_app = typer.Typer(help="Government-purchased home care: providers, staff, orders, entitlements.",
                            no_args_is_help=True)
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 def _time(value: str | None, what: str) -> datetime | None:
     if value is None:
         return None
-    from minxin.clock import CHINA_TZ
+    from minxin.infra.clock import CHINA_TZ
 
     try:
         moment = datetime.fromisoformat(value.strip())

@@ -28,11 +28,9 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, has_perm, require
-from minxin.clock import local, today
 from minxin.core.divisions import county_of, covers, scope_prefix
 from minxin.core.errors import Conflict, NotFound, ValidationError
 from minxin.core.period import Period
-from minxin.db import is_sqlite, utcnow
 from minxin.eldercare.domain import EldercarePerm
 from minxin.eldercare.homecare.rules import (
     MAX_MINUTES,
@@ -49,7 +47,9 @@ from minxin.eldercare.homecare.rules import (
 )
 from minxin.eldercare.models import ElderlyProfile, HomecareBalance, ProviderStaff, ServiceOrder, ServiceProvider
 from minxin.eldercare.rules import is_elderly
-from minxin.paging import Page, paginate
+from minxin.infra.clock import local, today
+from minxin.infra.db import is_sqlite, utcnow
+from minxin.kit.paging import Page, paginate
 from minxin.programs.models import Case, CaseEvent, Cycle
 from minxin.programs.policy import load_policy
 from minxin.registry.models import Person, Region

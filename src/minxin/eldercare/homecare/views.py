@@ -13,11 +13,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
-from minxin.clock import CHINA_TZ, today
 from minxin.core.errors import MinxinError, ValidationError
 from minxin.core.period import Period
 from minxin.eldercare.domain import EldercarePerm
 from minxin.eldercare.homecare import service as svc
+from minxin.infra.clock import CHINA_TZ, today
 from minxin.programs.cycles.approval import list_cycles_for, may_read_cycles
 from minxin.registry.service import region_names
 from minxin.web.deps import current_user, get_session

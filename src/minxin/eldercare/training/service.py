@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, require, scoped
-from minxin.clock import today
 from minxin.core._text import MAX_LENGTH, clean_text, optional_text
 from minxin.core.divisions import ancestors, county_of, covers, level_of, scope_prefix, town_of
 from minxin.core.errors import Conflict, NotFound, ValidationError
@@ -42,7 +41,8 @@ from minxin.eldercare.training.models import (
     CareEnrolment,
     CareWorker,
 )
-from minxin.paging import Page, paginate
+from minxin.infra.clock import today
+from minxin.kit.paging import Page, paginate
 from minxin.regions import Region
 from minxin.registry.service import region_names
 

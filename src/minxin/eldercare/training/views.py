@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.auth.service import Perm, has_perm
-from minxin.clock import today
 from minxin.core.errors import MinxinError, ValidationError
 from minxin.eldercare.domain import EldercarePerm
 from minxin.eldercare.training import service as svc
 from minxin.eldercare.training.models import CENTRE_KINDS, CENTRE_STATUSES, COURSE_LEVELS
+from minxin.infra.clock import today
+from minxin.kit.tabular import write_xlsx
 from minxin.registry.service import region_names
-from minxin.tabular import write_xlsx
 from minxin.web.deps import current_user, get_session
 from minxin.web.errors import status_for
 from minxin.web.forms import XLSX, attachment, error_message, see_other

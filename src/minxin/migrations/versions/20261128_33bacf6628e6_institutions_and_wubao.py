@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import minxin.db
+import minxin.infra.db
 
 revision: str = '33bacf6628e6'
 down_revision: str | None = '20261128_charity'
@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('credit_code', sa.String(length=18), nullable=True),
     sa.Column('bank_account', sa.String(length=40), nullable=True),
     sa.Column('opened_on', sa.Date(), nullable=True),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('beds >= 0', name=op.f('ck_institutions_beds_nonnegative')),
     sa.ForeignKeyConstraint(['region_code'], ['regions.code'], name=op.f('fk_institutions_region_code_regions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_institutions')),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import minxin.db
+import minxin.infra.db
 
 revision: str = '6fc62c4c4450'
 down_revision: str | None = '64901a88dcae'
@@ -40,12 +40,12 @@ def upgrade() -> None:
     sa.Column('total_fen', sa.BigInteger(), nullable=False),
     sa.Column('arrears_fen', sa.BigInteger(), nullable=False),
     sa.Column('carryover_fen', sa.BigInteger(), nullable=False),
-    sa.Column('computed_at', minxin.db.UTCDateTime(), nullable=True),
+    sa.Column('computed_at', minxin.infra.db.UTCDateTime(), nullable=True),
     sa.Column('run_by', sa.String(length=64), nullable=False),
     sa.Column('approved_by', sa.String(length=64), nullable=True),
-    sa.Column('approved_at', minxin.db.UTCDateTime(), nullable=True),
-    sa.Column('exported_at', minxin.db.UTCDateTime(), nullable=True),
-    sa.Column('reconciled_at', minxin.db.UTCDateTime(), nullable=True),
+    sa.Column('approved_at', minxin.infra.db.UTCDateTime(), nullable=True),
+    sa.Column('exported_at', minxin.infra.db.UTCDateTime(), nullable=True),
+    sa.Column('reconciled_at', minxin.infra.db.UTCDateTime(), nullable=True),
     sa.Column('paid_fen', sa.BigInteger(), nullable=False),
     sa.Column('failed_fen', sa.BigInteger(), nullable=False),
     sa.CheckConstraint("status in ('draft','approved','exported','reconciled')", name=op.f('ck_cycles_status')),
@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('effective_from', sa.Date(), nullable=False),
     sa.Column('source', sa.String(length=200), nullable=False),
     sa.Column('created_by', sa.String(length=64), nullable=False),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('amount_fen >= 0', name=op.f('ck_standards_amount_nonnegative')),
     sa.ForeignKeyConstraint(['program_code'], ['programs.code'], name=op.f('fk_standards_program_code_programs')),
     sa.ForeignKeyConstraint(['region_code'], ['regions.code'], name=op.f('fk_standards_region_code_regions')),
@@ -90,12 +90,12 @@ def upgrade() -> None:
     sa.Column('spot_checked', sa.Boolean(), nullable=False),
     sa.Column('review_class', sa.String(length=4), nullable=False),
     sa.Column('next_review_due', sa.Date(), nullable=True),
-    sa.Column('notice_start', minxin.db.UTCDateTime(), nullable=True),
-    sa.Column('notice_end', minxin.db.UTCDateTime(), nullable=True),
+    sa.Column('notice_start', minxin.infra.db.UTCDateTime(), nullable=True),
+    sa.Column('notice_end', minxin.infra.db.UTCDateTime(), nullable=True),
     sa.Column('institution', sa.String(length=100), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("status in ('applied','investigated','reviewed','noticed','approved','active','suspended','terminated','rejected')", name=op.f('ck_cases_status')),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_cases_household_id_households')),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_cases_person_id_persons')),
@@ -117,7 +117,7 @@ def upgrade() -> None:
     sa.Column('from_status', sa.String(length=16), nullable=True),
     sa.Column('to_status', sa.String(length=16), nullable=False),
     sa.Column('actor', sa.String(length=64), nullable=False),
-    sa.Column('at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('detail', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_events_case_id_cases')),
@@ -132,8 +132,8 @@ def upgrade() -> None:
     sa.Column('content', sa.Text(), nullable=False),
     sa.Column('raised_by', sa.String(length=64), nullable=True),
     sa.Column('contact', sa.String(length=64), nullable=True),
-    sa.Column('raised_at', minxin.db.UTCDateTime(), nullable=False),
-    sa.Column('resolved_at', minxin.db.UTCDateTime(), nullable=True),
+    sa.Column('raised_at', minxin.infra.db.UTCDateTime(), nullable=False),
+    sa.Column('resolved_at', minxin.infra.db.UTCDateTime(), nullable=True),
     sa.Column('resolved_by', sa.String(length=64), nullable=True),
     sa.Column('resolution', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_objections_case_id_cases')),

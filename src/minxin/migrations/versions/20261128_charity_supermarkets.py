@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import minxin.db
+import minxin.infra.db
 
 revision: str = '20261128_charity'
 down_revision: str | None = '6fc62c4c4450'
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('address', sa.String(length=200), nullable=True),
     sa.Column('opened_on', sa.Date(), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['county_code'], ['regions.code'], name=op.f('fk_charity_supermarkets_county_code_regions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_charity_supermarkets')),
     sa.UniqueConstraint('name', name=op.f('uq_charity_supermarkets_name'))
@@ -47,7 +47,7 @@ def upgrade() -> None:
     sa.Column('reverses_id', sa.Integer(), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('actor', sa.String(length=64), nullable=False),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("(kind = 'correction' and reverses_id is not null) or (kind <> 'correction' and reverses_id is null)", name=op.f('ck_charity_ledger_correction_reverses')),
     sa.CheckConstraint("kind <> 'distribution' or (household_id is not null and quantity <= 0 and value_fen <= 0)", name=op.f('ck_charity_ledger_distribution')),
     sa.CheckConstraint("kind <> 'donation_goods' or (item is not null and quantity > 0 and value_fen >= 0 and donor is not null and household_id is null)", name=op.f('ck_charity_ledger_donation_goods')),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import minxin.db
+import minxin.infra.db
 
 revision: str = '20261128_medical'
 down_revision: str | None = '33bacf6628e6'
@@ -43,7 +43,7 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Integer(), nullable=True),
     sa.Column('cycle_id', sa.Integer(), nullable=True),
     sa.Column('batch', sa.String(length=16), nullable=False),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("(status = 'assisted' and category is not null and case_id is not null) or (status = 'not_eligible' and assistance_fen = 0 and cycle_id is null and case_id is null)", name=op.f('ck_medical_records_eligible_or_not')),
     sa.CheckConstraint("category is null or category in ('低保','五保')", name=op.f('ck_medical_records_category')),
     sa.CheckConstraint("kind in ('门诊','住院')", name=op.f('ck_medical_records_kind')),

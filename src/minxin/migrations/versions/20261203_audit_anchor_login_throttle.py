@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import minxin.db
+import minxin.infra.db
 
 revision: str = '20261203_audit_anchor'
 down_revision: str | None = '20261203_rate_limits'
@@ -52,8 +52,8 @@ def upgrade() -> None:
     op.create_table('login_throttle',
     sa.Column('key', sa.String(length=160), nullable=False),
     sa.Column('failures', sa.Integer(), nullable=False),
-    sa.Column('last_failure_at', minxin.db.UTCDateTime(), nullable=False),
-    sa.Column('next_allowed_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('last_failure_at', minxin.infra.db.UTCDateTime(), nullable=False),
+    sa.Column('next_allowed_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_login_throttle'))
     )
     # SQLite ≥ 3.35 drops a plain column in place (no table copy, so the foreign keys onto users stay).
@@ -72,7 +72,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_events_no_delete")
     else:
         op.execute(PG_DOWN)
-    op.add_column('users', sa.Column('locked_until', minxin.db.UTCDateTime(), nullable=True))
+    op.add_column('users', sa.Column('locked_until', minxin.infra.db.UTCDateTime(), nullable=True))
     op.add_column('users', sa.Column('failed_logins', sa.Integer(), nullable=False, server_default='0'))
     op.drop_table('login_throttle')
     op.drop_column('audit_events', 'hmac')

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import minxin.db
+import minxin.infra.db
 
 revision: str = '20261203_care_training'
 down_revision: str | None = '20261203_eldercare_beds'
@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('address', sa.String(length=200), nullable=True),
     sa.Column('phone', sa.String(length=20), nullable=True),
     sa.Column('created_by', sa.String(length=64), nullable=False),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("kind in ('centre','demo_point')", name=op.f('ck_care_centres_kind')),
     sa.CheckConstraint("status in ('building','in_use','closed')", name=op.f('ck_care_centres_status')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_care_centres')),
@@ -48,7 +48,7 @@ def upgrade() -> None:
     sa.Column('hours', sa.Integer(), nullable=False),
     sa.Column('organiser', sa.String(length=100), nullable=True),
     sa.Column('created_by', sa.String(length=64), nullable=False),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("level in ('初级','中级','高级','技师','高级技师')", name=op.f('ck_care_courses_level')),
     sa.CheckConstraint('ends_on >= starts_on', name=op.f('ck_care_courses_dates')),
     sa.CheckConstraint('hours > 0 AND hours <= 2000', name=op.f('ck_care_courses_hours')),
@@ -64,7 +64,7 @@ def upgrade() -> None:
     sa.Column('region_code', sa.String(length=12), nullable=False),
     sa.Column('centre_id', sa.Integer(), nullable=True),
     sa.Column('created_by', sa.String(length=64), nullable=False),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['centre_id'], ['care_centres.id'], name=op.f('fk_care_workers_centre_id_care_centres')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_care_workers')),
     sa.UniqueConstraint('phone', name=op.f('uq_care_workers_phone'))
@@ -82,7 +82,7 @@ def upgrade() -> None:
     sa.Column('certificate_no', sa.String(length=40), nullable=True),
     sa.Column('certified_on', sa.Date(), nullable=True),
     sa.Column('enrolled_by', sa.String(length=64), nullable=False),
-    sa.Column('enrolled_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('enrolled_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("(result = 'passed') = (certificate_no IS NOT NULL)", name=op.f('ck_care_enrolments_certificate')),
     sa.CheckConstraint("result in ('enrolled','passed','failed','withdrawn')", name=op.f('ck_care_enrolments_result')),
     sa.CheckConstraint('score IS NULL OR (score >= 0 AND score <= 100)', name=op.f('ck_care_enrolments_score')),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import minxin.db
+import minxin.infra.db
 
 revision: str = '20261203_child_records'
 down_revision: str | None = '20261203_audit_anchor'
@@ -28,8 +28,8 @@ def upgrade() -> None:
     sa.Column('guardian_phone', sa.String(length=20), nullable=True),
     sa.Column('guardian_id_number', sa.String(length=18), nullable=True),
     sa.Column('created_by', sa.String(length=64), nullable=False),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("guardian_name <> ''", name=op.f('ck_child_records_guardian_named')),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_child_records_person_id_persons')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_child_records')),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import minxin.db
+import minxin.infra.db
 
 revision: str = '20261203_eldercare_beds'
 down_revision: str | None = '20261203_eldercare'
@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.Column('on_date', sa.Date(), nullable=False),
     sa.Column('actor', sa.String(length=64), nullable=False),
     sa.Column('note', sa.String(length=200), nullable=True),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("status in ('planned','building','structure_done','in_use')", name=op.f('ck_institution_status_events_status')),
     sa.ForeignKeyConstraint(['institution_id'], ['institutions.id'], name=op.f('fk_institution_status_events_institution_id_institutions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_institution_status_events'))
@@ -49,7 +49,7 @@ def upgrade() -> None:
     sa.Column('from_date', sa.Date(), nullable=False),
     sa.Column('to_date', sa.Date(), nullable=True),
     sa.Column('actor', sa.String(length=64), nullable=False),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('to_date is null or to_date >= from_date', name=op.f('ck_bed_placements_dates')),
     sa.ForeignKeyConstraint(['bed_id'], ['institution_beds.id'], name=op.f('fk_bed_placements_bed_id_institution_beds')),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_bed_placements_person_id_persons')),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import minxin.db
+import minxin.infra.db
 
 revision: str = '20261203_homecare'
 down_revision: str | None = '20261203_veteran_deaths'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('period', sa.String(length=7), nullable=False),
     sa.Column('limit_fen', sa.BigInteger(), nullable=False),
     sa.Column('used_fen', sa.BigInteger(), nullable=False),
-    sa.Column('updated_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('limit_fen >= 0 AND used_fen >= 0', name=op.f('ck_homecare_balances_nonnegative')),
     sa.CheckConstraint('used_fen <= limit_fen', name=op.f('ck_homecare_balances_within_entitlement')),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_homecare_balances_person_id_persons')),
@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.Column('phone', sa.String(length=20), nullable=True),
     sa.Column('qualification', sa.String(length=64), nullable=True),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['provider_id'], ['service_providers.id'], name=op.f('fk_provider_staff_provider_id_service_providers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_provider_staff'))
     )
@@ -51,8 +51,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('minutes', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('value_fen', sa.BigInteger(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('staff_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('started_at', minxin.db.UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column('finished_at', minxin.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('started_at', minxin.infra.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('finished_at', minxin.infra.db.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('finished_by', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('settled_cycle_id', sa.Integer(), nullable=True))
         batch_op.create_index('ix_service_orders_person_period', ['person_id', 'period'], unique=False)

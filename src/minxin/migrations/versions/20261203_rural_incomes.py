@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from minxin.db import UTCDateTime
+from minxin.infra.db import UTCDateTime
 
 revision: str = '20261203_rural_incomes'
 down_revision: str | None = '20261203_care_training'

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import minxin.db
+import minxin.infra.db
 
 revision: str = '20261203_veteran_deaths'
 down_revision: str | None = '20261203_rural_incomes'
@@ -30,7 +30,7 @@ def upgrade() -> None:
     sa.Column('pay_from', sa.String(length=7), nullable=False),
     sa.Column('cycle_id', sa.Integer(), nullable=True),
     sa.Column('actor', sa.String(length=64), nullable=False),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("cause in ('illness','other')", name=op.f('ck_veteran_death_benefits_cause')),
     sa.CheckConstraint('months > 0', name=op.f('ck_veteran_death_benefits_months_positive')),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_veteran_death_benefits_case_id_cases')),

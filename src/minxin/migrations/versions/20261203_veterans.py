@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import minxin.db
+import minxin.infra.db
 
 revision: str = '20261203_veterans'
 down_revision: str | None = '20261203_child_records'
@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('ends_on', sa.Date(), nullable=False),
     sa.Column('provider', sa.String(length=100), nullable=True),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('ends_on >= starts_on', name=op.f('ck_training_courses_dates')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_training_courses'))
     )
@@ -44,7 +44,7 @@ def upgrade() -> None:
     sa.Column('placement_status', sa.String(length=16), nullable=False),
     sa.Column('placed_on', sa.Date(), nullable=True),
     sa.Column('placement_note', sa.String(length=200), nullable=True),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("placement_status in ('waiting','placed','self_employed')", name=op.f('ck_retired_soldiers_placement_status')),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_retired_soldiers_person_id_persons')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_retired_soldiers')),
@@ -59,7 +59,7 @@ def upgrade() -> None:
     sa.Column('soldier_id', sa.Integer(), nullable=False),
     sa.Column('result', sa.String(length=16), nullable=False),
     sa.Column('certificate_no', sa.String(length=40), nullable=True),
-    sa.Column('enrolled_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('enrolled_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("result in ('enrolled','passed','failed','withdrawn')", name=op.f('ck_training_enrolments_result')),
     sa.ForeignKeyConstraint(['course_id'], ['training_courses.id'], name=op.f('fk_training_enrolments_course_id_training_courses')),
     sa.ForeignKeyConstraint(['soldier_id'], ['retired_soldiers.id'], name=op.f('fk_training_enrolments_soldier_id_retired_soldiers')),
@@ -83,7 +83,7 @@ def upgrade() -> None:
     sa.Column('medical_insurance', sa.String(length=32), nullable=True),
     sa.Column('medical_subsidy', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("status in ('active','moved_out','deceased')", name=op.f('ck_veteran_recipients_status')),
     sa.CheckConstraint('service_years IS NULL OR (service_years >= 1 AND service_years <= 60)', name=op.f('ck_veteran_recipients_service_years')),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_veteran_recipients_case_id_cases')),
@@ -102,7 +102,7 @@ def upgrade() -> None:
     sa.Column('on', sa.Date(), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('actor', sa.String(length=64), nullable=False),
-    sa.Column('at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("kind in ('new','moved_in','moved_out','deceased')", name=op.f('ck_veteran_events_kind')),
     sa.ForeignKeyConstraint(['recipient_id'], ['veteran_recipients.id'], name=op.f('fk_veteran_events_recipient_id_veteran_recipients')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_veteran_events'))
@@ -120,7 +120,7 @@ def upgrade() -> None:
     sa.Column('days', sa.Integer(), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('actor', sa.String(length=64), nullable=False),
-    sa.Column('created_at', minxin.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', minxin.infra.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("kind in ('checkup','convalescence')", name=op.f('ck_veteran_services_kind')),
     sa.CheckConstraint('days IS NULL OR days > 0', name=op.f('ck_veteran_services_days_positive')),
     sa.ForeignKeyConstraint(['recipient_id'], ['veteran_recipients.id'], name=op.f('fk_veteran_services_recipient_id_veteran_recipients')),

@@ -20,8 +20,8 @@ from minxin.auth.models import AuditEvent, User
 from minxin.auth.service import Perm, can_see, has_perm, require
 from minxin.core.divisions import county_of
 from minxin.core.errors import Conflict, Forbidden, NotFound
-from minxin.db import utcnow
-from minxin.paging import Page, paginate
+from minxin.infra.db import utcnow
+from minxin.kit.paging import Page, paginate
 from minxin.programs.models import Cycle
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from minxin.core.period import Period
-from minxin.db import UTCDateTime, is_sqlite
+from minxin.infra.db import UTCDateTime, is_sqlite
 from minxin.programs.calculator import Calculator, MonthRefs
 from minxin.programs.cycles.scratch import (
     ISLAND,

@@ -17,12 +17,12 @@ from minxin.auth.models import User
 from minxin.core.errors import Conflict, ValidationError
 from minxin.core.masking import mask_name
 from minxin.core.money import format_yuan, parse_yuan
-from minxin.db import utcnow
+from minxin.infra.db import utcnow
+from minxin.kit.tabular import RowError, cell_text, read_table, require_headers, write_csv, write_xlsx
 from minxin.programs.calculator import get_calculator
 from minxin.programs.cycles.approval import get_cycle_to_pay
 from minxin.programs.models import Cycle
 from minxin.programs.service import get_program, program_policy
-from minxin.tabular import RowError, cell_text, read_table, require_headers, write_csv, write_xlsx
 
 BANK_HEADERS = ["姓名", "身份证号", "账号", "金额(元)", "摘要", "流水号"]
 

@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 from minxin.auth import audit
 from minxin.auth.models import User
 from minxin.auth.service import Perm, can_see, get_user, has_perm, require
-from minxin.clock import today
 from minxin.core.divisions import county_of
 from minxin.core.errors import Conflict, Forbidden, MinxinError, ValidationError
 from minxin.core.period import Period
-from minxin.db import is_sqlite, utcnow
+from minxin.infra.clock import today
+from minxin.infra.db import is_sqlite, utcnow
+from minxin.infra.settings import get_settings
 from minxin.programs.calculator import Calculator, get_calculator
 from minxin.programs.cycles import arrears
 from minxin.programs.cycles.scratch import (
@@ -49,7 +50,6 @@ from minxin.programs.cycles.scratch import (
 from minxin.programs.models import Cycle, Program
 from minxin.programs.service import get_program, program_policy
 from minxin.registry.models import Region
-from minxin.settings import get_settings
 
 Progress = Callable[[str, int, int], None]
 

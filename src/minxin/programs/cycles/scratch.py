@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from minxin.core.divisions import scope_prefix
 from minxin.core.period import Period
-from minxin.db import is_sqlite
+from minxin.infra.db import is_sqlite
 from minxin.programs.calculator import Calculator, RunSql
 from minxin.programs.models import Program, Standard
 from minxin.programs.policy import ProgramPolicy

@@ -19,7 +19,7 @@ from typing import Any
 
 from minxin.core._text import split_gloss
 from minxin.core.errors import ValidationError
-from minxin.xlsx_guard import DAMAGED, MAX_IMPORT_COLUMNS, ImportRejected, SheetLimits, check_xlsx
+from minxin.kit.xlsx_guard import DAMAGED, MAX_IMPORT_COLUMNS, ImportRejected, SheetLimits, check_xlsx
 
 MAX_IMPORT_ROWS = 500_000
 
@@ -114,7 +114,7 @@ def read_table(data: bytes, filename: str, *, max_bytes: int | None = None,
                max_rows: int = MAX_IMPORT_ROWS) -> Table:
     """Parse a CSV or XLSX upload into headers and rows (blank rows dropped, cells stripped)."""
     if max_bytes is None:
-        from minxin.settings import get_settings
+        from minxin.infra.settings import get_settings
 
         max_bytes = get_settings().max_upload_bytes
     name = filename.lower()

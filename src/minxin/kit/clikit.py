@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from minxin.auth.models import User
 from minxin.auth.service import SYSTEM_USERNAME, ensure_system_user, get_user
 from minxin.core.errors import MinxinError, NotFound
-from minxin.db import unit_of_work
+from minxin.infra.db import unit_of_work
 
 console = Console(stderr=True)
 out = Console(soft_wrap=True, markup=False)

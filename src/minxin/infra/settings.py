@@ -51,4 +51,5 @@ def get_settings() -> Settings:
 
 
 def project_root() -> Path:
-    return Path(__file__).resolve().parent
+    """The package's folder (src/minxin): policies, templates and migrations are found from here."""
+    return Path(__file__).resolve().parent.parent

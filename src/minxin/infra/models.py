@@ -3,8 +3,8 @@
 The list of table modules is each domain descriptor's `models` (`minxin.domains`).
 """
 
-from minxin.db import Base
 from minxin.domains import import_models
+from minxin.infra.db import Base
 
 import_models()
 

@@ -1,0 +1,1 @@
+"""Shared tools every domain uses: paged lists, spreadsheets in and out, the xlsx guard, rate limits, CLI helpers."""
