@@ -109,7 +109,7 @@ def test_export_and_show(medical_cli, tmp_path):
     res = runner.invoke(app, ["medical", "export", "2012-01-01", "2012-12-31", str(target), "--format", "csv",
                               "--as", "hz_officer"])
     assert res.exit_code == 0, res.output
-    lines = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
+    lines = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
     assert lines[0] == EXPORT_HEADERS and lines[1][0] == "S1" and lines[1][11] == "300.00"
     res = runner.invoke(app, ["medical", "show", facts["member"], "--as", "hz_officer", "--json"])
     assert res.exit_code == 0, res.output

@@ -18,7 +18,7 @@ def _literals(pattern: str) -> set[str]:
 
 
 def test_every_literal_action_and_record_kind_has_a_name() -> None:
-    actions = _literals(r'action="([a-z_]+\.[a-z_]+)"')
+    actions = _literals(r'action="([a-z_]+(?:\.[a-z_]+)+)"')
     entities = _literals(r'entity="([a-z_]+)"')
     assert actions and entities
     assert sorted(actions - set(ACTION_NAMES)) == []

@@ -83,7 +83,7 @@ def _seed(engine: Engine) -> dict[str, Any]:
     from minxin.demo.generator import generate_demo
     from minxin.demo.veterans import seed_veterans
     from minxin.domains import init_hooks
-    from minxin.eldercare.models import Call, ElderlyProfile
+    from minxin.eldercare.models import Call, ElderlyProfile, ServiceOrder, ServiceProvider
     from minxin.eldercare.training.models import CareCourse, CareWorker
     from minxin.infra import migrate
     from minxin.infra.db import write_lock
@@ -92,7 +92,7 @@ def _seed(engine: Engine) -> dict[str, Any]:
     from minxin.programs.service import apply, raise_objection, step
     from minxin.registry.models import Household
     from minxin.registry.service import seed_regions
-    from minxin.veterans.models import VeteranRecipient
+    from minxin.veterans.models import RetiredSoldier, VeteranRecipient
 
     migrate.upgrade(engine)
     with write_lock(), Session(engine) as s:
@@ -134,9 +134,14 @@ def _seed(engine: Engine) -> dict[str, Any]:
         recipient = s.execute(select(VeteranRecipient.id).order_by(VeteranRecipient.id)).scalars().first()
         worker = s.execute(select(CareWorker.id).order_by(CareWorker.id)).scalars().first()
         course = s.execute(select(CareCourse.id).order_by(CareCourse.id)).scalars().first()
+        provider = s.execute(select(ServiceProvider.id).where(ServiceProvider.case_id.is_not(None))
+                             .order_by(ServiceProvider.id)).scalars().first()
+        order = s.execute(select(ServiceOrder.id).order_by(ServiceOrder.id)).scalars().first()
+        soldier = s.execute(select(RetiredSoldier.id).order_by(RetiredSoldier.id)).scalars().first()
         ids = {"household_id": household.id, "case_id": case.id, "cycle_id": cycle.cycle_id, "child_id": child,
                "elderly_id": elderly, "call_id": call, "recipient_id": recipient, "supermarket_id": market.id,
                "community_code": household.region_code, "worker_id": worker, "course_id": course,
+               "provider_id": provider, "order_id": order, "soldier_id": soldier,
                "key": "objections.open"}  # a 待办 kind: the objection above waits for the town and county
         s.commit()
     assert all(v is not None for v in ids.values()), ids

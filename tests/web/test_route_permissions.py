@@ -525,7 +525,9 @@ def _build_world(session: Session, connection: Any) -> World:
                ("RP标记C敬老院", GANYU_COMMUNITY), ("RP标记A超市", HAIZHOU), ("RP标记C超市", GANYU),
                ("RP标记A中心", HAIZHOU_TOWN), ("RP标记C中心", "320707100"), ("RP标记A护理员", HAIZHOU_COMMUNITY),
                ("RP标记C护理员", GANYU_COMMUNITY), ("RP标记C培训班", GANYU),
-               ("RP标记A课程", HAIZHOU), ("RP标记C课程", GANYU), *SURNAME_MARKS,
+               # a county's training course is open to the soldiers of all its towns (a soldier's page offers it), so
+               # everyone inside Haizhou may see it: for these identities, a record of 新海街道
+               ("RP标记A课程", HAIZHOU_COMMUNITY), ("RP标记C课程", GANYU), *SURNAME_MARKS,
                # a provider is its county's: every Haizhou identity sees Haizhou's (their scopes cover 新海街道)
                ("RP标记A服务商", HAIZHOU_COMMUNITY), ("RP标记C服务商", GANYU_COMMUNITY)]
     return World(app=app, connection=connection, ids=ids, users=users, clients=clients, csrf=csrf,

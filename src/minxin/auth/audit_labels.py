@@ -20,7 +20,7 @@ ENTITY_NAMES = {
     "supermarket": "慈善超市", "medical": "医疗救助", "premium": "参保资助", "registry": "户籍档案",
     "statistics": "统计数据", "veteran": "优抚", "child": "儿童", "token": "接口令牌", "care_call": "主动关怀",
     "care_centres": "服务中心", "provider": "服务商", "service_order": "服务单", "settlement": "结算",
-    "homecare": "居家养老服务", "death_benefit": "丧葬补助",
+    "homecare": "居家养老服务", "death_benefit": "丧葬补助", "provider_staff": "服务商人员",
 }
 
 ACTION_NAMES = {
@@ -53,6 +53,9 @@ ACTION_NAMES = {
     "care_course.result": "培训考核结果",
     "demo.generate": "生成演示数据", "demo.dibao_cases": "演示低保案件", "demo.wubao_cases": "演示五保对象",
     "demo.orphan_cases": "演示孤儿", "demo.youfu": "演示优抚对象", "demo.eldercare": "演示养老数据",
+    "homecare.order.create": "新建服务单", "homecare.order.start": "服务开始", "homecare.order.finish": "服务完成",
+    "homecare.order.cancel": "取消服务单", "homecare.provider.register": "签约服务商",
+    "homecare.provider.update": "修改服务商", "homecare.staff.add": "登记服务人员",
 }
 
 VERBS = {

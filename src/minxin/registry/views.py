@@ -325,7 +325,7 @@ _ZH = {
     "finder.communities_intro": "辖区内的社区（村）及其 12 位代码，导入户籍时“社区代码”一列按此填写；可导出为 Excel。",
     "finder.communities_intro_pick": "按名称、街道或代码查找社区，点“选择”回到户籍查询并按该社区筛选。",
     "finder.community_q": "社区名称、街道或代码",
-    "finder.community_q_placeholder": "如 胜利、新海街道 胜利 或 320706",
+    "finder.community_q_placeholder": "如 胜利、新海街道 胜利，或社区代码的前几位",
     "finder.communities_export": "导出 Excel",
     "finder.col_community": "街道 · 社区",
     "finder.col_code": "社区代码",

@@ -34,7 +34,7 @@ from minxin.core.period import Period
 from minxin.infra.clock import today
 from minxin.kit.tabular import write_xlsx
 from minxin.programs.service import STATUS_NAMES as CASE_STATUS_NAMES
-from minxin.regions import region_names
+from minxin.regions import region_labels, region_names
 from minxin.registry.service import community_labels_for
 from minxin.veterans import rules, service
 from minxin.veterans.domain import VeteranPerm
@@ -609,6 +609,7 @@ def _soldier_page(request: Request, session: Session, user: User, soldier_id: in
         session, user, soldier_id)) if may else []
     return render(request, "veterans/soldier.html", {
         "d": detail, "error": error, "saved": saved, "may_services": may, "open_courses": open_courses,
+        "region_label": region_labels(session, {detail["region_code"]}).get(detail["region_code"], ""),
         "placement_names": service.PLACEMENT_NAMES, "result_names": service.RESULT_NAMES,
         "today": today().isoformat()}, status_code=status_code)
 
@@ -674,6 +675,7 @@ def _courses_page(request: Request, session: Session, user: User, *, page: int =
     may = has_perm(user, VeteranPerm.SERVICES)
     return render(request, "veterans/courses.html", {
         "page": result, "may_services": may, "regions": region_choices_for(session, user) if may else [],
+        "region_names": region_names(session, {c.region_code for c, _, _ in result.items}),
         "error": error, "form": form or {}}, status_code=status_code)
 
 

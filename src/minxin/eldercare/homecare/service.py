@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from minxin.auth import audit
 from minxin.auth.models import User
-from minxin.auth.service import Perm, can_see, has_perm, require
+from minxin.auth.service import Perm, can_see, display_names, has_perm, require
 from minxin.core.divisions import county_of, covers, scope_prefix
 from minxin.core.errors import Conflict, NotFound, ValidationError
 from minxin.core.period import Period
@@ -636,12 +636,14 @@ class OrderContext:
     provider: ServiceProvider | None
     staff: ProviderStaff | None
     person: Person | None
+    actors: dict[str, str]  # user name → display name of whoever recorded the order's steps
 
 
 def order_context(session: Session, order: ServiceOrder) -> OrderContext:
     return OrderContext(provider=session.get(ServiceProvider, order.provider_id),
                         staff=session.get(ProviderStaff, order.staff_id) if order.staff_id else None,
-                        person=session.get(Person, order.person_id))
+                        person=session.get(Person, order.person_id),
+                        actors=display_names(session, {u for u in (order.created_by, order.finished_by) if u}))
 
 
 def order_person_name(session: Session, order: ServiceOrder) -> str:

@@ -64,7 +64,7 @@ _M: dict[str, tuple[str, str]] = {
     "hc.eligible": ("服务对象", "Eligible"), "hc.not_eligible": ("不属于政府购买服务对象", "Not eligible"),
     "hc.limit": ("本月额度", "Monthly entitlement"), "hc.used": ("已用", "Used"), "hc.left": ("剩余", "Left"),
     "hc.settle.title": ("居家养老服务结算", "Home-care settlements"),
-    "hc.settle.intro": ("{month} 各服务商完成的服务单，以及发放周期（项目 homecare）结算的金额。"
+    "hc.settle.intro": ("{month} 各服务商完成的服务单，以及发放周期（居家养老服务项目）结算的金额。"
                         "运行、审批和导出银行文件在发放周期页面进行。",
                         "Finished orders of {month} per provider and what the payment cycle (program homecare) "
                         "pays. Run, approve and export the bank file on the payment cycles page."),
@@ -267,7 +267,7 @@ def _order_page(request: Request, session: Session, user: User, order_id: int, *
     provider = ctx.provider
     workers = svc.staff_of(session, provider) if provider else []
     return render(request, "eldercare/order.html", {
-        "o": order, "provider": provider, "person": ctx.person, "staff": ctx.staff,
+        "o": order, "provider": provider, "person": ctx.person, "staff": ctx.staff, "actors": ctx.actors,
         "workers": [w for w in workers if w.is_active], "error": error, "may_record": svc.may_record(user)},
         status_code=status_code)
 
