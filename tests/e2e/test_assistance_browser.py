@@ -141,7 +141,8 @@ def test_a_county_officer_downloads_the_premium_roster(pg: Any, wubao_city: Wuba
         pg.click("#roster-xlsx")
     sheet = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes())).active
     header = next(sheet.iter_rows(values_only=True))
-    assert list(header) == ["姓名", "身份证号", "险种", "户籍类别", "保障类别", "社区代码", "社区", "覆盖月数", "代缴金额(元)"]
+    assert list(header) == ["姓名", "身份证号", "险种", "户籍类别", "保障类别", "社区代码", "社区", "覆盖月数",
+                            "代缴金额(元)"]
     assert pg.console_errors == []
 
 
