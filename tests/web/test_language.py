@@ -38,7 +38,7 @@ from minxin.core.period import Period
 from minxin.eldercare import stream as call_stream
 from minxin.infra.clock import today
 from minxin.infra.db import write_lock
-from minxin.programs.cycles import approve_cycle, export_cycle, run_cycle
+from minxin.programs.cycles import RESULT_FAIL, RESULT_OK, approve_cycle, export_cycle, run_cycle
 from minxin.programs.models import CaseEvent
 from minxin.registry.models import IncomeDeclaration, Region
 
@@ -57,6 +57,8 @@ FORMATS: dict[str, list[str]] = {
 ALLOWED_WORDS = {"api", "id", "xlsx", "csv", "pdf", "sse", "http", "https", "excel", "utf", "gbk", "bom",
                  "english", "wcag", "ip", "url", "json", "kb", "mb", "gb",
                  "rp"}  # the permission test's record markers (RP标记A超市), seeded data, not wording
+# The words a bank's result file may carry in its 结果 column, named on the cycle page as values to type.
+ALLOWED_WORDS |= {w.lower() for w in (*RESULT_OK, *RESULT_FAIL) if w.isascii() and w.isalpha()}
 
 # A code beside which the name is not repeated on purpose: an import's error sheet gives the clerk's own rows
 # back, as typed, to be corrected and imported again.

@@ -19,7 +19,7 @@ from tests.web.conftest import csrf_from, logged_in
 from minxin.auth import audit
 from minxin.auth.models import AuditEvent, User
 from minxin.auth.service import create_token
-from minxin.infra.clock import today
+from minxin.infra.clock import CHINA_TZ, today
 from minxin.infra.db import utcnow
 from minxin.programs.models import Cycle
 from minxin.programs.service import apply, step
@@ -102,7 +102,7 @@ def test_approval_during_the_notice_is_shown_waiting_with_its_date_not_offered(a
     c = _client(app, county_officer)
     page = c.get(f"/cases/{noticed.id}").text
     assert 'id="waiting-approve"' in page and "期满后可审批" in page
-    assert f"{noticed.notice_end.astimezone(__import__('minxin.infra.clock').clock.CHINA_TZ):%Y-%m-%d}" in page
+    assert f"{noticed.notice_end.astimezone(CHINA_TZ):%Y-%m-%d}" in page
     assert 'value="approve"' not in page
     noticed.notice_end = utcnow() - timedelta(minutes=1)
     session.flush()

@@ -577,7 +577,7 @@ def _cycle_page(request: Request, session: Session, user: User, cycle: Cycle, *,
         "users": display_names(session, {u for u in (cycle.run_by, cycle.approved_by) if u}),
         "can_run": actions.run, "can_pay": actions.pay, "can_approve": actions.approve,
         "flash": flash, "errors": errors or {}, "row_errors": row_errors or [],
-        "result_words": cycle_service.result_words_text(page=True),
+        "result_words": cycle_service.result_words_text(),
     }, status_code=status_code)
 
 

@@ -132,14 +132,9 @@ RESULT_OK = ("成功", "已支付", "paid", "success", "ok", "1")
 RESULT_FAIL = ("失败", "未支付", "failed", "fail", "0")
 
 
-def result_words_text(*, page: bool = False) -> str:
-    """The accepted 结果 words as a clerk reads them in a message (all of them) or on the page (the Chinese
-    words and digits, the banks' English ones mentioned, not listed)."""
-    if not page:
-        return f"{'、'.join(RESULT_OK)}（已发）或 {'、'.join(RESULT_FAIL)}（失败）"
-    ok = "、".join(w for w in RESULT_OK if not w.isascii() or w.isdigit())
-    fail = "、".join(w for w in RESULT_FAIL if not w.isascii() or w.isdigit())
-    return f"{ok}（已发）或 {fail}（失败），银行回盘常用的英文结果词也可识别"
+def result_words_text() -> str:
+    """The accepted 结果 words as a clerk reads them in a message or on the page."""
+    return f"{'、'.join(RESULT_OK)}（已发）或 {'、'.join(RESULT_FAIL)}（失败）"
 
 
 @dataclass
