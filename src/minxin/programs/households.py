@@ -1,6 +1,6 @@
 """A household's cases and payments across every program, for the registry's household page.
 
-Cases name the household (household unit) or one of its members (person unit: 五保, orphans, 优抚);
+Cases name the household (household unit) or one of its members (person unit: a program that pays one person);
 both are the household's. Access goes through `get_household_for` and the lists are scoped again by
 the case's own region, so a case outside the user's scope never shows, whatever the household.
 """

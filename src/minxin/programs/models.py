@@ -90,7 +90,7 @@ class Case(Base):
     bank_account: Mapped[str | None] = mapped_column(String(40))
     # 三无: no income, no work capacity, no supporter → the full standard (条例 Art.8).
     sanwu: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Relatives of 低保 staff or community cadres: registered (备案) and always checked in person.
+    # Relatives of the assistance staff or community cadres: registered (备案) and always checked in person.
     staff_relative: Mapped[bool] = mapped_column(Boolean, default=False)
     spot_check_required: Mapped[bool] = mapped_column(Boolean, default=False)
     spot_checked: Mapped[bool] = mapped_column(Boolean, default=False)
