@@ -62,6 +62,11 @@ def _reset_postgres(engine: Engine) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_url" in metafunc.fixturenames:
         ids = ["sqlite"] + (["postgresql"] if os.environ.get("MINXIN_TEST_DATABASE_URL") else [])
+        # A module that checks what does not depend on the database (who may call which route, the words
+        # on every page) and is long runs once, on SQLite: `ONE_DATABASE = "the reason"`. The services it
+        # goes through are tested on both databases by their own modules.
+        if getattr(metafunc.module, "ONE_DATABASE", None):
+            ids = ids[:1]
         metafunc.parametrize("db_url", ids, indirect=True, scope="session")
 
 

@@ -42,6 +42,9 @@ from minxin.programs.cycles import RESULT_FAIL, RESULT_OK, approve_cycle, export
 from minxin.programs.models import CaseEvent
 from minxin.registry.models import IncomeDeclaration, Region
 
+# The wording of pages and files does not depend on the database; the pages are tested on both.
+ONE_DATABASE = "wording does not depend on the database"
+
 # Routes that answer no page and no file a clerk reads: JSON (keys are the API's contract), a script, the
 # liveness probe, the language switch (a redirect) and the call feed (a stream of JSON events).
 NOT_PAGES = ("/api/", "/openapi.json", "/healthz", "/lang/", "/reports/low-income/chart.js")
