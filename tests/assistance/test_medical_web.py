@@ -103,14 +103,14 @@ def test_filters_and_the_export(client, session, county_officer, member):
 
 def test_who_may_do_what(client, session, county_officer, other_county_officer, community_worker, auditor, member):
     csrf = logged_in(client, county_officer)
-    _upload(client, csrf, _csv([["V1", member.id_number, "2012-03-01", "门诊", "100", "0", "0", "100"]]))
+    _upload(client, csrf, _csv([["记录V1号", member.id_number, "2012-03-01", "门诊", "100", "0", "0", "100"]]))
     client.cookies.clear()
     logged_in(client, other_county_officer)
-    assert "V1" not in client.get("/medical").text  # another county's records are not listed
+    assert "记录V1号" not in client.get("/medical").text  # another county's records are not listed
     client.cookies.clear()
     csrf = logged_in(client, community_worker)
     page = client.get("/medical")
-    assert page.status_code == 200 and 'action="/medical/import"' not in page.text and "V1" in page.text
+    assert page.status_code == 200 and 'action="/medical/import"' not in page.text and "记录V1号" in page.text
     assert _upload(client, csrf, _csv([["V2", member.id_number, "2012-03-01", "门诊", "1", "0", "0", "1"]])
                    ).status_code == 403
     client.cookies.clear()
