@@ -91,7 +91,7 @@ def children_import(file: UploadFile | None = File(None), dry_run: bool = Form(F
     body = ChildImportOut(ok=result.ok, dry_run=dry_run, children=result.cases,
                           errors=[ImportErrorOut(row=e.row, column=e.column, reason=e.reason) for e in result.errors])
     if not result.ok:
-        session.rollback()
+        session.commit()  # the recorded run only: the import undid its own writes
         return JSONResponse(body.model_dump(), status_code=422)
     if not dry_run:
         session.commit()

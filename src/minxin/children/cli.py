@@ -31,8 +31,7 @@ def child_import(
     with work() as session:
         actor = actor_for(session, as_user)
         res = import_children(session, actor=actor, data=file.read_bytes(), filename=file.name, dry_run=dry_run)
-        if not res.ok:
-            session.rollback()
+        # a refused file: the import undid its own writes; the command commits the run it recorded
     if not res.ok:
         for e in res.errors[:200]:
             out.print(str(e), highlight=False)

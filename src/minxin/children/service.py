@@ -32,9 +32,10 @@ from minxin.infra.clock import today
 from minxin.infra.db import utcnow
 from minxin.kit.paging import Page, paginate
 from minxin.kit.tabular import RowError, cell_text
-from minxin.programs.case_import import CaseImportResult, import_cases
+from minxin.programs.case_import import CaseImportResult, import_cases_unrecorded
 from minxin.programs.cycles.history import PaymentItem, case_payment_items
 from minxin.programs.models import Case, Cycle, Payment
+from minxin.registry.import_runs import recorded_import
 from minxin.registry.models import Institution, Person
 
 PROGRAM = "orphan"
@@ -204,7 +205,14 @@ def import_children(session: Session, *, actor: User, data: bytes, filename: str
        child's guardian record is added or replaced, with one audit entry for the file.
     """
     require(actor, ChildrenPerm.CHILDREN_IMPORT)
-    checked = import_cases(session, actor=actor, program=PROGRAM, data=data, filename=filename, dry_run=True)
+    return recorded_import(
+        session, actor=actor, kind="children", filename=filename, dry_run=dry_run, stored=lambda r: r.cases,
+        run=lambda: _import_children(session, actor=actor, data=data, filename=filename, dry_run=dry_run))
+
+
+def _import_children(session: Session, *, actor: User, data: bytes, filename: str,
+                     dry_run: bool) -> CaseImportResult:
+    checked = import_cases_unrecorded(session, actor=actor, program=PROGRAM, data=data, filename=filename, dry_run=True)
     if checked.table is None:
         return checked
     table = checked.table
@@ -228,7 +236,7 @@ def import_children(session: Session, *, actor: User, data: bytes, filename: str
     errors.sort(key=lambda e: (e.row, e.column))
     if errors or dry_run:
         return CaseImportResult(table=table, errors=errors, cases=0 if errors else len(guardians))
-    result = import_cases(session, actor=actor, program=PROGRAM, data=data, filename=filename)
+    result = import_cases_unrecorded(session, actor=actor, program=PROGRAM, data=data, filename=filename)
     if not result.ok:  # the data changed between the two checks
         return result
     persons = dict(session.execute(select(Person.id_number, Person.id)

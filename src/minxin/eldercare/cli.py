@@ -50,8 +50,7 @@ def import_cmd(
         actor = actor_for(session, as_user)
         result = import_elderly(session, actor=actor, data=data, filename=file.name, as_of=day, progress=update,
                                 dry_run=dry_run)
-        if not result.ok:
-            session.rollback()
+        # a refused file: the import undid its own writes; the command commits the run it recorded
     if not result.ok:
         for e in result.errors[:200]:
             out.print(str(e), highlight=False)

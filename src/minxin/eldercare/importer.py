@@ -37,6 +37,7 @@ from minxin.eldercare.rules import (
 from minxin.infra.clock import today
 from minxin.infra.db import utcnow
 from minxin.kit.tabular import RowCheck, RowError, Table, TableCheck, cell_text, read_table
+from minxin.registry.import_runs import recorded_import
 from minxin.registry.models import Person
 from minxin.registry.service import check_name, normalize_phone
 
@@ -277,8 +278,18 @@ def store_elderly(session: Session, *, rows: list[_Row]) -> tuple[int, int]:
 
 def import_elderly(session: Session, *, actor: User, data: bytes, filename: str, as_of: date | None = None,
                    progress: Progress | None = None, dry_run: bool = False) -> ElderlyImportResult:
-    """Check the whole file, then store all of it or nothing (the caller commits)."""
+    """Check the whole file, then store all of it or nothing, and record the run (`import_runs`); the caller
+    commits, after a refused file too."""
     require(actor, Perm.REGISTRY_IMPORT)
+    return recorded_import(
+        session, actor=actor, kind="elderly", filename=filename, dry_run=dry_run,
+        stored=lambda r: r.created + r.updated,
+        run=lambda: _import_elderly(session, actor=actor, data=data, filename=filename, as_of=as_of,
+                                    progress=progress, dry_run=dry_run))
+
+
+def _import_elderly(session: Session, *, actor: User, data: bytes, filename: str, as_of: date | None,
+                    progress: Progress | None, dry_run: bool) -> ElderlyImportResult:
     try:
         table = read_table(data, filename)
     except ValidationError as exc:

@@ -35,6 +35,7 @@ from minxin.kit.tabular import RowError, Table, cell_text, read_table, require_h
 from minxin.programs.eligibility import Beneficiary, age_limit_error, check_case_terms, needs_institution
 from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent
 from minxin.programs.service import _clean_account, get_program, next_review, program_policy
+from minxin.registry.import_runs import recorded_import
 from minxin.registry.models import Household, Institution, Person
 from minxin.registry.service import outside_scope_message
 
@@ -63,7 +64,19 @@ def _period(value: Any) -> Period:
 
 def import_cases(session: Session, *, actor: User, program: str, data: bytes, filename: str,
                  dry_run: bool = False) -> CaseImportResult:
-    """Check every row, then create all cases as active (status 在保) or none."""
+    """Check every row, then create all cases as active (status 在保) or none, and record the run
+    (`import_runs`, kind `cases:<program>`); the caller commits, after a refused file too."""
+    require(actor, Perm.CASES_APPROVE)
+    prog = get_program(session, program)
+    return recorded_import(
+        session, actor=actor, kind=f"cases:{program}", label=f"{prog.name}案件", filename=filename,
+        dry_run=dry_run, stored=lambda r: r.cases,
+        run=lambda: import_cases_unrecorded(session, actor=actor, program=program, data=data, filename=filename))
+
+
+def import_cases_unrecorded(session: Session, *, actor: User, program: str, data: bytes, filename: str,
+                            dry_run: bool = False) -> CaseImportResult:
+    """`import_cases` without recording a run: for an importer that records its own (the children's)."""
     require(actor, Perm.CASES_APPROVE)
     prog = get_program(session, program)
     policy = program_policy(program)

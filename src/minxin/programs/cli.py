@@ -353,8 +353,7 @@ def case_import(
         res = import_cases(
             session, actor=actor, program=program, data=file.read_bytes(), filename=file.name, dry_run=dry_run
         )
-        if not res.ok:
-            session.rollback()
+        # a refused file: the import undid its own writes; the command commits the run it recorded
     if not res.ok:
         for e in res.errors[:200]:
             out.print(str(e), highlight=False)

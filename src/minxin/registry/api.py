@@ -190,7 +190,7 @@ def import_file(file: UploadFile | None = File(None, description="The .xlsx or .
     data, filename = read_upload(file)
     result = import_households(session, actor=user, data=data, filename=filename, dry_run=dry_run)
     if not result.ok:
-        session.rollback()
+        session.commit()  # the recorded run only: the import undid its own writes
         body = ImportErrorsOut(errors=[ImportErrorOut(row=e.row, column=e.column, reason=e.reason)
                                        for e in result.errors])
         return JSONResponse(body.model_dump(), status_code=422)

@@ -24,6 +24,7 @@ from minxin.core.money import parse_yuan
 from minxin.infra.clock import today
 from minxin.infra.db import table_of
 from minxin.kit.tabular import RowError, Table, TableCheck, cell_text, read_table
+from minxin.registry.import_runs import recorded_import
 from minxin.registry.models import Household, IncomeDeclaration, Person, Region
 from minxin.registry.service import (
     check_household_no,
@@ -200,8 +201,18 @@ def store_households(session: Session, *, rows: list[_Row], progress: Progress |
 
 def import_households(session: Session, *, actor: User, data: bytes, filename: str,
                       progress: Progress | None = None, dry_run: bool = False) -> ImportResult:
-    """Check the whole file, then store all of it or nothing (the caller commits)."""
+    """Check the whole file, then store all of it or nothing, and record the run (`import_runs`); the caller
+    commits, after a refused file too (the run is then all there is to commit)."""
     require_importer(actor)
+    return recorded_import(
+        session, actor=actor, kind="households", filename=filename, dry_run=dry_run,
+        stored=lambda r: r.persons,
+        run=lambda: _import_households(session, actor=actor, data=data, filename=filename, progress=progress,
+                                       dry_run=dry_run))
+
+
+def _import_households(session: Session, *, actor: User, data: bytes, filename: str,
+                       progress: Progress | None, dry_run: bool) -> ImportResult:
     try:
         table = read_table(data, filename)
     except ValidationError as exc:

@@ -34,6 +34,7 @@ from minxin.infra.db import table_of, utcnow
 from minxin.kit.tabular import RowError, Table, TableCheck, cell_text, read_table
 from minxin.programs.models import OPEN_STATUSES, Case, CaseEvent, Standard
 from minxin.programs.service import _clean_account, get_program, next_review, program_policy
+from minxin.registry.import_runs import recorded_import
 from minxin.registry.models import Household, Person, Region
 from minxin.registry.service import check_name
 from minxin.veterans import rules
@@ -135,9 +136,17 @@ class _Standards:
 
 def import_veterans(session: Session, *, actor: User, data: bytes, filename: str, dry_run: bool = False
                     ) -> VeteranImportResult:
-    """Check the whole file, then store every recipient or none (the caller commits)."""
+    """Check the whole file, then store every recipient or none, and record the run (`import_runs`); the
+    caller commits, after a refused file too."""
     require(actor, VeteranPerm.MANAGE)
     get_program(session, PROGRAM)
+    return recorded_import(
+        session, actor=actor, kind="veterans", filename=filename, dry_run=dry_run, stored=lambda r: r.recipients,
+        run=lambda: _import_veterans(session, actor=actor, data=data, filename=filename, dry_run=dry_run))
+
+
+def _import_veterans(session: Session, *, actor: User, data: bytes, filename: str,
+                     dry_run: bool) -> VeteranImportResult:
     try:
         table = read_table(data, filename)
         checker = TableCheck(table, HEADERS)

@@ -99,7 +99,8 @@ def handle_import(request: Request, session: Session, *, user: User, file: Uploa
 
     1. read the upload (missing, empty or oversized: the page again with the reason, 422);
     2. `check(data, filename)` — the service checks the whole file and stores all of it or nothing;
-    3. refused: roll back, show the errors and the error-sheet link (422);
+    3. refused: commit the run the service recorded (its own writes it undid), show the errors and the
+       error-sheet link (422);
     4. accepted: commit unless `dry_run`, and show the page with `done(result)`.
 
     `page(status_code=…, **context)` renders the domain's import page with `filename`, `dry_run` and the
@@ -111,7 +112,7 @@ def handle_import(request: Request, session: Session, *, user: User, file: Uploa
         return page(file_error=error_message(request, exc), dry_run=dry_run, status_code=422)
     result = check(data, filename)
     if not result.ok:
-        session.rollback()
+        session.commit()  # the recorded run only: the import undid its own writes
         return page(filename=filename, dry_run=dry_run, status_code=422,
                     **refused_import(request, user, result, shown=shown))
     if not dry_run:

@@ -58,8 +58,7 @@ def medical_import(
     with work() as session, progress_bar(f"medical {file.name}") as update:
         actor = actor_for(session, as_user)
         res = import_settlements(session, actor=actor, data=file.read_bytes(), filename=file.name, progress=update)
-        if not res.ok:
-            session.rollback()
+        # a refused file: the import undid its own writes; the command commits the run it recorded
     if as_json:
         print_json(res.as_json())
     if not res.ok:

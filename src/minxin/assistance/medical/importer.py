@@ -46,6 +46,7 @@ from minxin.kit.tabular import RowError, Table, cell_text, read_table, require_h
 from minxin.programs.models import OPEN_STATUSES
 from minxin.programs.policy import load_policy
 from minxin.programs.service import get_program
+from minxin.registry.import_runs import recorded_import
 from minxin.registry.service import outside_scope_message
 
 HEADERS = ["记录号", "身份证号", "就诊日期", "类别", "总费用", "基本医保支付", "大病保险支付", "政策范围内费用"]
@@ -451,7 +452,9 @@ def import_settlements(session: Session, *, actor: User, data: bytes, filename: 
     if not is_sqlite(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _IMPORT_LOCK})
     with _collector_paused():
-        result = _import(session, actor=actor, data=data, filename=filename, book=book, tick=tick)
+        result = recorded_import(
+            session, actor=actor, kind="medical", filename=filename, stored=lambda r: r.new,
+            run=lambda: _import(session, actor=actor, data=data, filename=filename, book=book, tick=tick))
     if result.ok:
         audit.record(session, actor=actor.username, action="medical.import", entity="program", entity_id=PROGRAM,
                      region_code=actor.scope_code,

@@ -210,7 +210,7 @@ def medical_import(request: Request, file: UploadFile | None = File(None), user:
                      file_error=domain_message(exc.message, lang=request_lang(request)))
     result = import_settlements(session, actor=user, data=data, filename=filename)
     if not result.ok:
-        session.rollback()
+        session.commit()  # the recorded run only: the import undid its own writes
         return _page(request, session, user, filters=filters, status_code=422, filename=filename,
                      **_result_context(request, user, result))
     session.commit()
