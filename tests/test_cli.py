@@ -136,3 +136,23 @@ def test_report_care_training_counts_per_county_and_refuses_a_bad_year(cli_db):
     assert data["total"]["towns"] > 0 and data["total"]["workers"] == 0
     bad = _run(cli_db, "report", "care-training", "1800")
     assert bad.returncode == 1 and "年份" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_an_import_by_the_command_records_its_run_failed_then_resolved(cli_db, tmp_path):
+    """The command commits the run of a refused file (none of its rows); the corrected file resolves it."""
+    bad = tmp_path / "runs-bad.csv"
+    _write_csv(bad, [["RUN1", "张三", "123", "户主", "320706006001", "城镇", "100", "", ""]])
+    assert _run(cli_db, "import", "households", str(bad)).returncode == 1
+    good = tmp_path / "runs-good.csv"
+    _write_csv(good, [["RUN1", "张三", new_id(), "户主", "320706006001", "城镇", "100", "", ""]])
+    with sqlite3.connect(cli_db) as conn:
+        failed = conn.execute("SELECT id, status, error_count, resolved_at FROM import_runs "
+                              "WHERE filename = 'runs-bad.csv'").fetchone()
+        assert failed[1:] == ("failed", 1, None)
+        assert conn.execute("SELECT count(*) FROM households WHERE household_no = 'RUN1'").fetchone()[0] == 0
+    assert _run(cli_db, "import", "households", str(good)).returncode == 0
+    with sqlite3.connect(cli_db) as conn:
+        stored = conn.execute("SELECT id, status FROM import_runs WHERE filename = 'runs-good.csv'").fetchone()
+        assert stored[1] == "stored"
+        assert conn.execute("SELECT resolved_by_run FROM import_runs WHERE id = ?", (failed[0],)).fetchone() == (
+            stored[0],)

@@ -90,6 +90,8 @@ def _seed(engine: Engine) -> dict[str, Any]:
     from minxin.programs.cycles import run_cycle
     from minxin.programs.models import Case
     from minxin.programs.service import apply, raise_objection, step
+    from minxin.registry.import_runs import ImportRun
+    from minxin.registry.importer import import_households
     from minxin.registry.models import Household
     from minxin.registry.service import seed_regions
     from minxin.veterans.models import RetiredSoldier, VeteranRecipient
@@ -138,10 +140,15 @@ def _seed(engine: Engine) -> dict[str, Any]:
                              .order_by(ServiceProvider.id)).scalars().first()
         order = s.execute(select(ServiceOrder.id).order_by(ServiceOrder.id)).scalars().first()
         soldier = s.execute(select(RetiredSoldier.id).order_by(RetiredSoldier.id)).scalars().first()
+        # A household file refused for a bad row: an import run waiting as 待处理导入错误.
+        bad = "户编号,姓名,身份证号,与户主关系,社区代码,户籍类别,月收入,联系电话,残疾等级\n" \
+              f"LAYOUT01,张三,123,户主,{household.region_code},城镇,100,,\n"
+        assert not import_households(s, actor=admin, data=bad.encode(), filename="户籍导入-有错误.csv").ok
+        run = s.execute(select(ImportRun.id).order_by(ImportRun.id.desc())).scalars().first()
         ids = {"household_id": household.id, "case_id": case.id, "cycle_id": cycle.cycle_id, "child_id": child,
                "elderly_id": elderly, "call_id": call, "recipient_id": recipient, "supermarket_id": market.id,
                "community_code": household.region_code, "worker_id": worker, "course_id": course,
-               "provider_id": provider, "order_id": order, "soldier_id": soldier,
+               "provider_id": provider, "order_id": order, "soldier_id": soldier, "run_id": run,
                "key": "objections.open"}  # a 待办 kind: the objection above waits for the town and county
         s.commit()
     assert all(v is not None for v in ids.values()), ids

@@ -53,6 +53,7 @@ NOT_PAGES = ("/api/", "/openapi.json", "/healthz", "/lang/", "/reports/low-incom
 FORMATS: dict[str, list[str]] = {
     "/cycles/{cycle_id:int}/bank.{fmt}": ["xlsx", "csv", "csv?encoding=gbk"],
     "/medical/export.{fmt}": ["xlsx", "csv"],
+    "/imports/{run_id:int}/errors.{fmt}": ["xlsx", "csv"],
     "/premiums/{year}/roster.{fmt}": ["xlsx", "csv"],
 }
 

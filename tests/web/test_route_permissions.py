@@ -494,10 +494,10 @@ def _build_world(session: Session, connection: Any) -> World:
         f"姓名,身份证号,社区代码,优抚类别,子类,开始月份,账号,服役年限\n{rows}\n").encode())
     assert imported.ok, imported.errors
     # A household file of 新海街道 refused for its rows: an import run waiting as 待处理导入错误.
-    failed = import_households(session, actor=users["community_worker"], filename="rp-households.csv",
+    failed = import_households(session, actor=users["community_worker"], filename="户籍-有错误.csv",
                                data="户编号,姓名\nRP1,甄某\n".encode())
     assert not failed.ok
-    failed_run = session.execute(select(ImportRun).where(ImportRun.filename == "rp-households.csv")).scalar_one()
+    failed_run = session.execute(select(ImportRun).where(ImportRun.filename == "户籍-有错误.csv")).scalar_one()
     recipients = {r.region_code: r for r in session.execute(select(VeteranRecipient)).scalars()}
     for r in recipients.values():
         session.add(RetiredSoldier(person_id=r.person_id, region_code=r.region_code, discharged_on=date(2012, 12, 1),

@@ -30,12 +30,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from minxin.auth import audit
 from minxin.auth.models import User
-from minxin.auth.service import Perm, can_see, has_perm, require, scoped
+from minxin.auth.service import Perm, can_see, display_names, has_perm, require, scoped
+from minxin.core._text import split_gloss
 from minxin.core.divisions import scope_prefix
 from minxin.core.errors import NotFound, ValidationError
 from minxin.infra.db import Base, UTCDateTime, is_db_id, utcnow
 from minxin.kit.paging import MAX_PAGE_SIZE, Page
 from minxin.kit.tabular import RowError
+from minxin.regions import region_names, region_path
 
 STATUSES = ("stored", "failed", "refused")
 STATUS_NAMES = {"stored": "已导入", "failed": "有错误未导入", "refused": "文件被拒收"}
@@ -249,7 +251,18 @@ ERROR_HEADERS = ("行号", "列", "原因")
 
 def error_rows(run: ImportRun) -> list[list[Any]]:
     """The kept row errors as the rows of the error sheet."""
-    return [[r, c, reason] for r, c, reason in (run.errors or [])]
+    return [[r, c, split_gloss(reason)[0]] for r, c, reason in (run.errors or [])]
+
+
+def names_of(session: Session, runs: Sequence[ImportRun]) -> dict[str, str]:
+    """Who imported and who handled the runs: username → the name people are shown by."""
+    return display_names(session, {u for run in runs for u in (run.actor, run.resolved_by) if u})
+
+
+def place_of(session: Session, run: ImportRun) -> str:
+    """The importer's scope by name (海州区 新海街道 …; the city: its code's region name)."""
+    code = run.region_code
+    return region_path(session, code) or region_names(session, {code}).get(code) or code
 
 
 def download_errors(session: Session, *, user: User, run_id: int) -> ImportRun:

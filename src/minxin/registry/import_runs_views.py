@@ -36,7 +36,7 @@ def runs_page(request: Request, status: str = Query("", max_length=8), page: int
     """The imports of the user's scope and kinds, newest first, by status."""
     found = service.list_import_runs(session, user=user, status=status, page=page)
     return render(request, "registry/import_runs.html", {
-        "page": found, "status": status, "filters": STATUS_FILTERS})
+        "page": found, "status": status, "filters": STATUS_FILTERS, "names": service.names_of(session, found.items)})
 
 
 @router.get("/imports/{run_id:int}", name="import_run")
@@ -45,7 +45,8 @@ def run_page(request: Request, run_id: int, page: int = Query(1, ge=1, le=100_00
     """One run: file, who, when, counts, its row errors (paged), the error sheet, what to do next."""
     run = service.get_import_run_for(session, user, run_id)
     return render(request, "registry/import_run.html", {
-        "run": run, "kind": run.import_kind, "page": service.run_errors(run, page=page)})
+        "run": run, "kind": run.import_kind, "page": service.run_errors(run, page=page),
+        "names": service.names_of(session, [run]), "place": service.place_of(session, run)})
 
 
 @router.get("/imports/{run_id:int}/errors.{fmt}", name="import_run_errors")

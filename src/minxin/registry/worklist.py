@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.auth.service import Perm
-from minxin.registry.import_runs import open_runs, open_runs_count
+from minxin.registry.import_runs import names_of, open_runs, open_runs_count
 from minxin.worklist import Queue, WorkItem
 
 
@@ -23,10 +23,12 @@ def _count(session: Session, user: User, today: date) -> int:
 
 
 def _items(session: Session, user: User, today: date, offset: int, limit: int) -> list[WorkItem]:
+    runs = open_runs(session, user, offset, limit)
+    names = names_of(session, runs)
     return [WorkItem(title=f"{run.label} · {run.filename}", href=f"/imports/{run.id}", since=run.started_at,
                      note=(f"{run.error_count} 处错误，未导入" if run.status == "failed" else "文件被拒收，未导入")
-                     + f" · {run.actor}")
-            for run in open_runs(session, user, offset, limit)]
+                     + f" · {names.get(run.actor, run.actor)}")
+            for run in runs]
 
 
 def queues() -> list[Queue]:
