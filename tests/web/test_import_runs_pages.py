@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from tests.hostile_files import deflate_bomb
 from tests.registry.test_import_runs import bad_household_file, households, runs
 from tests.web.conftest import csv_bytes, household_rows, logged_in
 from tests.web.test_api import bearer
 
 from minxin.auth.models import AuditEvent, User
+from minxin.infra.settings import get_settings
 from minxin.registry.importer import import_households
+from minxin.web.app import create_app
 
 
 def test_the_web_pages_record_show_download_and_resolve(client: TestClient, session: Session,
@@ -77,3 +80,26 @@ def test_the_api_records_its_runs(client: TestClient, session: Session, city_adm
     assert good.status_code == 200, good.text
     failed, stored = runs(session, filename="api.csv")[0], runs(session, filename="api2.csv")[0]
     assert (failed.status, stored.status, failed.resolved_by_run) == ("failed", "stored", stored.id)
+
+
+def test_a_file_over_the_upload_limit_is_a_refused_run(session: Session, county_officer: User,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused by the upload before any importer reads it, and recorded all the same (not a 500)."""
+    monkeypatch.setenv("MINXIN_MAX_UPLOAD_BYTES", str(64 * 1024))
+    get_settings.cache_clear()
+    try:
+        app = create_app(sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint"))
+        with TestClient(app, follow_redirects=False) as c:
+            token = logged_in(c, county_officer)
+            over = c.post("/import", data={"csrf_token": token},
+                          files={"file": ("over.csv", b"x" * (100 * 1024), "text/csv")})
+            assert over.status_code == 422 and "文件过大" in over.text
+            headers = bearer(session, county_officer, county_officer)
+            api = c.post("/api/v1/imports/households", headers=headers,
+                         files={"file": ("over-api.csv", b"x" * (100 * 1024), "text/csv")})
+            assert api.status_code == 422
+    finally:
+        get_settings.cache_clear()
+    for name in ("over.csv", "over-api.csv"):
+        run = runs(session, filename=name)[0]
+        assert run.status == "refused" and "文件过大" in (run.reason or "")

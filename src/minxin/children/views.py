@@ -24,6 +24,7 @@ from minxin.core.masking import mask_account, mask_id, mask_name, mask_phone
 from minxin.infra.settings import get_settings
 from minxin.kit.tabular import write_xlsx
 from minxin.regions import region_path
+from minxin.registry.import_runs import record_refused_file
 from minxin.web.deps import current_user, get_session
 from minxin.web.forms import XLSX, handle_import, upload_limits
 from minxin.web.i18n import gettext
@@ -237,6 +238,8 @@ def children_import(request: Request, file: UploadFile | None = File(None), dry_
     lang = request_lang(request)
     return handle_import(
         request, session, user=user, file=file, dry_run=dry_run, shown=MAX_ERRORS_SHOWN,
+        too_large=lambda filename, reason: record_refused_file(session, actor=user, kind="children",
+                                                               filename=filename, reason=reason),
         check=lambda data, filename: service.import_children(session, actor=user, data=data, filename=filename,
                                                              dry_run=dry_run),
         done=lambda result: {"success": gettext("children.import.checked_ok" if dry_run else "children.import.ok",

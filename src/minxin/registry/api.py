@@ -14,6 +14,7 @@ from minxin.auth.models import User
 from minxin.core.errors import MinxinError
 from minxin.core.masking import mask_id, mask_name, mask_phone
 from minxin.core.money import format_yuan
+from minxin.registry.import_runs import record_refused_file
 from minxin.registry.importer import import_households
 from minxin.registry.models import Household
 from minxin.registry.schemas import (
@@ -49,7 +50,7 @@ from minxin.registry.service import (
 from minxin.registry.views import import_counts
 from minxin.stats import stats_for
 from minxin.web.deps import api_user, get_session
-from minxin.web.uploads import read_upload
+from minxin.web.uploads import UploadTooLarge, read_upload
 
 router = APIRouter(tags=["registry"])
 
@@ -187,7 +188,14 @@ def import_file(file: UploadFile | None = File(None, description="The .xlsx or .
                 dry_run: bool = Form(False), user: User = Depends(api_user),
                 session: Session = Depends(get_session)) -> ImportOut | JSONResponse:
     """All rows are checked first; either the whole file is stored or nothing is."""
-    data, filename = read_upload(file)
+    try:
+        data, filename = read_upload(file)
+    except UploadTooLarge as exc:  # no importer reads it: its refusal is recorded here, through the service
+        if not dry_run:
+            record_refused_file(session, actor=user, kind="households", filename=(file.filename if file else "") or "",
+                                reason=exc.message)
+            session.commit()
+        raise
     result = import_households(session, actor=user, data=data, filename=filename, dry_run=dry_run)
     if not result.ok:
         session.commit()  # the recorded run only: the import undid its own writes

@@ -180,6 +180,21 @@ def recorded_import(session: Session, *, actor: User, kind: str, filename: str, 
     return result
 
 
+@dataclass
+class _Refused:
+    errors: list[RowError]
+    table: None = None
+    ok: bool = False
+
+
+def record_refused_file(session: Session, *, actor: User, kind: str, filename: str, reason: str) -> None:
+    """Record a file refused before its importer could read it (over the upload limit on the web), through
+    the same helper; for a user who may import that kind."""
+    require(actor, kind_of(kind).perm)
+    recorded_import(session, actor=actor, kind=kind, filename=filename, stored=lambda r: 0,
+                    run=lambda: _Refused(errors=[RowError(1, "文件", reason)]))
+
+
 # ---- reading runs -------------------------------------------------------------------------------
 
 def readable_kinds(user: User) -> list[str]:

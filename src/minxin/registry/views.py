@@ -25,6 +25,7 @@ from minxin.kit.tabular import write_xlsx
 from minxin.programs.households import household_cases_for, household_payments_for
 from minxin.regions import LABEL_SEPARATOR
 from minxin.registry.export import export_persons
+from minxin.registry.import_runs import record_refused_file
 from minxin.registry.importer import HEADERS, ImportResult, import_households, require_importer, template_for
 from minxin.registry.models import Household
 from minxin.registry.service import (
@@ -278,6 +279,8 @@ def import_upload(request: Request, file: UploadFile | None = File(None), dry_ru
 
     return handle_import(
         request, session, user=user, file=file, dry_run=dry_run, done=done,
+        too_large=lambda filename, reason: record_refused_file(session, actor=user, kind="households",
+                                                               filename=filename, reason=reason),
         check=lambda data, filename: import_households(session, actor=user, data=data, filename=filename,
                                                        dry_run=dry_run),
         page=lambda status_code=200, **ctx: render(request, "registry/import.html", _import_page(request, **ctx),

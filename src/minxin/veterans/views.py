@@ -35,6 +35,7 @@ from minxin.infra.clock import today
 from minxin.kit.tabular import write_xlsx
 from minxin.programs.service import STATUS_NAMES as CASE_STATUS_NAMES
 from minxin.regions import region_labels, region_names
+from minxin.registry.import_runs import record_refused_file
 from minxin.registry.service import community_labels_for
 from minxin.veterans import rules, service
 from minxin.veterans.domain import VeteranPerm
@@ -421,6 +422,8 @@ def import_upload(request: Request, file: UploadFile | None = File(None), dry_ru
     """Check the whole file; store every row or none; list the errors with a downloadable error sheet."""
     return handle_import(
         request, session, user=user, file=file, dry_run=dry_run,
+        too_large=lambda filename, reason: record_refused_file(session, actor=user, kind="veterans",
+                                                               filename=filename, reason=reason),
         check=lambda data, filename: import_veterans(session, actor=user, data=data, filename=filename,
                                                      dry_run=dry_run),
         done=lambda result: {"imported": result.recipients, "new_persons": result.new_persons},

@@ -22,7 +22,7 @@ from minxin.kit.tabular import RowError, Table, write_error_sheet
 from minxin.web.errors import megabytes
 from minxin.web.i18n import domain_message
 from minxin.web.templating import request_lang
-from minxin.web.uploads import read_upload, store_error_sheet, upload_limit
+from minxin.web.uploads import UploadTooLarge, read_upload, store_error_sheet, upload_limit
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -94,7 +94,8 @@ def refused_import(request: Request, user: User, result: CheckedFile, *,
 
 def handle_import(request: Request, session: Session, *, user: User, file: UploadFile | None, dry_run: bool,
                   check: Callable[[bytes, str], R], page: Callable[..., Response],
-                  done: Callable[[R], dict[str, Any]], shown: int = MAX_ERRORS_SHOWN) -> Response:
+                  done: Callable[[R], dict[str, Any]], shown: int = MAX_ERRORS_SHOWN,
+                  too_large: Callable[[str, str], object] | None = None) -> Response:
     """An import page's post, the same everywhere:
 
     1. read the upload (missing, empty or oversized: the page again with the reason, 422);
@@ -104,10 +105,16 @@ def handle_import(request: Request, session: Session, *, user: User, file: Uploa
     4. accepted: commit unless `dry_run`, and show the page with `done(result)`.
 
     `page(status_code=…, **context)` renders the domain's import page with `filename`, `dry_run` and the
-    outcome in its context.
+    outcome in its context. `too_large(filename, reason)`: the domain's service records a file refused for
+    its size (which no importer reads), then it is committed.
     """
     try:
         data, filename = read_upload(file)
+    except UploadTooLarge as exc:
+        if too_large is not None and file is not None and not dry_run:
+            too_large(file.filename or "", exc.message)
+            session.commit()
+        return page(file_error=error_message(request, exc), dry_run=dry_run, status_code=422)
     except ValidationError as exc:
         return page(file_error=error_message(request, exc), dry_run=dry_run, status_code=422)
     result = check(data, filename)

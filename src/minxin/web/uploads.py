@@ -38,6 +38,10 @@ ERROR_SHEET_HOURS = 24
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 
+class UploadTooLarge(ValidationError):
+    """A file over the upload limit: refused before anything reads it (an importer may record the refusal)."""
+
+
 def upload_limit() -> int:
     """The largest file an import accepts: the smaller of the web limit and the importer's own."""
     return get_settings().max_upload_bytes
@@ -50,11 +54,11 @@ def read_upload(file: UploadFile | None, *, field: str = "file") -> tuple[bytes,
     limit = upload_limit()
     too_large = "文件过大（{size}），单次导入上限 {limit}，请拆分后分批导入 (file too large)"
     if file.size is not None and file.size > limit:
-        raise ValidationError(too_large.format(size=megabytes(file.size), limit=megabytes(limit)), field=field)
+        raise UploadTooLarge(too_large.format(size=megabytes(file.size), limit=megabytes(limit)), field=field)
     file.file.seek(0)
     data = file.file.read(limit + 1)
     if len(data) > limit:
-        raise ValidationError(too_large.format(size=f"> {megabytes(limit)}", limit=megabytes(limit)), field=field)
+        raise UploadTooLarge(too_large.format(size=f"> {megabytes(limit)}", limit=megabytes(limit)), field=field)
     if not data.strip():
         raise ValidationError("文件是空的 (the file is empty)", field=field)
     return data, file.filename
