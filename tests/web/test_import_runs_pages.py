@@ -103,3 +103,20 @@ def test_a_file_over_the_upload_limit_is_a_refused_run(session: Session, county_
     for name in ("over.csv", "over-api.csv"):
         run = runs(session, filename=name)[0]
         assert run.status == "refused" and "文件过大" in (run.reason or "")
+
+
+def test_the_other_import_faces_record_their_runs(client: TestClient, session: Session, city_admin: User,
+                                                  county_officer: User) -> None:
+    """The veterans' import page, the children's API and the medical import page record their refusals."""
+    token = logged_in(client, county_officer)
+    vet = client.post("/veterans/import", data={"csrf_token": token},
+                      files={"file": ("优抚.csv", "姓名,身份证号\n张三,1\n".encode(), "text/csv")})
+    assert vet.status_code == 422
+    med = client.post("/medical/import", data={"csrf_token": token},
+                      files={"file": ("结算.csv", "记录号,身份证号\nA,B\n".encode(), "text/csv")})
+    assert med.status_code == 422
+    kids = client.post("/api/v1/children/import", headers=bearer(session, city_admin, county_officer),
+                       files={"file": ("儿童.csv", "姓名\n张三\n".encode(), "text/csv")})
+    assert kids.status_code == 422
+    assert [(r.kind, r.status) for r in runs(session) if r.filename in ("优抚.csv", "结算.csv", "儿童.csv")] == [
+        ("veterans", "refused"), ("medical", "refused"), ("children", "refused")]
