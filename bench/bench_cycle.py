@@ -205,25 +205,28 @@ def backend_pids(engine: Engine) -> list[int]:
 
 
 class StatementLog:
-    """Per-statement wall time of one engine (before/after_cursor_execute), for --profile."""
+    """Per-statement wall time and this process's CPU time (on SQLite: the statement's own, whatever else
+    the machine runs) of one engine (before/after_cursor_execute), for --profile."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.rows: list[tuple[float, str]] = []
+        self.rows: list[tuple[float, float, str]] = []
         self.active = False
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
 
     def _before(self, conn: Any, _cur: Any, _stmt: str, _params: Any, _ctx: Any, _many: bool) -> None:
         conn.info["bench_t0"] = time.perf_counter()
+        conn.info["bench_c0"] = time.process_time()
 
     def _after(self, conn: Any, _cur: Any, stmt: str, _params: Any, _ctx: Any, _many: bool) -> None:
         if self.active:
             self.rows.append((time.perf_counter() - conn.info.get("bench_t0", time.perf_counter()),
+                              time.process_time() - conn.info.get("bench_c0", time.process_time()),
                               " ".join(stmt.split())))
 
     @contextmanager
-    def capture(self) -> Iterator[list[tuple[float, str]]]:
+    def capture(self) -> Iterator[list[tuple[float, float, str]]]:
         self.rows = []
         self.active = True
         try:
@@ -232,14 +235,16 @@ class StatementLog:
             self.active = False
 
     @staticmethod
-    def top(rows: list[tuple[float, str]], k: int = 8) -> list[str]:
-        """The slowest statements, summed over the county cycles of a city run (× how often it ran)."""
-        total: dict[str, list[float]] = {}
-        for d, stmt in rows:
-            total.setdefault(stmt[:150], []).append(d)
-        ranked = sorted(total.items(), key=lambda kv: -sum(kv[1]))[:k]
-        return [f"{sum(ds):7.3f} s ×{len(ds):<2} (max {max(ds):.3f})  {stmt}" for stmt, ds in ranked] + \
-            [f"{sum(d for d, _ in rows):7.3f} s  all {len(rows)} statements"]
+    def top(rows: list[tuple[float, float, str]], k: int = 8) -> list[str]:
+        """The slowest statements, summed over the county cycles of a city run (× how often it ran), wall
+        and (in brackets) this process's CPU seconds."""
+        total: dict[str, list[tuple[float, float]]] = {}
+        for d, c, stmt in rows:
+            total.setdefault(stmt[:150], []).append((d, c))
+        ranked = sorted(total.items(), key=lambda kv: -sum(d for d, _ in kv[1]))[:k]
+        return [f"{sum(d for d, _ in ds):7.3f} s ({sum(c for _, c in ds):6.3f} CPU) ×{len(ds):<2} "
+                f"(max {max(d for d, _ in ds):.3f})  {stmt}" for stmt, ds in ranked] + \
+            [f"{sum(d for d, _, _ in rows):7.3f} s ({sum(c for _, c, _ in rows):6.3f} CPU)  all {len(rows)} statements"]
 
 
 # ---- databases -----------------------------------------------------------------------------------

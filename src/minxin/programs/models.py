@@ -112,6 +112,9 @@ class Case(Base):
             "'terminated','rejected')", name="status"),
         # A county's run reads its active cases as one key range: program, status, region code.
         Index("ix_cases_program_status", "program_code", "status", "region_code"),
+        # An arrears run looks up the cases changed or ended since the months it reaches.
+        Index("ix_cases_program_updated", "program_code", "updated_at"),
+        Index("ix_cases_program_end", "program_code", "end_period"),
         # One open case per beneficiary and program.
         Index("uq_cases_open_beneficiary", "program_code", "person_id", unique=True,
               sqlite_where=text("status NOT IN ('terminated','rejected')"),

@@ -59,13 +59,21 @@ def _slots_at_most(cut: str) -> str:
     return f"CASE {cases} ELSE {BIRTH_SLOTS} END"
 
 
+def _counted(condition: str) -> str:
+    """How many members of the household h meet the condition, counted from persons: a look-up in the
+    (household, birth date) index, made only for the few households of more than five members (a CASE
+    branch not taken is not evaluated). A grouped subquery joined instead would count every large
+    household of the city again for each county's cycle."""
+    return f"(SELECT COUNT(*) FROM persons pe WHERE pe.household_id = h.id AND {condition})"
+
+
 def facts_sql(q: RunSql, *, reached: list[tuple[int, int]] | None = None, by_pk: str = "") -> str:
     """Every active case of the run with its household's facts and the standard in force (layer y).
 
     Members and their 分类施保 counts come from the household row (kept there by triggers on persons):
     the elderly are the leading birth-date slots on or before the cut-off, minors the trailing ones
     after it. Households of more than five members are counted from persons (the others skip that
-    look-up). With `reached` ((cycle id, month offset) of the earlier cycles an arrears run reaches),
+    look-up, see _counted). With `reached` ((cycle id, month offset) of the earlier cycles an arrears run reaches),
     each case's line in each of them is looked up by its key and summed up in one column, `paid`: -1
     when the case has no line in any of them; the amount paid when it has a line in every one, all
     paid the same amount on the case's facts of now (category, region, income, members, severely
@@ -98,22 +106,15 @@ def facts_sql(q: RunSql, *, reached: list[tuple[int, int]] | None = None, by_pk:
       SELECT c.id AS case_id, c.region_code AS region_code, c.category AS category, c.sanwu AS sanwu,
              h.monthly_income_fen AS income_fen, h.member_count AS members, h.severe_disabled AS n_disabled,
              h.seriously_ill AS n_ill,
-             CASE WHEN h.member_count > {BIRTH_SLOTS} THEN b.n_elderly ELSE {_slots_at_most(":eld")} END AS n_elderly,
-             CASE WHEN h.member_count > {BIRTH_SLOTS} THEN b.n_minor
+             CASE WHEN h.member_count > {BIRTH_SLOTS} THEN {_counted("pe.birth_date <= :eld")}
+                  ELSE {_slots_at_most(":eld")} END AS n_elderly,
+             CASE WHEN h.member_count > {BIRTH_SLOTS} THEN {_counted("pe.birth_date > :minor")}
                   ELSE h.member_count - {_slots_at_most(":minor")} END AS n_minor,
              s.standard_fen AS standard_fen, s.standard_id AS standard_id, s.min_pp_fen AS min_pp_fen,
              s.a_elderly AS a_elderly, s.a_minor AS a_minor, s.a_disabled AS a_disabled, s.a_ill AS a_ill,
              s.standard_fen - h.monthly_income_fen / h.member_count AS gap{extra}
       FROM {q.cases}
       JOIN households h ON h.id = c.household_id
-      LEFT JOIN (
-        SELECT pe.household_id AS household_id,
-               SUM(CASE WHEN pe.birth_date <= :eld THEN 1 ELSE 0 END) AS n_elderly,
-               SUM(CASE WHEN pe.birth_date > :minor THEN 1 ELSE 0 END) AS n_minor
-        FROM households hb CROSS JOIN persons pe
-        WHERE hb.member_count > {BIRTH_SLOTS} AND pe.household_id = hb.id
-        GROUP BY pe.household_id
-      ) b ON h.member_count > {BIRTH_SLOTS} AND b.household_id = c.household_id
       CROSS JOIN mx_std s{join_sql}
       WHERE {q.active} AND h.member_count > 0
         AND s.period = :period AND s.region_code = c.region_code AND s.category = c.category{fence}"""

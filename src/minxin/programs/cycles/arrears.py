@@ -20,6 +20,7 @@ from minxin.programs.cycles.scratch import (
     LINE_COLUMNS,
     NO_REGULAR,
     analyze,
+    bulk_reads,
     county_bounds,
     dated,
     fence,
@@ -137,7 +138,8 @@ def fast_arrears(session: Session, *, cycle: Cycle, calc: Calculator, params: di
 
     # A todo case (paid = -2) is written with the mark arrears_months = 0 (and no arrears), even
     # with nothing to pay now: arrears_groups takes it up, and finish_arrears clears the mark.
-    session.execute(dated(text(f"""
+    with bulk_reads(session):
+        session.execute(dated(text(f"""
 INSERT INTO payments ({LINE_COLUMNS})
 SELECT :c, w.case_id, 0, w.region_code, w.amount + w.arrears, w.amount, w.category, w.rule, w.standard_fen,
        w.standard_id, w.income_fen, w.members, w.units, w.addon_fen, w.n_elderly, w.n_minor, w.n_disabled, w.n_ill,
@@ -152,19 +154,21 @@ FROM (
 ) w
 WHERE w.amount > 0 OR w.paid = -2
 """), calc), params)
-    analyze(session, "payments")
     marked = " INDEXED BY ix_payments_unsettled" if is_sqlite(session) else ""  # the marked few, not the cycle
     session.execute(text(
         f"INSERT INTO mx_todo (case_id) SELECT case_id FROM payments{marked} WHERE cycle_id = :c AND seq = 0 "
         "AND arrears_months = 0"), {"c": cycle.id})
     since = min(c.computed_at for c in past if c.computed_at is not None)
     lo, hi = county_bounds(cycle.county_code)
-    session.execute(text("""
+    # Found through the (program, updated_at) and (program, end_period) indexes: the few cases changed or
+    # ended since, never a walk over the program's cases (which every county's run would repeat).
+    not_now = ("c.region_code >= :lo AND c.region_code < :hi AND NOT (c.status = 'active' AND c.start_period <= "
+               ":period AND (c.end_period IS NULL OR c.end_period >= :period))")
+    session.execute(text(f"""
 INSERT INTO mx_todo (case_id)
-SELECT c.id FROM cases c
-WHERE c.program_code = :p AND c.region_code >= :lo AND c.region_code < :hi
-  AND NOT (c.status = 'active' AND c.start_period <= :period AND (c.end_period IS NULL OR c.end_period >= :period))
-  AND (c.updated_at >= :since OR c.end_period >= :first)
+SELECT c.id FROM cases c WHERE c.program_code = :p AND c.updated_at >= :since AND {not_now}
+UNION
+SELECT c.id FROM cases c WHERE c.program_code = :p AND c.end_period >= :first AND {not_now}
 """).bindparams(bindparam("since", type_=UTCDateTime())),
         {"p": cycle.program_code, "period": str(period), "since": since, "first": str(first), "lo": lo, "hi": hi})
     analyze(session, "mx_todo")

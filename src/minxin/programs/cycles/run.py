@@ -39,9 +39,10 @@ from minxin.programs.cycles.scratch import (
     LINE_COLUMNS,
     NO_ARREARS,
     NO_REGULAR,
-    analyze,
+    bulk_reads,
     county_bounds,
     dated,
+    key_lookups,
     resolve_standards,
     run_sql,
     scratch,
@@ -220,20 +221,23 @@ def run_cycle(session: Session, *, actor: User, program: str, period: Period, co
     elif not later and len(past) <= arrears.FAST_ARREARS_CYCLES and calc.one_pass_arrears:
         arrears.fast_arrears(session, cycle=cycle, calc=calc, params=params, period=period, past=past)
         tick("补发", 3)
-        if arrears.arrears_groups(session, cycle=cycle, calc=calc, later=later, only_todo=True):
-            arrears.fold_arrears(session, cycle=cycle)
-            arrears.insert_unfolded_arrears(session, cycle=cycle)
-        arrears.finish_arrears(session, cycle=cycle)
+        with key_lookups(session):
+            if arrears.arrears_groups(session, cycle=cycle, calc=calc, later=later, only_todo=True):
+                arrears.fold_arrears(session, cycle=cycle)
+                arrears.insert_unfolded_arrears(session, cycle=cycle)
+            arrears.finish_arrears(session, cycle=cycle)
     else:
         tick("补发", 3)
-        found = arrears.arrears_groups(session, cycle=cycle, calc=calc, later=later, only_todo=False)
+        with bulk_reads(session):
+            found = arrears.arrears_groups(session, cycle=cycle, calc=calc, later=later, only_todo=False)
         _insert_regular(session, calc=calc, params=params, with_arrears=found)
-        analyze(session, "payments")
         if found:
-            arrears.insert_unfolded_arrears(session, cycle=cycle)
+            with key_lookups(session):
+                arrears.insert_unfolded_arrears(session, cycle=cycle)
     calc.after_regular(session, cycle=cycle, period=period)
     tick("重发", 4)
-    _insert_carryover(session, cycle=cycle, period=period)
+    with key_lookups(session):
+        _insert_carryover(session, cycle=cycle, period=period)
     tick("汇总", 5)
     counties = _update_totals(session, cycle)
     cycle.computed_at = utcnow()
@@ -293,7 +297,8 @@ SELECT :c, r.case_id, 0, r.region_code, {amount}, r.amount, r.category, r.rule, 
        'pending'
 FROM ({calc.regular_select(run_sql(session))}) r {join}
 """)
-    session.execute(dated(stmt, calc), params)
+    with bulk_reads(session):
+        session.execute(dated(stmt, calc), params)
 
 
 def _insert_carryover(session: Session, *, cycle: Cycle, period: Period) -> None:

@@ -3,6 +3,8 @@ bounds and the database settings of the run's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Date, bindparam, select, text
@@ -113,10 +115,11 @@ def scratch(session: Session, calc: Calculator) -> None:
 
 
 def analyze(session: Session, *tables: str) -> None:
-    """PostgreSQL: statistics for a table just filled. Autovacuum never sees temporary tables, nor
-    the lines a run has just written (not committed yet): without them the planner takes the cycle
-    for a few rows and walks all of its lines in every statement that follows (ANALYZE samples a
-    fixed number of rows, ≈0.5 s however large the table)."""
+    """PostgreSQL: statistics for a scratch table just filled (autovacuum never sees temporary tables).
+
+    Not for payments: ANALYZE samples a fixed number of rows of the whole table, 0.5–0.8 s however
+    small the county, in each county's run (3.4 s of a city's six, bench/RESULTS.md); the statements
+    after the lines are written say how they are to be planned instead (bulk_reads, key_lookups)."""
     if not is_sqlite(session):
         for table in tables:
             session.execute(text(f"ANALYZE {table}"))
@@ -133,6 +136,43 @@ def tune(session: Session) -> None:
         session.execute(text("SET LOCAL work_mem = '256MB'"))
         session.execute(text("SET LOCAL jit = off"))
         session.execute(text("SET LOCAL random_page_cost = 1.1"))
+
+
+@contextmanager
+def _planner(session: Session, settings: dict[str, str]) -> Iterator[None]:
+    """PostgreSQL planner settings for the statements of the block (this transaction only), restored
+    to the session's after it; SQLite plans each statement as the run's SQL says: nothing to set."""
+    if is_sqlite(session):
+        yield
+        return
+    for name, value in settings.items():
+        session.execute(text(f"SET LOCAL {name} = {value}"))
+    try:
+        yield
+    finally:
+        for name in settings:
+            session.execute(text(f"SET LOCAL {name} TO DEFAULT"))
+
+
+def bulk_reads(session: Session) -> AbstractContextManager[None]:
+    """For the statements that read a county's share of the registry (a fifth of the cases, their
+    households, their lines in earlier cycles): no nested loops over index look-ups, no plain index
+    scans. PostgreSQL then reads a county's cases in the order they lie on disk (bitmap heap scan) and
+    joins by hashing, each page read once; looked up one by one, each of 200,000 cases costs a few
+    random page reads, and the registry does not fit in a default buffer pool (128 MB): the largest
+    county of a million cases read 1.1 million buffers in 6 s instead of 49,000 in 1.2 s
+    (bench/RESULTS.md)."""
+    return _planner(session, {"enable_nestloop": "off", "enable_indexscan": "off"})
+
+
+def key_lookups(session: Session) -> AbstractContextManager[None]:
+    """For the statements driven by a run's few todo cases, arrears groups or carried failures (the
+    scratch tables): each row looks its line or case up by key (nested loops), never a hash of the
+    cycle's lines or of the cases. The cycle's lines just written have no statistics (ANALYZE samples
+    the whole payments table, 0.5–0.8 s in every county's run), so the planner's own choice can be
+    a hash of millions of lines, or the cycle's 200,000 lines read once and walked again for each of
+    1,600 arrears groups (23 s for one county, bench/RESULTS.md)."""
+    return _planner(session, {"enable_hashjoin": "off", "enable_mergejoin": "off", "enable_material": "off"})
 
 
 def resolve_standards(session: Session, *, program: Program, policy: ProgramPolicy, calc: Calculator,
