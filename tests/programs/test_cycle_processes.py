@@ -179,3 +179,26 @@ def test_a_cycle_killed_midway_leaves_all_or_nothing_and_a_rerun_completes_it(ci
         assert r.returncode == 0, r.stderr
         n_cycles, cases, total, pays, paid_total = _cycle_state(city_url, period)
         assert (n_cycles, cases, pays) == (1, HOUSEHOLDS, HOUSEHOLDS) and total == paid_total
+
+
+def test_a_city_run_with_counties_side_by_side_gives_what_one_after_another_gives(city_url):
+    """MINXIN_CYCLE_WORKERS: on PostgreSQL the counties are computed at the same time, each in its own
+    transaction and connection (on SQLite one after another whatever the setting); the cycles, their
+    totals and the audit chain are the same as a run of one county after another."""
+    def city_run(period: str, workers: str) -> dict:
+        r = subprocess.run([sys.executable, "-m", "minxin.cli", "cycle", "run", "dibao", period, "--json", "--as",
+                            "checker"], capture_output=True, text=True, timeout=300, check=False,
+                           env={**_env(city_url), "MINXIN_CYCLE_WORKERS": workers})
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    one, side = city_run("2012-12", "1"), city_run("2013-05", "6")
+    assert [c["county"] for c in side["cycles"]] == [c["county"] for c in one["cycles"]]  # in code order
+    assert [(c["cases"], c["total_fen"]) for c in side["cycles"]] == [(c["cases"], c["total_fen"])
+                                                                      for c in one["cycles"]]
+    assert len({c["cycle_id"] for c in side["cycles"]} | {c["cycle_id"] for c in one["cycles"]}) == 12
+    assert side["cases"] == HOUSEHOLDS and not side["failed"]
+    n_cycles, cases, total, pays, paid_total = _cycle_state(city_url, "2013-05")
+    assert n_cycles == 6
+    verify = _run(city_url, "audit", "verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr

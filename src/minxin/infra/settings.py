@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     port: int = 8000
     # Worker processes of `minxin serve` (docs/deploy.md: 2 × cores on PostgreSQL).
     workers: int = 1
+    # Counties whose cycles a city run (`minxin cycle run PROGRAM MONTH` by a city user) computes at
+    # the same time on PostgreSQL, each in its own transaction and connection; 0: one per CPU core.
+    # SQLite has one writer at a time: its counties always run one after another.
+    cycle_workers: int = 0
     # Session cookies get the Secure flag when served over https or when this is set.
     cookie_secure: bool = False
     session_hours: int = 12

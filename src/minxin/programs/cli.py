@@ -185,8 +185,8 @@ def cycle_run(program: str, period: str,
 
     A city user without --county runs every county, each its own cycle in its own transaction."""
     from minxin.core.divisions import county_of
-    from minxin.infra.db import unit_of_work
-    from minxin.programs.cycles import run_county_cycles, run_cycle
+    from minxin.infra.db import get_engine, unit_of_work
+    from minxin.programs.cycles import city_run_workers, run_county_cycles, run_cycle
 
     p = _period(period)
     with work(write=False) as session:
@@ -201,7 +201,7 @@ def cycle_run(program: str, period: str,
     try:
         with progress_bar(f"cycle {program} {p} 各县区") as update:
             city = run_county_cycles(lambda: unit_of_work(write=True), actor=username, program=program, period=p,
-                                     progress=update)
+                                     progress=update, parallel=city_run_workers(get_engine()))
     except MinxinError as exc:
         fail(exc.message)
     if as_json:
