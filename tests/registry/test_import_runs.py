@@ -224,3 +224,18 @@ def test_a_run_of_another_county_is_not_found_and_marking_it_handled_is_audited(
     assert run.resolved_by == county_officer.username
     entry = session.execute(select(AuditEvent).where(AuditEvent.action == "import.resolve")).scalar_one()
     assert (entry.entity, entry.entity_id, entry.actor) == ("import_run", str(run.id), county_officer.username)
+
+
+def test_each_kind_names_the_permission_its_importer_requires():
+    """The registry cannot import the domains above it, so KINDS spells two permissions as strings: they
+    must be the very permissions the veterans' and children's importers require, and every kind's
+    permission must be one some role holds."""
+    from minxin.auth.service import ROLE_NAMES, role_perms
+    from minxin.children.domain import ChildrenPerm
+    from minxin.registry.import_runs import KINDS
+    from minxin.veterans.domain import VeteranPerm
+
+    assert KINDS["veterans"].perm == VeteranPerm.MANAGE
+    assert KINDS["children"].perm == ChildrenPerm.CHILDREN_IMPORT
+    held = set().union(*(role_perms(role) for role in ROLE_NAMES))
+    assert {kind.perm for kind in KINDS.values()} <= held
