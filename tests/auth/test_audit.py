@@ -282,3 +282,35 @@ def test_entries_written_before_the_key_still_verify_and_later_ones_must_be_keye
         assert not result.ok and result.broken_id == last and "HMAC missing" in result.reason
         s.rollback()
     engine.dispose()
+
+
+def test_the_anchor_names_the_head_the_commit_made_also_after_a_rolled_back_savepoint(file_engine: Engine,
+                                                                                    tmp_path: Path):
+    """The commit anchors the entry this session appended last without reading it back; an entry taken
+    away by a rolled-back savepoint is not anchored (the head is read back then)."""
+    path = tmp_path / "own-audit-anchors.jsonl"
+    with unit_of_work(file_engine) as s:
+        kept = audit.record(s, actor="a", action="test.kept", entity="test")
+    def undone_in_savepoint(s: Session) -> None:
+        with s.begin_nested():
+            audit.record(s, actor="a", action="test.undone", entity="test")
+            raise RuntimeError("savepoint rolled back")
+
+    def released_then_rolled_back() -> None:
+        with unit_of_work(file_engine) as s:
+            with s.begin_nested():  # a savepoint released is not a commit: nothing to anchor yet …
+                audit.record(s, actor="a", action="test.undone", entity="test")
+            raise RuntimeError("… and the transaction rolls back")
+
+    with unit_of_work(file_engine) as s:
+        second = audit.record(s, actor="a", action="test.kept", entity="test")
+        with pytest.raises(RuntimeError):
+            undone_in_savepoint(s)
+    with pytest.raises(RuntimeError):
+        released_then_rolled_back()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["id"] for line in lines] == [kept.id, second.id]
+    with unit_of_work(file_engine, write=False) as s:
+        head = s.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
+        assert head.id == second.id and lines[-1]["hash"] == head.hash and lines[-1]["hmac"] == head.hmac
+        assert audit.verify(s).ok

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from tests.conftest import free_port, make_user, minxin_serve, start_serve, stop_serve
 from tests.factories import elderly_person
 
+from minxin.auth import audit
 from minxin.auth.service import create_token, ensure_system_user
 from minxin.eldercare import calls as svc
 from minxin.eldercare.models import Call
@@ -217,24 +218,22 @@ def test_the_same_event_sent_by_many_clients_at_once_is_one_call(centre: Centre)
         assert conn.execute(select(func.count()).select_from(Call).where(Call.event_id == "pbx-race-1")).scalar() == 1
 
 
-def test_two_transactions_racing_past_the_lookup_store_one_call(centre_db: Centre,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both see no call for the event before either inserts; the UNIQUE key lets one win, the other reads it."""
+def test_two_transactions_inserting_the_same_event_at_once_store_one_call(centre_db: Centre,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both have identified the caller before either inserts; INSERT … ON CONFLICT (event_id) DO NOTHING
+    lets one win (PostgreSQL makes the other wait on the UNIQUE key), the other reads the winner's call."""
     from minxin.auth.models import User
 
     barrier = threading.Barrier(2)
-    lookup = svc.call_by_event
-    first_lookups: set[int] = set()
+    identify = svc.identify_caller
 
-    def look_then_wait(session, event_id):  # type: ignore[no-untyped-def]
-        found = lookup(session, event_id)
-        if threading.get_ident() not in first_lookups:
-            first_lookups.add(threading.get_ident())
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(timeout=1.5)  # SQLite's write lock makes the second wait: then no race at all
+    def identify_then_wait(session, caller):  # type: ignore[no-untyped-def]
+        found = identify(session, caller)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=1.5)  # SQLite's write lock makes the second wait: then no race at all
         return found
 
-    monkeypatch.setattr(svc, "call_by_event", look_then_wait)
+    monkeypatch.setattr(svc, "identify_caller", identify_then_wait)
     results: list[tuple[int, bool]] = []
 
     def receive() -> None:
@@ -252,6 +251,42 @@ def test_two_transactions_racing_past_the_lookup_store_one_call(centre_db: Centr
     assert len({cid for cid, _ in results}) == 1
     with centre_db.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Call).where(Call.event_id == "race-2")).scalar() == 1
+
+
+def test_a_step_whose_transaction_commits_late_is_not_skipped_by_open_or_reconnecting_consoles(
+        centre: Centre) -> None:
+    """On PostgreSQL a step's id comes from a sequence when it is inserted. Transaction A inserts a step
+    (id n) and has not committed; B, begun later, inserts n + 1 and wants to commit first. Were a poll
+    to see n + 1 before n, a console reading "id > last sent" would skip n forever. Both consoles (one
+    open throughout, one reconnecting with Last-Event-ID from before A) get both steps, in id order."""
+    from minxin.auth.models import User
+
+    feed = Feed(centre)
+    first = _post(centre, caller="0518-late-0", kind="consult").json()
+    mark = feed.wait_for(lambda e: e["call_id"] == first["id"])
+    done: dict[str, int] = {}
+
+    def other() -> None:  # B: a whole call, committed as soon as it may
+        with db.unit_of_work(centre.engine) as b:
+            agent_b = b.execute(select(User).where(User.username == "srv_agent")).scalar_one()
+            call_b, _ = svc.receive_call(b, actor=agent_b, caller="0518-late-B", kind="consult", event_id="late-B")
+            done["b"] = call_b.id
+
+    with db.unit_of_work(centre.engine) as a:
+        step_a = svc._append_step(a, first["id"], "srv_agent", "note", "迟到的备注")  # A: step inserted …
+        t = threading.Thread(target=other)
+        t.start()
+        t.join(1.5)  # … B runs meanwhile (or waits for A: the chain lock / SQLite's write lock) …
+        time.sleep(0.3)  # … and the open feed polls a few times
+        agent = a.execute(select(User).where(User.username == "srv_agent")).scalar_one()
+        audit.record(a, actor=agent.username, action="call.note", entity="call", entity_id=first["id"])
+    t.join(30)  # A has committed
+    assert "b" in done
+    for got in (feed, Feed(centre, last_event_id=int(mark["event_id"]))):
+        got.wait_for(lambda e: e["call_id"] == done["b"])
+        got.wait_for(lambda e: e["event_id"] == step_a, timeout=3)
+        assert got.ids == sorted(got.ids) and len(set(got.ids)) == len(got.ids)
+        got.close()
 
 
 def test_a_server_killed_in_a_burst_loses_no_acknowledged_call_and_escalates_after_restart(centre_db: Centre) -> None:

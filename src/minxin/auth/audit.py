@@ -31,11 +31,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, event, select, text
+from sqlalchemy import Connection, Table, event, insert, select, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from minxin.auth.models import AuditEvent
 from minxin.core.errors import Unavailable
@@ -45,6 +45,12 @@ from minxin.infra.settings import get_settings
 log = logging.getLogger("minxin.audit")
 
 GENESIS = "0" * 64
+_TABLE = cast(Table, AuditEvent.__table__)
+# Built once: every audited request runs both.
+_PREV_HASH = select(_TABLE.c.hash).order_by(_TABLE.c.id.desc()).limit(1)
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(7307001)")
+_LOCKED = "minxin_audit_locked"  # session.info: the transaction that holds the chain lock
 
 
 def _canonical(
@@ -153,11 +159,18 @@ def audit_key(path: Path | None = None) -> bytes:
     return key
 
 
-def _lock_chain(session: Session) -> None:
-    """Serialise appends so two writers never chain onto the same previous entry."""
+def lock_chain(session: Session) -> None:
+    """Serialise appends so two writers never chain onto the same previous entry; held to commit.
+
+    Other append-only tables that readers follow by id (the call centre's `call_events`) take it
+    before their insert too: their ids are then handed out in commit order (see eldercare.stream)."""
     if is_sqlite(session):
         return  # SQLite write transactions already hold the database write lock (BEGIN IMMEDIATE)
-    session.execute(text("SELECT pg_advisory_xact_lock(7307001)"))
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_LOCKED) is transaction:
+        return  # taken already in this transaction (a rolled-back savepoint forgets it, see below)
+    session.execute(_ADVISORY_LOCK)
+    session.info[_LOCKED] = session.get_transaction()
 
 
 def record(
@@ -172,9 +185,9 @@ def record(
 ) -> AuditEvent:
     """Append one audit entry to the chain (in the caller's transaction)."""
     key = audit_key(key_path(session))  # before anything is written: no key, no entry, no change
-    _lock_chain(session)
+    lock_chain(session)
     session.flush()
-    prev = session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+    prev = session.execute(_PREV_HASH).scalar()
     prev_hash = prev or GENESIS
     # Microsecond precision survives every database round trip.
     at = utcnow()
@@ -185,20 +198,23 @@ def record(
         detail=detail_json,
     )
     digest = entry_hash(prev_hash, canonical)
-    event = AuditEvent(
-        at=at, actor=actor, action=action, entity=entity, entity_id=eid, region_code=region_code,
-        detail=detail_json, prev_hash=prev_hash, hash=digest, hmac=entry_hmac(key, digest),
-    )
-    session.add(event)
-    session.flush()
+    mac = entry_hmac(key, digest)
+    values = {"at": at, "actor": actor, "action": action, "entity": entity, "entity_id": eid,
+              "region_code": region_code, "detail": detail_json, "prev_hash": prev_hash, "hash": digest, "hmac": mac}
+    # One INSERT … RETURNING id, no unit of work: this runs in every audited request.
+    new_id = int(session.execute(_INSERT, values).scalar_one())
     session.info[_PENDING] = True
-    return event
+    session.info[_LAST] = (new_id, digest, mac)
+    return AuditEvent(id=new_id, **values)
 
 
 # ---- anchors ---------------------------------------------------------------------------------------
 
 _PENDING = "minxin_audit_pending"  # session.info: this transaction appended entries
 _HEAD = "minxin_audit_head"  # session.info: the head to anchor once the commit has happened
+# session.info: (id, hash, hmac) of the entry this session appended last. Under the chain lock, held
+# to commit, it is the head the commit makes durable; any rollback (also of a savepoint) forgets it.
+_LAST = "minxin_audit_last"
 
 
 @dataclass(frozen=True)
@@ -250,13 +266,21 @@ def _remember_head(session: Session) -> None:
     A session bound to a Connection runs inside somebody else's transaction (tests, bulk loaders):
     its "commit" commits nothing, so it anchors nothing; the transaction's owner does.
     """
+    if session.in_nested_transaction():
+        return  # a savepoint released: nothing is durable yet
+    last = session.info.pop(_LAST, None)
     if not session.info.pop(_PENDING, False) or isinstance(session.bind, Connection):
         return
-    session.info[_HEAD] = (_head(session), anchor_path(session))
+    # The entry this transaction appended last is the head (the chain lock is held to commit); read
+    # it back only when a rolled-back savepoint may have taken it away.
+    head = _head(session) if last is None else Anchor(id=last[0], hash=last[1], hmac=last[2], at=utcnow().isoformat())
+    session.info[_HEAD] = (head, anchor_path(session))
 
 
 @event.listens_for(Session, "after_commit")
 def _anchor_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop(_HEAD, None)
     if pending is None or pending[0] is None:
         return
@@ -267,10 +291,21 @@ def _anchor_after_commit(session: Session) -> None:
         log.exception("could not append the audit anchor for entry %s", anchor.id)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_head(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_HEAD, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_last(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A rolled-back savepoint may have held the last entry (the commit then reads the head back) and
+    may have taken the chain lock (PostgreSQL releases what a rolled-back subtransaction took); the
+    entries before it still go to the commit's anchor."""
+    session.info.pop(_LAST, None)
+    session.info.pop(_LOCKED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction(session: Session, transaction: SessionTransaction) -> None:
+    """The session's transaction is over (committed and anchored, rolled back, or closed)."""
+    if transaction.parent is None:
+        for name in (_PENDING, _HEAD, _LAST, _LOCKED):
+            session.info.pop(name, None)
 
 
 class AnchorFileError(Exception):

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, Select, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, bindparam, delete, select
+from sqlalchemy.orm import Session, joinedload
 
 from minxin.auth import audit
 from minxin.auth.models import ROLES, ApiToken, LoginThrottle, User, WebSession
@@ -457,10 +457,14 @@ def revoke_token(session: Session, *, actor: User, token_id_or_prefix: str) -> A
     return token
 
 
+# One query for the token and its user, built once: it runs on every API request, and a revocation
+# or a deactivated account takes effect at the next one.
+_TOKEN_LOOKUP = (select(ApiToken).options(joinedload(ApiToken.user, innerjoin=True))
+                 .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)))
+
+
 def user_for_token(session: Session, plain: str) -> User | None:
-    token = session.execute(
-        select(ApiToken).where(ApiToken.token_hash == _sha256(plain), ApiToken.revoked_at.is_(None))
-    ).scalar_one_or_none()
+    token = session.execute(_TOKEN_LOOKUP, {"token_hash": _sha256(plain)}).scalar_one_or_none()
     if token is None or not token.user.is_active:
         return None
     now = utcnow()

@@ -60,8 +60,8 @@ def receive(body: CallIn, session: Session = Depends(get_session), user: User = 
     """Take a call from the phone system or a device: 201 stored, 200 for a repeated `event_id`."""
     call, created = svc.receive_call(session, actor=user, caller=body.caller, kind=body.kind, at=body.at,
                                      location=body.location, event_id=body.event_id)
-    session.commit()
     out = call_out(call)
+    session.commit()
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
 
 

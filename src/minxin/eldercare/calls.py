@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, func, insert, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from minxin.auth import audit
 from minxin.auth.models import User
@@ -117,6 +118,26 @@ def get_call_for(session: Session, user: User, call_id: int, *, for_update: bool
 
 # ---- intake ----------------------------------------------------------------------------------------
 
+def _identify_stmt(device: bool, phone: bool) -> Select[Any]:
+    parts = []
+    if device:
+        parts.append(select(CallDevice.person_id.label("pid"), literal(0).label("pri"))
+                     .where(CallDevice.terminal_id == bindparam("device")))
+    if phone:
+        parts.append(select(ElderlyProfile.person_id.label("pid"), literal(1).label("pri"))
+                     .where(ElderlyProfile.phone == bindparam("phone")))
+        parts.append(select(ElderlyProfile.person_id.label("pid"), literal(2).label("pri"))
+                     .where(ElderlyProfile.home_phone == bindparam("phone")))
+    union = parts[0].union_all(*parts[1:]).subquery() if len(parts) > 1 else parts[0].subquery()
+    return (select(union.c.pid, Person.region_code).join(Person, Person.id == union.c.pid)
+            .order_by(union.c.pri, union.c.pid).limit(1))
+
+
+# Built once (with bound parameters): every call runs one of them, and building a statement costs
+# more than running it.
+_IDENTIFY = {(d, p): _identify_stmt(d, p) for d in (True, False) for p in (True, False) if d or p}
+
+
 def identify_caller(session: Session, caller: str) -> tuple[int | None, str | None]:
     """(person id, community) of the caller: a device id or a normalised phone number, one indexed query.
 
@@ -125,22 +146,11 @@ def identify_caller(session: Session, caller: str) -> tuple[int | None, str | No
     """
     device = normalize_device_id(caller)
     phone = normalize_phone_number(caller)
-    parts = []
-    if device is not None:
-        parts.append(select(CallDevice.person_id.label("pid"), literal(0).label("pri"))
-                     .where(CallDevice.terminal_id == device))
-    if phone is not None:
-        parts.append(select(ElderlyProfile.person_id.label("pid"), literal(1).label("pri"))
-                     .where(ElderlyProfile.phone == phone))
-        parts.append(select(ElderlyProfile.person_id.label("pid"), literal(2).label("pri"))
-                     .where(ElderlyProfile.home_phone == phone))
-    if not parts:
+    if device is None and phone is None:
         return None, None
-    union = parts[0].union_all(*parts[1:]).subquery() if len(parts) > 1 else parts[0].subquery()
-    row = session.execute(
-        select(union.c.pid, Person.region_code).join(Person, Person.id == union.c.pid)
-        .order_by(union.c.pri, union.c.pid).limit(1)
-    ).first()
+    params = {"device": device} if phone is None else {"phone": phone} if device is None else \
+        {"device": device, "phone": phone}
+    row = session.execute(_IDENTIFY[device is not None, phone is not None], params).first()
     return (int(row[0]), row[1]) if row else (None, None)
 
 
@@ -172,17 +182,37 @@ def call_by_event(session: Session, event_id: str) -> Call | None:
     return session.execute(select(Call).where(Call.event_id == event_id)).scalar_one_or_none()
 
 
+_CALLS = cast(Table, Call.__table__)
+_EVENTS = cast(Table, CallEvent.__table__)
+
+
+_INSERT_CALL = {
+    "postgresql": pg_insert(_CALLS).on_conflict_do_nothing(index_elements=["event_id"]).returning(_CALLS.c.id),
+    "sqlite": sqlite_insert(_CALLS).on_conflict_do_nothing(index_elements=["event_id"]).returning(_CALLS.c.id),
+}
+_INSERT_STEP = insert(_EVENTS).returning(_EVENTS.c.id)
+
+
+def _insert_call(session: Session, values: dict[str, Any]) -> int | None:
+    """INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING id: the new call's id, or None when a call
+    with this event_id exists (also one a concurrent transaction committed a moment ago: PostgreSQL
+    waits for it on the UNIQUE key, SQLite's write lock already serialises)."""
+    new_id = session.execute(_INSERT_CALL[session.get_bind().dialect.name], values).scalar()
+    return None if new_id is None else int(new_id)
+
+
 def receive_call(session: Session, *, actor: User, caller: str, kind: str | None = None,
                  at: datetime | None = None, location: str | None = None, event_id: str | None = None,
                  now: datetime | None = None) -> tuple[Call, bool]:
     """Store an incoming call; returns (call, created). A repeated event_id gives the first call back.
 
     1. Check the input; an unknown caller is still a call (person_id None), never an error.
-    2. A known event_id answers with its call at once.
-    3. Otherwise insert inside a savepoint; if a concurrent request inserted the same event_id first,
-       the UNIQUE key refuses ours and we read theirs.
-    4. The first timeline step and the audit entry go in the same transaction; the caller commits
-       before answering.
+    2. Identify the caller (one indexed query).
+    3. One INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING id: the UNIQUE key decides between
+       a repeat, or two requests with the same event_id at the same moment; the loser reads the
+       winner's row.
+    4. The first timeline step and the audit entry go in the same transaction (plain INSERTs, no unit
+       of work: this is the call centre's hot path); the caller commits before answering.
     """
     require(actor, EldercarePerm.CALLS_INTAKE)
     raw_caller = " ".join((caller or "").split())
@@ -200,39 +230,45 @@ def receive_call(session: Session, *, actor: User, caller: str, kind: str | None
             raise ValidationError("来电时间晚于当前时间 (call time in the future)", field="at")
     clean_location = _clean_text(location, label="位置", field="location", max_len=200)
     clean_event = _clean_text(event_id, label="事件编号", field="event_id", max_len=64)
-    if clean_event is not None:
-        existing = call_by_event(session, clean_event)
-        if existing is not None:
-            return existing, False
     person_id, region = identify_caller(session, raw_caller)
-    call = Call(event_id=clean_event, caller=raw_caller, person_id=person_id, region_code=region, kind=clean_kind,
-                status="open", location=clean_location, received_at=received, created_at=now,
-                escalate_at=escalation_deadline(received, clean_kind, call_policy()))
-    try:
-        with session.begin_nested():
-            session.add(call)
-            session.flush()
-    except IntegrityError:
-        if clean_event is None:
-            raise
+    values: dict[str, Any] = {
+        "event_id": clean_event, "caller": raw_caller, "person_id": person_id, "region_code": region,
+        "kind": clean_kind, "status": "open", "location": clean_location, "received_at": received,
+        "created_at": now, "escalate_at": escalation_deadline(received, clean_kind, call_policy())}
+    call_id = _insert_call(session, values)
+    if call_id is None:
+        assert clean_event is not None  # without an event_id nothing can conflict
         winner = call_by_event(session, clean_event)
-        if winner is None:
-            raise
+        if winner is None:  # pragma: no cover - the conflicting row is committed before ON CONFLICT decides
+            raise Conflict(f"事件编号冲突，请重试：{clean_event} (event_id conflict, retry)")
         return winner, False
+    # The row as written, without reading it back; attributes not listed would load on first use.
+    call = Call(id=call_id, taken_at=None, taken_by=None, dispatched_at=None, closed_at=None, outcome=None,
+                escalated_at=None, **values)
+    make_transient_to_detached(call)
+    session.add(call)
     who = "来电人未识别" if person_id is None else "已识别来电人"
     what = f"来电 {raw_caller}（{who}）" + (f"，类型：{KIND_NAMES[clean_kind]}" if clean_kind else "")
-    _step(session, call, actor.username, "received", what + (f"，位置：{clean_location}" if clean_location else ""))
-    audit.record(session, actor=actor.username, action="call.receive", entity="call", entity_id=call.id,
+    _append_step(session, call_id, actor.username, "received",
+                 what + (f"，位置：{clean_location}" if clean_location else ""))
+    audit.record(session, actor=actor.username, action="call.receive", entity="call", entity_id=call_id,
                  region_code=region, detail={"caller": raw_caller, "kind": clean_kind, "event_id": clean_event,
                                              "person_id": person_id})
     return call, True
 
 
-def _step(session: Session, call: Call, actor: str, action: str, what: str, *, at: datetime | None = None) -> CallEvent:
-    event = CallEvent(call_id=call.id, at=at or utcnow(), actor=actor, action=action, what=what)
-    session.add(event)
-    session.flush()
-    return event
+def _append_step(session: Session, call_id: int, actor: str, action: str, what: str, *,
+                 at: datetime | None = None) -> int:
+    """Insert one timeline step; its id is taken under the audit chain lock, held to commit, so on
+    PostgreSQL step ids become visible in increasing order and a console reading by id skips none."""
+    audit.lock_chain(session)
+    return int(session.execute(_INSERT_STEP, {"call_id": call_id, "at": at or utcnow(), "actor": actor,
+                                              "action": action, "what": what}).scalar_one())
+
+
+def _step(session: Session, call: Call, actor: str, action: str, what: str, *, at: datetime | None = None) -> None:
+    session.flush()  # the call's own changes first (its row lock is held already)
+    _append_step(session, call.id, actor, action, what, at=at)
 
 
 def _audit(session: Session, actor: User, call: Call, action: str, **detail: Any) -> None:
@@ -368,8 +404,7 @@ def escalate_due(session: Session, *, now: datetime | None = None, actor: str = 
     ).all())
     for call_id, region, received in sorted(claimed):
         waited = int((now - received).total_seconds())
-        session.add(CallEvent(call_id=call_id, at=now, actor=actor, action="escalate",
-                              what=f"{waited} 秒无人接听，已上报值班主任"))
+        _append_step(session, call_id, actor, "escalate", f"{waited} 秒无人接听，已上报值班主任", at=now)
         audit.record(session, actor=actor, action="call.escalate", entity="call", entity_id=call_id,
                      region_code=region, detail={"waited_seconds": waited})
     session.flush()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from minxin.core.errors import ValidationError
+from minxin.infra.settings import get_settings
 from minxin.programs.policy import load_policy
 
 
@@ -20,7 +22,15 @@ class CallPolicy:
 
 
 def call_policy() -> CallPolicy:
-    """[eldercare] of the city's policy file; a missing key takes the default, a bad one is an error."""
+    """[eldercare] of the city's policy file; a missing key takes the default, a bad one is an error.
+
+    Read once per process and policy file setting, like the other policy reads (the file is loaded
+    once per path): a changed policy takes effect when the server restarts."""
+    return _call_policy(get_settings().policy_file)
+
+
+@lru_cache(maxsize=4)
+def _call_policy(configured: object) -> CallPolicy:
     raw = load_policy().section("eldercare")
     values: dict[str, int] = {}
     for name in CallPolicy.__dataclass_fields__:

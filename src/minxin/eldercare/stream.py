@@ -3,6 +3,15 @@
 Every worker process can serve every console because the feed is the database, not a process's
 memory: a step written by any process shows up at the next poll of every stream. The event id is the
 `call_events` id, so a browser that reconnects sends `Last-Event-ID` and gets exactly what it missed.
+
+Reading by "id greater than the last one sent" skips nothing only if ids become visible in increasing
+order. On PostgreSQL ids come from a sequence when the row is inserted, and two transactions may
+commit in the other order: a poll could see 105 while 104 is still uncommitted, and never look back.
+So every step is inserted under the audit chain lock (`audit.lock_chain`, a transaction-level advisory
+lock held to commit, which every audited write takes anyway): a step's id is handed out only after
+every earlier step's transaction has committed or rolled back. A poll that sees id N therefore sees
+every step below N that will ever exist, and N is a safe resume point. SQLite has one writer at a time
+(BEGIN IMMEDIATE), which gives the same order.
 """
 
 from __future__ import annotations

@@ -95,6 +95,13 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
     app.state.scope_labels = {}
     app.state.city_name = None
 
+    # The API first: routes are matched in order, and the phone system's POST /api/v1/calls should
+    # not be compared with every page's path before its own (no page lives under /api/).
+    for domain in installed():
+        for name in domain.api:
+            router = importlib.import_module(name).router
+            app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(api_user)])
+
     template_dirs: list[Path] = []
     web_modules: list[tuple[str, str | None]] = [(name, None) for name in KIT_MODULES]
     web_modules += [(name, domain.menu_group) for domain in installed() for name in domain.web]
@@ -110,11 +117,6 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
             app.include_router(public, include_in_schema=False)
         if (router := getattr(module, "router", None)) is not None:
             app.include_router(router, include_in_schema=False, dependencies=[Depends(current_user)])
-    for domain in installed():
-        for name in domain.api:
-            router = importlib.import_module(name).router
-            app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(api_user)])
-
     app.include_router(health_router)  # /healthz: no login, no data
     app.state.templates = build_templates(template_dirs)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

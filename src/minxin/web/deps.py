@@ -89,11 +89,12 @@ class _ShortIntConvertor(IntegerConvertor):
 register_url_convertor("int", _ShortIntConvertor())
 
 
-def ids_in_range(request: Request) -> None:
+async def ids_in_range(request: Request) -> None:
     """Every `…_id` path parameter beyond any record id (/cases/99999999999999999999999) is not found.
 
     The app puts this on every route, ahead of the handler, so no page or API route hands a 64-bit
     overflow to the database driver (a 500) and each answers 404 like any other missing record.
+    `async`: it only looks at the path, so it runs on the event loop, not a worker thread.
     """
     for name, value in request.path_params.items():
         if not name.endswith("_id"):
