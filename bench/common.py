@@ -66,17 +66,31 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _forget_anchors(url: str) -> None:
+    """The replaced database's anchor file (its default place only: a configured MINXIN_AUDIT_ANCHOR_FILE
+    is left alone); its anchors would name entries the new database never had (`minxin audit verify`
+    would call that a truncation)."""
+    from minxin.auth import audit
+    from minxin.infra.settings import get_settings
+
+    if get_settings().audit_anchor_file is None:
+        audit.anchor_path(url).unlink(missing_ok=True)
+
+
 def fresh_sqlite(path: Path) -> Engine:
     """A new SQLite file at `path`, migrated, with regions and the system user (= `minxin init`)."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    _forget_anchors(f"sqlite:///{path}")
     return _initialise(f"sqlite:///{path}")
 
 
 def fresh_postgres(url: str, name: str) -> Engine:
     """A new database `name` on the server of `url` (dropped first if it exists), initialised."""
     _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
-    return _initialise(make_url(url).set(database=name).render_as_string(hide_password=False))
+    target = make_url(url).set(database=name).render_as_string(hide_password=False)
+    _forget_anchors(target)
+    return _initialise(target)
 
 
 def drop_postgres(url: str, name: str) -> None:
