@@ -50,6 +50,8 @@ def test_no_generated_api_request_gets_a_server_error(app: Any, session: Session
     assert len(operations) >= 20
     found: list[str] = []
     for operation in operations:
+        if operation.path == "/api/v1/calls/stream":
+            continue  # an endless event stream: each request would hold until the feed's time limit
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             _fuzz_operation(operation, mode, headers, found)
     assert found == []
