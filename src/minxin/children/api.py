@@ -25,7 +25,7 @@ from minxin.core.masking import mask_id, mask_name, mask_phone
 from minxin.infra.clock import today
 from minxin.registry.import_runs import record_refused_file
 from minxin.web.deps import api_user, get_session
-from minxin.web.uploads import UploadTooLarge, read_upload
+from minxin.web.forms import read_import_file
 
 router = APIRouter(tags=["children"])
 
@@ -87,14 +87,8 @@ def child(child_id: Annotated[int, Path(ge=1, le=2**31 - 1)], user: User = Depen
              responses={**ERRORS, 422: {"description": "Row errors: nothing stored"}})
 def children_import(file: UploadFile | None = File(None), dry_run: bool = Form(False),
                     user: User = Depends(api_user), session: Session = Depends(get_session)) -> Any:
-    try:
-        data, filename = read_upload(file)
-    except UploadTooLarge as exc:  # no importer reads it: its refusal is recorded here, through the service
-        if not dry_run:
-            record_refused_file(session, actor=user, kind="children", filename=(file.filename if file else "") or "",
-                                reason=exc.message)
-            session.commit()
-        raise
+    data, filename = read_import_file(session, file, dry_run=dry_run, too_large=lambda name, reason: (
+        record_refused_file(session, actor=user, kind="children", filename=name, reason=reason)))
     result = service.import_children(session, actor=user, data=data, filename=filename, dry_run=dry_run)
     body = ChildImportOut(ok=result.ok, dry_run=dry_run, children=result.cases,
                           errors=[ImportErrorOut(row=e.row, column=e.column, reason=e.reason) for e in result.errors])

@@ -50,7 +50,7 @@ from minxin.registry.service import (
 from minxin.registry.views import import_counts
 from minxin.stats import stats_for
 from minxin.web.deps import api_user, get_session
-from minxin.web.uploads import UploadTooLarge, read_upload
+from minxin.web.forms import read_import_file
 
 router = APIRouter(tags=["registry"])
 
@@ -188,14 +188,8 @@ def import_file(file: UploadFile | None = File(None, description="The .xlsx or .
                 dry_run: bool = Form(False), user: User = Depends(api_user),
                 session: Session = Depends(get_session)) -> ImportOut | JSONResponse:
     """All rows are checked first; either the whole file is stored or nothing is."""
-    try:
-        data, filename = read_upload(file)
-    except UploadTooLarge as exc:  # no importer reads it: its refusal is recorded here, through the service
-        if not dry_run:
-            record_refused_file(session, actor=user, kind="households", filename=(file.filename if file else "") or "",
-                                reason=exc.message)
-            session.commit()
-        raise
+    data, filename = read_import_file(session, file, dry_run=dry_run, too_large=lambda name, reason: (
+        record_refused_file(session, actor=user, kind="households", filename=name, reason=reason)))
     result = import_households(session, actor=user, data=data, filename=filename, dry_run=dry_run)
     if not result.ok:
         session.commit()  # the recorded run only: the import undid its own writes

@@ -92,6 +92,20 @@ def refused_import(request: Request, user: User, result: CheckedFile, *,
             "errors": row_errors[:shown], "error_count": len(row_errors), "sheet_token": token}
 
 
+def read_import_file(session: Session, file: UploadFile | None, *, dry_run: bool = False,
+                     too_large: Callable[[str, str], object] | None = None) -> tuple[bytes, str]:
+    """read_upload for an import (page or API): a file refused for its size, which no importer reads, is
+    first recorded by `too_large(filename, reason)` (the domain's service) and committed, unless dry_run;
+    the refusal (UploadTooLarge, a ValidationError) is then raised as read_upload raises it."""
+    try:
+        return read_upload(file)
+    except UploadTooLarge as exc:
+        if too_large is not None and file is not None and not dry_run:
+            too_large(file.filename or "", exc.message)
+            session.commit()
+        raise
+
+
 def handle_import(request: Request, session: Session, *, user: User, file: UploadFile | None, dry_run: bool,
                   check: Callable[[bytes, str], R], page: Callable[..., Response],
                   done: Callable[[R], dict[str, Any]], shown: int = MAX_ERRORS_SHOWN,
@@ -109,12 +123,7 @@ def handle_import(request: Request, session: Session, *, user: User, file: Uploa
     its size (which no importer reads), then it is committed.
     """
     try:
-        data, filename = read_upload(file)
-    except UploadTooLarge as exc:
-        if too_large is not None and file is not None and not dry_run:
-            too_large(file.filename or "", exc.message)
-            session.commit()
-        return page(file_error=error_message(request, exc), dry_run=dry_run, status_code=422)
+        data, filename = read_import_file(session, file, dry_run=dry_run, too_large=too_large)
     except ValidationError as exc:
         return page(file_error=error_message(request, exc), dry_run=dry_run, status_code=422)
     result = check(data, filename)

@@ -28,11 +28,11 @@ from minxin.infra.settings import get_settings
 from minxin.registry.import_runs import record_refused_file
 from minxin.web.deps import current_user, get_session, writes
 from minxin.web.errors import megabytes
-from minxin.web.forms import MAX_ERRORS_SHOWN, XLSX, refused_import
+from minxin.web.forms import MAX_ERRORS_SHOWN, XLSX, read_import_file, refused_import
 from minxin.web.i18n import domain_message
 from minxin.web.nav import NavItem
 from minxin.web.templating import local_today, render, request_lang
-from minxin.web.uploads import UploadTooLarge, read_upload, upload_limit
+from minxin.web.uploads import upload_limit
 
 router = APIRouter()
 
@@ -205,13 +205,8 @@ def medical_import(request: Request, file: UploadFile | None = File(None), user:
     """Check the whole file, store and assess all new records or none; show the outcome."""
     filters = _filters("", "", "", "")
     try:
-        data, filename = read_upload(file)
-    except UploadTooLarge as exc:
-        record_refused_file(session, actor=user, kind="medical", filename=(file.filename if file else "") or "",
-                            reason=exc.message)
-        session.commit()
-        return _page(request, session, user, filters=filters, status_code=422,
-                     file_error=domain_message(exc.message, lang=request_lang(request)))
+        data, filename = read_import_file(session, file, too_large=lambda name, reason: (
+            record_refused_file(session, actor=user, kind="medical", filename=name, reason=reason)))
     except ValidationError as exc:
         return _page(request, session, user, filters=filters, status_code=422,
                      file_error=domain_message(exc.message, lang=request_lang(request)))
