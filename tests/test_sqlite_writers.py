@@ -1,8 +1,11 @@
-"""SQLite writers of one process take turns on a lock of the process before BEGIN IMMEDIATE (no
-sleep-and-retry between threads), and the turn ends with the transaction however it ends."""
+"""SQLite writers take turns before BEGIN IMMEDIATE, the threads of a process on a lock of the process
+and the processes on a file beside the database (no sleep-and-retry between them), and the turn ends
+with the transaction however it ends."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -60,4 +63,46 @@ def test_many_threads_writing_at_once_all_commit(tmp_path: Path) -> None:
         t.join(60)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM t")).scalar_one() == 200
+    engine.dispose()
+
+
+_WRITER = """
+import sys, threading
+from sqlalchemy import text
+from minxin.infra.db import make_engine, unit_of_work
+engine = make_engine(sys.argv[1])
+def add():
+    for _ in range(int(sys.argv[2])):
+        with unit_of_work(engine) as s:
+            n = s.execute(text("SELECT n FROM t")).scalar_one()
+            s.execute(text("UPDATE t SET n = :n"), {"n": n + 1})
+threads = [threading.Thread(target=add) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+"""
+
+
+def test_processes_take_turns_on_the_file_beside_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "procs.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        conn.execute(text("INSERT INTO t VALUES (0)"))
+    probe = [sys.executable, "-c", "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+             "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)", f"{path}-turn"]
+    with unit_of_work(engine) as s:
+        s.execute(text("UPDATE t SET n = n + 1"))
+        # another process finds the turn taken while this write transaction is open …
+        assert subprocess.run(probe, capture_output=True).returncode != 0
+    # … and free once it has committed
+    assert subprocess.run(probe, capture_output=True).returncode == 0
+    # Two processes of four writing threads each, every read-modify-write in its own transaction: none
+    # fails on the lock and none is lost.
+    writers = [subprocess.Popen([sys.executable, "-c", _WRITER, f"sqlite:///{path}", "40"],
+                                stderr=subprocess.PIPE) for _ in range(2)]
+    for w in writers:
+        _, err = w.communicate(timeout=120)
+        assert w.returncode == 0, err.decode()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM t")).scalar_one() == 1 + 2 * 4 * 40
     engine.dispose()

@@ -29,7 +29,8 @@ from minxin.eldercare.schemas import (
     StepOut,
 )
 from minxin.eldercare.stream import call_events_stream, start_position
-from minxin.web.deps import api_user, get_session
+from minxin.infra.db import start_writing
+from minxin.web.deps import api_user, get_session, own_writes
 
 router = APIRouter(tags=["eldercare calls"])
 
@@ -56,8 +57,13 @@ def call_detail(session: Session, call: Call) -> CallDetailOut:
 
 @router.post("/calls", response_model=CallOut, status_code=201, responses={
     200: {"model": CallOut, "description": "A repeated event_id: the call stored the first time"}, **ERRORS})
+@own_writes
 def receive(body: CallIn, session: Session = Depends(get_session), user: User = Depends(api_user)) -> Any:
     """Take a call from the phone system or a device: 201 stored, 200 for a repeated `event_id`."""
+    # The write transaction spans this one worker-thread call only (@own_writes): on SQLite, one
+    # writer at a time, a lock held from the dependencies to here would also be held while the
+    # request waits its turn on the busy event loop.
+    start_writing(session)
     call, created = svc.receive_call(session, actor=user, caller=body.caller, kind=body.kind, at=body.at,
                                      location=body.location, event_id=body.event_id)
     out = call_out(call)

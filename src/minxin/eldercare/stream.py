@@ -73,9 +73,12 @@ async def call_events_stream(request: Request, *, user: User, factory: sessionma
         if await request.is_disconnected():
             return
         batch = await run_in_threadpool(_poll, factory, user, after)
-        for payload in batch:
-            after = payload["event_id"]
-            yield f"id: {after}\nevent: call\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+        if batch:
+            # One chunk per poll, not one per step: each chunk goes through every middleware's send
+            # and a socket write, and a busy centre has tens of steps in a poll.
+            after = batch[-1]["event_id"]
+            yield "".join(f"id: {p['event_id']}\nevent: call\ndata: {json.dumps(p, ensure_ascii=False)}\n\n"
+                          for p in batch)
             last_sent = time.monotonic()
         now = time.monotonic()
         if now - started >= MAX_STREAM_SECONDS:

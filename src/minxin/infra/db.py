@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -16,6 +17,11 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from minxin.infra.settings import get_settings
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -106,11 +112,23 @@ def _configure_sqlite(engine: Engine) -> None:
 
 # SQLite's own wait for the write lock (busy_timeout) sleeps and retries, backing off up to 100 ms a
 # try: with many writers queued the lock sits free while they sleep, which costs throughput and
-# makes the slowest wait seconds. So the writers of one process queue on a lock of their own (per
-# database file) before BEGIN IMMEDIATE and take turns at once; only the processes wait for each other
-# SQLite's way. The turn ends with the transaction (commit, rollback, close); after 30 s of waiting
-# a writer goes on to BEGIN IMMEDIATE anyway (busy_timeout then decides, as before).
+# makes the slowest wait seconds. So writers take turns before BEGIN IMMEDIATE, in two steps:
+#
+# 1. the threads of one process queue on a lock of the process (per database file) and take turns
+#    at once;
+# 2. the one thread of each process that holds that turn takes an exclusive lock on a file next to
+#    the database (`<database>-turn`, flock), so the worker processes of `minxin serve --workers N`
+#    and a command run beside them take turns too, without SQLite's back-off. A process that finds
+#    the file taken waits in steps of half a millisecond and says so (a shared lock on
+#    `<database>-waiting`); a process that has just had its turn lets a waiting one go first, so no
+#    process keeps the lock by handing it from thread to thread.
+#
+# The turn ends with the transaction (commit, rollback, close); after 30 s of waiting a writer goes
+# on to BEGIN IMMEDIATE anyway (busy_timeout then decides, as before). The kernel drops a dead
+# process's file locks.
 _WRITE_TURN_WAIT = 30.0
+_FILE_TURN_STEP = 0.0005
+_LET_WAITER_GO = 0.002
 _turns: dict[str, threading.Lock] = {}
 _turns_guard = threading.Lock()
 
@@ -121,22 +139,96 @@ def _write_turn(database: str) -> threading.Lock:
         return _turns.setdefault(key, threading.Lock())
 
 
+class _FileTurn:
+    """The processes' turn on one database file (step 2 above). Used only by the thread that holds the
+    process's turn (step 1), so one open file per process serves all its connections."""
+
+    def __init__(self, database: str) -> None:
+        self.base = os.path.abspath(database)
+        self._files: tuple[int, int, int] | None = None  # (pid, turn fd, waiting fd)
+
+    def _fds(self) -> tuple[int, int]:
+        pid = os.getpid()
+        if self._files is None or self._files[0] != pid:  # a forked child opens its own (locks are per open file)
+            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+            self._files = (pid, os.open(self.base + "-turn", flags, 0o600),
+                           os.open(self.base + "-waiting", flags, 0o600))
+        return self._files[1], self._files[2]
+
+    def take(self, deadline: float) -> bool:
+        turn, waiting = self._fds()
+        if self._others_waiting(waiting):
+            time.sleep(_LET_WAITER_GO)
+        if self._try(turn):
+            return True
+        fcntl.flock(waiting, fcntl.LOCK_SH)
+        try:
+            while time.monotonic() < deadline:
+                time.sleep(_FILE_TURN_STEP)
+                if self._try(turn):
+                    return True
+            return False
+        finally:
+            fcntl.flock(waiting, fcntl.LOCK_UN)
+
+    def give_back(self) -> None:
+        fcntl.flock(self._fds()[0], fcntl.LOCK_UN)
+
+    @staticmethod
+    def _try(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    @classmethod
+    def _others_waiting(cls, waiting: int) -> bool:
+        if not cls._try(waiting):
+            return True
+        fcntl.flock(waiting, fcntl.LOCK_UN)
+        return False
+
+
+_file_turns: dict[str, _FileTurn] = {}
+
+
+def _file_turn(database: str) -> _FileTurn | None:
+    if fcntl is None:  # no flock (Windows): the processes wait SQLite's way
+        return None
+    key = os.path.abspath(database)
+    with _turns_guard:
+        return _file_turns.setdefault(key, _FileTurn(key))
+
+
 def _connection_class(module: Any) -> Any:
     class TurnTakingConnection(module.Connection):  # type: ignore[misc]
-        """A connection whose write transactions queue on the process's lock for the file."""
+        """A connection whose write transactions queue for the process's turn, then the file's."""
 
         def __init__(self, database: Any, *args: Any, **kwargs: Any) -> None:
             super().__init__(database, *args, **kwargs)
             name = str(database)
-            self._turn: threading.Lock | None = None if name == ":memory:" or name.startswith("file:") \
-                else _write_turn(name)
+            local = name == ":memory:" or name.startswith("file:")
+            self._turn: threading.Lock | None = None if local else _write_turn(name)
+            self._file_turn: _FileTurn | None = None if local else _file_turn(name)
             self._has_turn = False
+            self._has_file_turn = False
 
         def take_write_turn(self) -> None:
-            if self._turn is not None and not self._has_turn:
-                self._has_turn = self._turn.acquire(timeout=_WRITE_TURN_WAIT)
+            if self._turn is None or self._has_turn:
+                return
+            deadline = time.monotonic() + _WRITE_TURN_WAIT
+            self._has_turn = self._turn.acquire(timeout=_WRITE_TURN_WAIT)
+            if self._has_turn and self._file_turn is not None:
+                try:
+                    self._has_file_turn = self._file_turn.take(deadline)
+                except OSError:  # a read-only directory: no lock file, SQLite's own wait
+                    self._has_file_turn = False
 
         def end_write_turn(self) -> None:
+            if self._has_file_turn and self._file_turn is not None:
+                self._has_file_turn = False
+                self._file_turn.give_back()
             if self._has_turn and self._turn is not None:
                 self._has_turn = False
                 self._turn.release()
@@ -227,6 +319,31 @@ def begin_write(session: Session) -> None:
         session.commit()
     with write_lock():
         session.connection()
+    for apply in session.info.pop(_AFTER_WRITE_BEGINS, ()):
+        apply(session)
+
+
+def start_writing(session: Session) -> None:
+    """From here on the request writes; so far it has only read (who is calling).
+
+    SQLite: as `begin_write` (the read transaction ends, a write transaction begins with the lock).
+    PostgreSQL: the transaction simply goes on, a read one may turn into a write one there; no
+    commit, no second connection from the pool, no round trips spent on either.
+    """
+    if is_sqlite(session) or not session.in_transaction():
+        begin_write(session)
+        return
+    for apply in session.info.pop(_AFTER_WRITE_BEGINS, ()):
+        apply(session)
+
+
+_AFTER_WRITE_BEGINS = "minxin.after_write_begins"
+
+
+def after_write_begins(session: Session, apply: Callable[[Session], None]) -> None:
+    """Hold back a change found while reading (an API token's last-use stamp) until the handler's
+    `begin_write`: made in the read transaction, it would turn that into a write one (see above)."""
+    session.info.setdefault(_AFTER_WRITE_BEGINS, []).append(apply)
 
 
 @contextmanager

@@ -16,20 +16,24 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
+from anyio import CancelScope
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.convertors import IntegerConvertor, register_url_convertor
 
 from minxin.auth.models import ApiToken, User, WebSession
 from minxin.auth.service import session_for_key, user_for_token
 from minxin.core.divisions import level_of
 from minxin.core.errors import NotFound
-from minxin.infra.db import is_db_id, write_lock
+from minxin.infra.db import after_write_begins, is_db_id, write_lock
 from minxin.infra.settings import get_settings
 from minxin.regions import region_names, region_path
 from minxin.web.errors import CsrfFailed, LoginRequired, NotAuthenticated
@@ -43,17 +47,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # ---- database -------------------------------------------------------------------------------------
 
-def _open_session(request: Request, *, write: bool) -> Iterator[Session]:
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    session = factory()
-    try:
-        if write:
-            # Begin now, inside write_lock, so SQLite takes the write lock before the first read.
-            with write_lock():
-                session.connection()
-        yield session
-    finally:
-        session.close()  # rolls back whatever the handler did not commit
+def _begin_now(session: Session) -> None:
+    with write_lock():
+        session.connection()
 
 
 def writes(endpoint: F) -> F:
@@ -63,17 +59,43 @@ def writes(endpoint: F) -> F:
 
 
 def own_writes(endpoint: F) -> F:
-    """Mark a handler that begins its own write transactions (`begin_write`) between slow steps."""
+    """Mark a handler that begins its own write transactions (`begin_write`) between slow steps, or
+    around its one write only (call intake: the write lock is not held while the request waits for
+    the event loop between its dependencies and the handler)."""
     endpoint.__minxin_writes__ = False  # type: ignore[attr-defined]
     return endpoint
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; write mode for every method but GET/HEAD/OPTIONS and for @writes GETs,
-    except handlers marked @own_writes."""
+def _writes_from_start(request: Request) -> bool:
     marked = getattr(request.scope.get("endpoint"), "__minxin_writes__", None)
-    write = marked if marked is not None else request.method not in SAFE_METHODS
-    yield from _open_session(request, write=write)
+    return marked if marked is not None else request.method not in SAFE_METHODS
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; write mode for every method but GET/HEAD/OPTIONS and for @writes GETs,
+    except handlers marked @own_writes.
+
+    `async`, so a request whose handler commits spends no worker-thread trip on opening or closing it
+    (FastAPI runs a plain generator's two halves in worker threads); the blocking steps, BEGIN and a
+    rollback, still run in one. One generator, not a loop over another: an exception thrown in here
+    would not reach an inner async generator, which would then be closed later by the garbage
+    collector, after the answer has gone."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    session = factory()  # no I/O until the first statement
+    try:
+        if _writes_from_start(request):
+            # Begin now, inside write_lock, so SQLite takes the write lock before the first read.
+            # Shielded, as FastAPI shields a plain generator's steps: a cancelled request (the client
+            # went away) must not leave a worker thread using the session after it is closed.
+            with CancelScope(shield=True):
+                await run_in_threadpool(_begin_now, session)
+        yield session
+    finally:
+        if session.in_transaction():
+            with CancelScope(shield=True):
+                await run_in_threadpool(session.close)  # rolls back whatever the handler did not commit
+        else:
+            session.close()  # nothing to roll back: no I/O, no trip to a worker thread
 
 
 # ---- path ids ---------------------------------------------------------------------------------------
@@ -193,12 +215,8 @@ def _api_identity(request: Request, credentials: HTTPAuthorizationCredentials | 
                   session: Session = Depends(get_session)) -> ApiIdentity:
     if credentials is not None:
         user = user_for_token(session, credentials.credentials)
-        if user is not None and request.method in SAFE_METHODS:
-            # user_for_token stamps last_used_at; a read-only request does not commit, so drop the
-            # stamp rather than turn every GET into a write transaction.
-            for obj in list(session.dirty):
-                if isinstance(obj, ApiToken):
-                    session.expire(obj, ["last_used_at"])
+        if user is not None and not _writes_from_start(request):
+            _hold_back_token_stamp(request, session)
         return ApiIdentity(user=user, csrf_token=None)
     if request.headers.get("authorization"):
         return ApiIdentity(user=None, csrf_token=None)  # a malformed Authorization header
@@ -207,6 +225,22 @@ def _api_identity(request: Request, credentials: HTTPAuthorizationCredentials | 
     if ws is None:
         return ApiIdentity(user=None, csrf_token=None)
     return ApiIdentity(user=ws.user, csrf_token=ws.csrf_token)
+
+
+def _stamp(token: ApiToken, at: datetime | None, _session: Session) -> None:
+    token.last_used_at = at
+
+
+def _hold_back_token_stamp(request: Request, session: Session) -> None:
+    """user_for_token stamps last_used_at (every few minutes) in what is here a read transaction.
+    A read-only request does not commit: drop the stamp rather than turn every GET into a write. A
+    handler that begins its own write transaction (@own_writes) gets the stamp made in it."""
+    for obj in list(session.dirty):
+        if isinstance(obj, ApiToken):
+            stamp = obj.last_used_at
+            session.expire(obj, ["last_used_at"])
+            if request.method not in SAFE_METHODS:
+                after_write_begins(session, partial(_stamp, obj, stamp))
 
 
 async def api_user(request: Request, identity: ApiIdentity = Depends(_api_identity)) -> User:
