@@ -7,12 +7,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from minxin.infra.db import _write_turn, make_engine, unit_of_work, write_lock
+from minxin.infra.db import _write_turn, checkpoint_wal, make_engine, unit_of_work, write_lock
 
 
 def test_a_write_transaction_holds_the_turn_until_commit_rollback_or_close(tmp_path: Path) -> None:
@@ -105,4 +107,48 @@ def test_processes_take_turns_on_the_file_beside_the_database(tmp_path: Path) ->
         assert w.returncode == 0, err.decode()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM t")).scalar_one() == 1 + 2 * 4 * 40
+    engine.dispose()
+
+
+def test_a_checkpoint_copies_the_wal_into_the_database_beside_the_writers(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'wal.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    for n in range(200):  # far below the backstop (WAL_AUTOCHECKPOINT_PAGES): no commit copies the WAL
+        with unit_of_work(engine) as s:
+            s.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+    with unit_of_work(engine, write=False) as reader:  # an open reader neither blocks it nor is blocked
+        assert reader.execute(text("SELECT COUNT(*) FROM t")).scalar_one() == 200
+        result = checkpoint_wal(engine)
+    assert result is not None
+    frames, copied = result
+    assert frames >= 200 and copied == frames
+    with unit_of_work(engine) as s:  # and writers go on
+        s.execute(text("INSERT INTO t VALUES (200)"))
+    engine.dispose()
+
+
+def test_the_server_checkpoints_every_second_in_the_background(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from minxin.infra import db, migrate
+    from minxin.web import app as web_app
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'served.db'}")
+    migrate.upgrade(engine)
+    seen: list[tuple[int, int] | None] = []
+    real = db.checkpoint_wal
+
+    def checkpoint(e: Any) -> tuple[int, int] | None:  # the real checkpoint, its result noted
+        seen.append(real(e))
+        return seen[-1]
+
+    monkeypatch.setattr(web_app, "WAL_CHECKPOINT_SECONDS", 0.05)
+    monkeypatch.setattr(web_app.db, "checkpoint_wal", checkpoint)
+    with TestClient(web_app.create_app(db.session_factory(engine), background=True)):
+        deadline = time.monotonic() + 10
+        while len(seen) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert len(seen) >= 3 and all(r is not None and r[0] == r[1] for r in seen)
     engine.dispose()

@@ -30,7 +30,7 @@ from minxin.auth.models import User
 from minxin.eldercare.calls import events_after, latest_event_id
 from minxin.eldercare.models import Call, CallEvent
 
-POLL_SECONDS = 0.1
+POLL_SECONDS = 0.05
 KEEPALIVE_SECONDS = 15.0
 BATCH = 500
 # A feed ends after this long; the browser's EventSource reconnects at once with Last-Event-ID and

@@ -29,7 +29,9 @@ from types import ModuleType
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from minxin.domains import background_tasks, installed
 from minxin.infra import db
@@ -61,6 +63,23 @@ def _template_dir(module: ModuleType) -> Path | None:
     return folder if folder.is_dir() and folder != TEMPLATES_DIR else None
 
 
+WAL_CHECKPOINT_SECONDS = 1.0
+
+
+async def _wal_checkpoints(app: FastAPI) -> None:
+    """SQLite: checkpoint the WAL every second in a worker thread, so a request's commit seldom has to
+    (the copy into the database file and its fsync then happen beside the requests, not in one)."""
+    engine = app.state.session_factory.kw.get("bind")
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        return
+    while True:
+        await asyncio.sleep(WAL_CHECKPOINT_SECONDS)
+        try:
+            await run_in_threadpool(db.checkpoint_wal, engine)
+        except Exception:  # a busy or locked database: the next second tries again
+            log.warning("WAL checkpoint failed", exc_info=True)
+
+
 def create_app(session_factory: sessionmaker[Session] | None = None, *,
                background: bool | None = None) -> FastAPI:
     """Build the web app; tests pass a session factory bound to their rolled-back connection.
@@ -73,7 +92,8 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        running = [asyncio.create_task(task(app)) for task in background_tasks()] if run_background else []
+        tasks = [_wal_checkpoints, *background_tasks()] if run_background else []
+        running = [asyncio.create_task(task(app)) for task in tasks]
         try:
             yield
         finally:
