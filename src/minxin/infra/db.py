@@ -99,6 +99,12 @@ def checkpoint_wal(engine: Engine) -> tuple[int, int] | None:
         raw.close()
 
 
+def sqlite_file_engine(factory: sessionmaker[Session]) -> Engine | None:
+    """The SQLite engine a session factory is bound to; None for PostgreSQL or a test's connection."""
+    bind = factory.kw.get("bind")
+    return bind if isinstance(bind, Engine) and bind.dialect.name == "sqlite" else None
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

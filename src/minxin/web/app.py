@@ -29,7 +29,6 @@ from types import ModuleType
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -69,8 +68,8 @@ WAL_CHECKPOINT_SECONDS = 1.0
 async def _wal_checkpoints(app: FastAPI) -> None:
     """SQLite: checkpoint the WAL every second in a worker thread, so a request's commit seldom has to
     (the copy into the database file and its fsync then happen beside the requests, not in one)."""
-    engine = app.state.session_factory.kw.get("bind")
-    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+    engine = db.sqlite_file_engine(app.state.session_factory)
+    if engine is None:
         return
     while True:
         await asyncio.sleep(WAL_CHECKPOINT_SECONDS)
