@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from minxin.infra.db import _write_turn, checkpoint_wal, make_engine, unit_of_work, write_lock
+from minxin.infra.db import (
+    WAL_AUTOCHECKPOINT_PAGES,
+    _write_turn,
+    checkpoint_wal,
+    checkpoints_beside,
+    make_engine,
+    unit_of_work,
+    write_lock,
+)
 
 
 def test_a_write_transaction_holds_the_turn_until_commit_rollback_or_close(tmp_path: Path) -> None:
@@ -151,4 +159,29 @@ def test_the_server_checkpoints_every_second_in_the_background(tmp_path: Path,
         while len(seen) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
     assert len(seen) >= 3 and all(r is not None and r[0] == r[1] for r in seen)
+    engine.dispose()
+
+
+def test_beside_a_long_run_the_wal_is_copied_by_a_thread_not_by_the_commits(tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (b BLOB)"))
+    checkpoint_wal(engine)
+    size0 = path.stat().st_size
+    with checkpoints_beside(engine):
+        for _ in range(20):  # 2 MB, 500 pages: the commits themselves would copy nothing (backstop 10,000)
+            with unit_of_work(engine) as s:
+                assert s.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() == 0
+                s.execute(text("INSERT INTO t VALUES (zeroblob(100000))"))
+        deadline = time.monotonic() + 10
+        while path.stat().st_size < size0 + 1_900_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_size >= size0 + 1_900_000  # in the database file while the run goes on
+    with unit_of_work(engine) as s:  # after the run, the commits' own backstop again
+        assert s.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() == WAL_AUTOCHECKPOINT_PAGES
+        s.execute(text("INSERT INTO t VALUES (zeroblob(100000))"))
+    size1 = path.stat().st_size
+    time.sleep(0.5)
+    assert path.stat().st_size == size1  # no thread copies it now
     engine.dispose()

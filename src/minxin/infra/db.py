@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 import os
 import threading
 import time
@@ -99,6 +100,41 @@ def checkpoint_wal(engine: Engine) -> tuple[int, int] | None:
         raw.close()
 
 
+_checkpoints_beside: contextvars.ContextVar[bool] = contextvars.ContextVar("checkpoints_beside", default=False)
+CHECKPOINT_BESIDE_SECONDS = 0.2
+
+
+@contextmanager
+def checkpoints_beside(engine: Engine) -> Iterator[None]:
+    """SQLite: within this block, the write transactions begun by this thread leave the WAL to a
+    thread that checkpoints it every 0.2 s, instead of copying it into the database file at their
+    own commit (the backstop). A long run of big transactions one after another (a city's county
+    cycles) then computes the next county while the last one's pages are copied, on another core.
+    Ends with one last checkpoint. Nothing happens on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(CHECKPOINT_BESIDE_SECONDS):
+            try:
+                checkpoint_wal(engine)
+            except Exception:  # a busy database: the next turn tries again
+                logging.getLogger("minxin.db").debug("WAL checkpoint failed", exc_info=True)
+
+    thread = threading.Thread(target=loop, name="wal-checkpoint", daemon=True)
+    token = _checkpoints_beside.set(True)
+    thread.start()
+    try:
+        yield
+    finally:
+        _checkpoints_beside.reset(token)
+        stop.set()
+        thread.join()
+        checkpoint_wal(engine)
+
+
 def sqlite_file_engine(factory: sessionmaker[Session]) -> Engine | None:
     """The SQLite engine a session factory is bound to; None for PostgreSQL or a test's connection."""
     bind = factory.kw.get("bind")
@@ -128,6 +164,10 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
             return
         dbapi_conn = conn.connection.dbapi_connection
+        wanted = 0 if _checkpoints_beside.get() else WAL_AUTOCHECKPOINT_PAGES
+        if getattr(dbapi_conn, "autocheckpoint", WAL_AUTOCHECKPOINT_PAGES) != wanted:
+            dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={wanted}")
+            dbapi_conn.autocheckpoint = wanted
         take_turn = getattr(dbapi_conn, "take_write_turn", None)
         if take_turn is not None:
             take_turn()

@@ -33,7 +33,7 @@ from minxin.core.divisions import county_of
 from minxin.core.errors import Conflict, Forbidden, MinxinError, ValidationError
 from minxin.core.period import Period
 from minxin.infra.clock import today
-from minxin.infra.db import is_sqlite, utcnow
+from minxin.infra.db import checkpoints_beside, is_sqlite, utcnow
 from minxin.infra.settings import get_settings
 from minxin.programs.calculator import Calculator, get_calculator
 from minxin.programs.cycles import arrears
@@ -276,6 +276,7 @@ def run_county_cycles(open_work: Callable[[], AbstractContextManager[Session]], 
         if county_of(user.scope_code) is not None:
             raise Forbidden("只有市级用户可以一次计算全部县区 (city scope required to run every county)")
         codes = counties or [r.code for r in city_counties(session)]
+        engine = session.get_bind().engine
     result = CityRun(program=program, period=str(period))
     done: dict[str, CycleSummary | str] = {}
     lock = threading.Lock()
@@ -297,8 +298,11 @@ def run_county_cycles(open_work: Callable[[], AbstractContextManager[Session]], 
         progress("开始", 0, len(codes))
     workers = max(1, min(parallel, len(codes)))
     if workers == 1:
-        for code in codes:
-            one(code)
+        # SQLite (one writer): the counties one after another, each one's WAL pages copied into the
+        # database file on another core while the next is computed.
+        with checkpoints_beside(engine):
+            for code in codes:
+                one(code)
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="county-cycle") as pool:
             for future in [pool.submit(one, code) for code in codes]:
