@@ -31,7 +31,7 @@ if "MINXIN_AUDIT_KEY_FILE" not in os.environ:
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
@@ -109,6 +109,45 @@ def session(engine: Engine) -> Iterator[Session]:
             s.close()
             trans.rollback()
             conn.close()
+
+
+@contextmanager
+def committed_database(kind: str, folder: Path, name: str) -> Iterator[Engine]:
+    """A database of a test's own that is really committed to (not the suite's rolled-back session):
+    migrated and seeded like the suite's (regions, system user, programs). `kind` "sqlite": a file in
+    `folder`; "postgresql": the database `<the suite's>_<name>` on the suite's server, made afresh and
+    dropped afterwards (skipped without MINXIN_TEST_DATABASE_URL)."""
+    base = os.environ.get("MINXIN_TEST_DATABASE_URL", "")
+    server, _, suite_db = base.rpartition("/")
+    db_name = f"{suite_db}_{name}"
+
+    def admin(statement: str) -> None:
+        eng = create_engine(server + "/postgres", isolation_level="AUTOCOMMIT")
+        with eng.connect() as conn:
+            conn.execute(text(statement))
+        eng.dispose()
+
+    if kind == "sqlite":
+        url = f"sqlite:///{folder / (name + '.db')}"
+    else:
+        if not base:
+            pytest.skip("MINXIN_TEST_DATABASE_URL not set")
+        admin(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+        admin(f"CREATE DATABASE {db_name}")
+        url = f"{server}/{db_name}"
+    eng = make_engine(url)
+    try:
+        migrate.upgrade(eng)
+        with write_lock(), Session(eng) as s:
+            seed_regions(s)
+            ensure_system_user(s)
+            init_programs(s)
+            s.commit()
+        yield eng
+    finally:
+        eng.dispose()
+        if kind != "sqlite":
+            admin(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
 
 
 def _password_hash() -> str:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from tests.conftest import committed_database
 from tests.factories import household
 from typer.testing import CliRunner
 
@@ -437,41 +438,8 @@ def test_cli_errors_are_one_line_and_exit_1_with_nothing_stored(cli) -> None:  #
 @pytest.fixture(params=["sqlite", "postgresql"])
 def race_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A fresh, committed database (the rolled-back test session cannot show two transactions racing)."""
-    import os
-
-    from sqlalchemy import create_engine, text
-
-    from minxin.auth.service import ensure_system_user
-    from minxin.infra import db, migrate
-    from minxin.programs.service import init_programs
-    from minxin.registry.service import seed_regions
-
-    def postgres(statement: str) -> None:
-        admin = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(statement))
-        admin.dispose()
-
-    base = os.environ.get("MINXIN_TEST_DATABASE_URL", "")
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'race.db'}"
-    else:
-        if not base:
-            pytest.skip("MINXIN_TEST_DATABASE_URL not set")
-        name = f"{base.rsplit('/', 1)[-1]}_sm_race"  # the suite's own: two suites never share it
-        postgres(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        postgres(f"CREATE DATABASE {name}")
-        url = base.rsplit("/", 1)[0] + "/" + name
-    engine = db.make_engine(url)
-    migrate.upgrade(engine)
-    with db.unit_of_work(engine) as s:
-        seed_regions(s)
-        ensure_system_user(s)
-        init_programs(s)
-    yield engine
-    engine.dispose()
-    if request.param == "postgresql":
-        postgres(f"DROP DATABASE IF EXISTS {base.rsplit('/', 1)[-1]}_sm_race WITH (FORCE)")
+    with committed_database(request.param, tmp_path, "sm_race") as engine:
+        yield engine
 
 
 def test_two_clerks_handing_out_the_last_stock_at_once_cannot_both_win(race_engine: Engine,

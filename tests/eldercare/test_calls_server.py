@@ -18,28 +18,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, func, select, text
-from tests.conftest import free_port, make_user, minxin_serve, start_serve, stop_serve
+from sqlalchemy import Engine, func, select, text
+from tests.conftest import committed_database, free_port, make_user, minxin_serve, start_serve, stop_serve
 from tests.factories import elderly_person
 
 from minxin.auth import audit
 from minxin.auth.service import create_token, ensure_system_user
 from minxin.eldercare import calls as svc
 from minxin.eldercare.models import Call
-from minxin.infra import db, migrate
-from minxin.programs.service import init_programs
-from minxin.registry.service import seed_regions
+from minxin.infra import db
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "lianyungang-2012.toml"
-
-
-def _postgres(statement: str) -> None:
-    base = os.environ["MINXIN_TEST_DATABASE_URL"]
-    admin = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(statement))
-    admin.dispose()
 
 
 @dataclass
@@ -57,35 +47,22 @@ class Centre:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def centre_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Centre]:
     tmp = tmp_path_factory.mktemp("centre")
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'centre.db'}"
-    else:
-        if not os.environ.get("MINXIN_TEST_DATABASE_URL"):
-            pytest.skip("MINXIN_TEST_DATABASE_URL not set")
-        _postgres("DROP DATABASE IF EXISTS minxin_eldercare_srv WITH (FORCE)")
-        _postgres("CREATE DATABASE minxin_eldercare_srv")
-        url = os.environ["MINXIN_TEST_DATABASE_URL"].rsplit("/", 1)[0] + "/minxin_eldercare_srv"
     # Emergencies escalate at once and the sweep runs every second: the test need not wait a minute.
     policy = tmp / "policy.toml"
     text_ = POLICY.read_text(encoding="utf-8")
     text_ = text_.replace("emergency_ack_seconds = 60", "emergency_ack_seconds = 0")
     policy.write_text(text_.replace("escalation_poll_seconds = 5", "escalation_poll_seconds = 1"), encoding="utf-8")
-    engine = db.make_engine(url)
-    migrate.upgrade(engine)
-    with db.unit_of_work(engine) as s:
-        seed_regions(s)
-        system = ensure_system_user(s)
-        init_programs(s)
-        agent = make_user(s, username="srv_agent", role="call_agent", scope="320700")
-        officer = make_user(s, username="srv_officer", role="county_officer", scope="320706")
-        elderly_person(s, officer, terminal="SRV-1", phone="13855550000")
-        token = create_token(s, actor=system, user=agent)
-        officer_token = create_token(s, actor=system, user=officer)
-    env = {**os.environ, "MINXIN_DATABASE_URL": url, "MINXIN_POLICY_FILE": str(policy)}
-    yield Centre("", engine, env, token, officer_token)
-    engine.dispose()
-    if request.param == "postgresql":
-        _postgres("DROP DATABASE IF EXISTS minxin_eldercare_srv WITH (FORCE)")
+    with committed_database(request.param, tmp, "eldercare_srv") as engine:
+        with db.unit_of_work(engine) as s:
+            system = ensure_system_user(s)
+            agent = make_user(s, username="srv_agent", role="call_agent", scope="320700")
+            officer = make_user(s, username="srv_officer", role="county_officer", scope="320706")
+            elderly_person(s, officer, terminal="SRV-1", phone="13855550000")
+            token = create_token(s, actor=system, user=agent)
+            officer_token = create_token(s, actor=system, user=officer)
+        url = engine.url.render_as_string(hide_password=False)
+        env = {**os.environ, "MINXIN_DATABASE_URL": url, "MINXIN_POLICY_FILE": str(policy)}
+        yield Centre("", engine, env, token, officer_token)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from tests.conftest import make_user
+from tests.conftest import committed_database, make_user
 
 from factories import active_case, elderly_person, household
 from minxin.auth.models import AuditEvent, User
@@ -351,42 +351,8 @@ def test_a_draft_recomputed_releases_and_takes_the_orders_again(session: Session
 @pytest.fixture(params=["sqlite", "postgresql"])
 def race_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A fresh, committed database (the rolled-back test session cannot show two transactions racing)."""
-    import os
-
-    from sqlalchemy import create_engine, text
-
-    from minxin.auth.service import ensure_system_user
-    from minxin.infra import db, migrate
-    from minxin.programs.service import init_programs
-    from minxin.registry.service import seed_regions
-
-    base = os.environ.get("MINXIN_TEST_DATABASE_URL", "")
-    name = f"{base.rsplit('/', 1)[-1]}_hc_race"
-
-    def postgres(statement: str) -> None:
-        admin = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(statement))
-        admin.dispose()
-
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'race.db'}"
-    else:
-        if not base:
-            pytest.skip("MINXIN_TEST_DATABASE_URL not set")
-        postgres(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        postgres(f"CREATE DATABASE {name}")
-        url = base.rsplit("/", 1)[0] + "/" + name
-    engine = db.make_engine(url)
-    migrate.upgrade(engine)
-    with db.unit_of_work(engine) as s:
-        seed_regions(s)
-        ensure_system_user(s)
-        init_programs(s)
-    yield engine
-    engine.dispose()
-    if request.param == "postgresql":
-        postgres(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with committed_database(request.param, tmp_path, "hc_race") as engine:
+        yield engine
 
 
 def test_two_orders_racing_cannot_together_exceed_the_entitlement(race_engine: Engine,

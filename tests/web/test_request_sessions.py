@@ -5,7 +5,6 @@ before its answer is sent, whatever way it ends, and call intake writes in one s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,16 +12,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, select, text, update
-from tests.conftest import make_user
+from sqlalchemy import Engine, select, update
+from tests.conftest import committed_database, make_user
 
 from minxin.auth.models import ApiToken
 from minxin.auth.service import create_token, ensure_system_user
 from minxin.eldercare.models import Call
-from minxin.infra import db, migrate
+from minxin.infra import db
 from minxin.infra.db import utcnow
-from minxin.programs.service import init_programs
-from minxin.registry.service import seed_regions
 from minxin.web.app import create_app
 
 LONG_AGO = timedelta(days=3)
@@ -51,41 +48,19 @@ class Site:
             s.execute(update(ApiToken).values(last_used_at=utcnow() - LONG_AGO))
 
 
-def _postgres(statement: str) -> None:
-    base = os.environ["MINXIN_TEST_DATABASE_URL"]
-    admin = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(statement))
-    admin.dispose()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    path = tmp_path_factory.mktemp("sessions") / "site.db"
-    if request.param == "sqlite":
-        url = f"sqlite:///{path}"
-    else:
-        if not os.environ.get("MINXIN_TEST_DATABASE_URL"):
-            pytest.skip("MINXIN_TEST_DATABASE_URL not set")
-        _postgres("DROP DATABASE IF EXISTS minxin_request_sessions WITH (FORCE)")
-        _postgres("CREATE DATABASE minxin_request_sessions")
-        url = os.environ["MINXIN_TEST_DATABASE_URL"].rsplit("/", 1)[0] + "/minxin_request_sessions"
-    engine = db.make_engine(url)
-    migrate.upgrade(engine)
-    with db.unit_of_work(engine) as s:
-        seed_regions(s)
-        system = ensure_system_user(s)
-        init_programs(s)
-        agent = make_user(s, username="rs_agent", role="call_agent", scope="320700")
-        officer = make_user(s, username="rs_officer", role="county_officer", scope="320706")
-        agent_token = create_token(s, actor=system, user=agent)
-        officer_token = create_token(s, actor=system, user=officer)
-    with TestClient(create_app(db.session_factory(engine)), base_url="http://testserver",
-                    follow_redirects=False) as client:
-        yield Site(engine, client, path, agent_token, officer_token)
-    engine.dispose()
-    if request.param == "postgresql":
-        _postgres("DROP DATABASE IF EXISTS minxin_request_sessions WITH (FORCE)")
+    folder = tmp_path_factory.mktemp("sessions")
+    with committed_database(request.param, folder, "request_sessions") as engine:
+        with db.unit_of_work(engine) as s:
+            system = ensure_system_user(s)
+            agent = make_user(s, username="rs_agent", role="call_agent", scope="320700")
+            officer = make_user(s, username="rs_officer", role="county_officer", scope="320706")
+            agent_token = create_token(s, actor=system, user=agent)
+            officer_token = create_token(s, actor=system, user=officer)
+        with TestClient(create_app(db.session_factory(engine)), base_url="http://testserver",
+                        follow_redirects=False) as client:
+            yield Site(engine, client, folder / "request_sessions.db", agent_token, officer_token)
 
 
 def test_a_refused_write_request_has_let_go_of_the_write_lock_when_it_answers(site: Site) -> None:
