@@ -105,34 +105,45 @@ CHECKPOINT_BESIDE_SECONDS = 0.2
 
 
 @contextmanager
-def checkpoints_beside(engine: Engine) -> Iterator[None]:
-    """SQLite: within this block, the write transactions begun by this thread leave the WAL to a
-    thread that checkpoints it every 0.2 s, instead of copying it into the database file at their
-    own commit (the backstop). A long run of big transactions one after another (a city's county
-    cycles) then computes the next county while the last one's pages are copied, on another core.
-    Ends with one last checkpoint. Nothing happens on PostgreSQL."""
+def checkpoint_every(engine: Engine, seconds: float) -> Iterator[None]:
+    """SQLite: while the block runs, a thread checkpoints the WAL every `seconds` (and once at the
+    end), so the copy into the database file and its fsync happen beside the work, not in a commit.
+    Nothing happens on PostgreSQL."""
     if engine.dialect.name != "sqlite":
         yield
         return
     stop = threading.Event()
 
     def loop() -> None:
-        while not stop.wait(CHECKPOINT_BESIDE_SECONDS):
+        while not stop.wait(seconds):
             try:
                 checkpoint_wal(engine)
-            except Exception:  # a busy database: the next turn tries again
-                logging.getLogger("minxin.db").debug("WAL checkpoint failed", exc_info=True)
+            except Exception:  # a busy or locked database: the next turn tries again
+                logging.getLogger("minxin.db").warning("WAL checkpoint failed", exc_info=True)
 
     thread = threading.Thread(target=loop, name="wal-checkpoint", daemon=True)
-    token = _checkpoints_beside.set(True)
     thread.start()
     try:
         yield
     finally:
-        _checkpoints_beside.reset(token)
         stop.set()
         thread.join()
         checkpoint_wal(engine)
+
+
+@contextmanager
+def checkpoints_beside(engine: Engine) -> Iterator[None]:
+    """SQLite: within this block, the write transactions begun by this thread leave the WAL to a
+    thread that checkpoints it every 0.2 s (checkpoint_every), instead of copying it into the
+    database file at their own commit (the backstop). A long run of big transactions one after
+    another (a city's county cycles) then computes the next county while the last one's pages are
+    copied, on another core."""
+    token = _checkpoints_beside.set(True)
+    try:
+        with checkpoint_every(engine, CHECKPOINT_BESIDE_SECONDS):
+            yield
+    finally:
+        _checkpoints_beside.reset(token)
 
 
 def sqlite_file_engine(factory: sessionmaker[Session]) -> Engine | None:

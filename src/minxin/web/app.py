@@ -30,7 +30,6 @@ from types import ModuleType
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from minxin.domains import background_tasks, installed
 from minxin.infra import db
@@ -62,21 +61,9 @@ def _template_dir(module: ModuleType) -> Path | None:
     return folder if folder.is_dir() and folder != TEMPLATES_DIR else None
 
 
+# SQLite: a running server checkpoints the WAL this often in a thread of its own (infra.db.checkpoint_every),
+# so a request's commit seldom has to.
 WAL_CHECKPOINT_SECONDS = 1.0
-
-
-async def _wal_checkpoints(app: FastAPI) -> None:
-    """SQLite: checkpoint the WAL every second in a worker thread, so a request's commit seldom has to
-    (the copy into the database file and its fsync then happen beside the requests, not in one)."""
-    engine = db.sqlite_file_engine(app.state.session_factory)
-    if engine is None:
-        return
-    while True:
-        await asyncio.sleep(WAL_CHECKPOINT_SECONDS)
-        try:
-            await run_in_threadpool(db.checkpoint_wal, engine)
-        except Exception:  # a busy or locked database: the next second tries again
-            log.warning("WAL checkpoint failed", exc_info=True)
 
 
 def create_app(session_factory: sessionmaker[Session] | None = None, *,
@@ -91,10 +78,13 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = [_wal_checkpoints, *background_tasks()] if run_background else []
-        running = [asyncio.create_task(task(app)) for task in tasks]
+        sqlite = db.sqlite_file_engine(app.state.session_factory) if run_background else None
+        running = [asyncio.create_task(task(app)) for task in background_tasks()] if run_background else []
         try:
-            yield
+            with contextlib.ExitStack() as stack:
+                if sqlite is not None:
+                    stack.enter_context(db.checkpoint_every(sqlite, WAL_CHECKPOINT_SECONDS))
+                yield
         finally:
             for t in running:
                 t.cancel()

@@ -33,7 +33,7 @@ from minxin.auth.models import ApiToken, User, WebSession
 from minxin.auth.service import session_for_key, user_for_token
 from minxin.core.divisions import level_of
 from minxin.core.errors import NotFound
-from minxin.infra.db import after_write_begins, is_db_id, write_lock
+from minxin.infra.db import after_write_begins, begin_write, is_db_id
 from minxin.infra.settings import get_settings
 from minxin.regions import region_names, region_path
 from minxin.web.errors import CsrfFailed, LoginRequired, NotAuthenticated
@@ -46,11 +46,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 # ---- database -------------------------------------------------------------------------------------
-
-def _begin_now(session: Session) -> None:
-    with write_lock():
-        session.connection()
-
 
 def writes(endpoint: F) -> F:
     """Mark a GET handler that writes (an export records an audit entry): it gets a write transaction."""
@@ -84,11 +79,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     session = factory()  # no I/O until the first statement
     try:
         if _writes_from_start(request):
-            # Begin now, inside write_lock, so SQLite takes the write lock before the first read.
+            # Begin now (begin_write), so SQLite takes the write lock before the first read.
             # Shielded, as FastAPI shields a plain generator's steps: a cancelled request (the client
             # went away) must not leave a worker thread using the session after it is closed.
             with CancelScope(shield=True):
-                await run_in_threadpool(_begin_now, session)
+                await run_in_threadpool(begin_write, session)
         yield session
     finally:
         if session.in_transaction():
