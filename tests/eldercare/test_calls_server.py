@@ -197,8 +197,8 @@ def test_the_same_event_sent_by_many_clients_at_once_is_one_call(centre: Centre)
 
 def test_two_transactions_inserting_the_same_event_at_once_store_one_call(centre_db: Centre,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both have identified the caller before either inserts; INSERT … ON CONFLICT (event_id) DO NOTHING
-    lets one win (PostgreSQL makes the other wait on the UNIQUE key), the other reads the winner's call."""
+    """Both have identified the caller before either writes; the audit chain lock (on SQLite the write
+    lock) lets one write first, and the other finds its event_id stored and answers with that call."""
     from minxin.auth.models import User
 
     barrier = threading.Barrier(2)

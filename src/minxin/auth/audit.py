@@ -49,6 +49,7 @@ _TABLE = cast(Table, AuditEvent.__table__)
 # Built once: every audited request runs both.
 _PREV_HASH = select(_TABLE.c.hash).order_by(_TABLE.c.id.desc()).limit(1)
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_INSERT_MANY = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(7307001)")
 _LOCKED = "minxin_audit_locked"  # session.info: the transaction that holds the chain lock
 
@@ -173,6 +174,17 @@ def lock_chain(session: Session) -> None:
     session.info[_LOCKED] = session.get_transaction()
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One audit entry to append (`record_many`)."""
+
+    action: str
+    entity: str
+    entity_id: str | int | None = None
+    region_code: str | None = None
+    detail: dict[str, Any] | None = None
+
+
 def record(
     session: Session,
     *,
@@ -184,6 +196,12 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one audit entry to the chain (in the caller's transaction)."""
+    return record_many(session, actor=actor, entries=[Entry(action, entity, entity_id, region_code, detail)])[0]
+
+
+def record_many(session: Session, *, actor: str, entries: list[Entry]) -> list[AuditEvent]:
+    """Append entries to the chain in this order (in the caller's transaction): the chain head is read
+    once and the entries inserted in one multi-row statement (the call intake's group commit)."""
     key = audit_key(key_path(session))  # before anything is written: no key, no entry, no change
     lock_chain(session)
     session.flush()
@@ -191,21 +209,30 @@ def record(
     prev_hash = prev or GENESIS
     # Microsecond precision survives every database round trip.
     at = utcnow()
-    detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
-    eid = None if entity_id is None else str(entity_id)
-    canonical = _canonical(
-        at=at, actor=actor, action=action, entity=entity, entity_id=eid, region_code=region_code,
-        detail=detail_json,
-    )
-    digest = entry_hash(prev_hash, canonical)
-    mac = entry_hmac(key, digest)
-    values = {"at": at, "actor": actor, "action": action, "entity": entity, "entity_id": eid,
-              "region_code": region_code, "detail": detail_json, "prev_hash": prev_hash, "hash": digest, "hmac": mac}
-    # One INSERT … RETURNING id, no unit of work: this runs in every audited request.
-    new_id = int(session.execute(_INSERT, values).scalar_one())
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        detail_json = json.dumps(entry.detail or {}, ensure_ascii=False, sort_keys=True, default=str)
+        eid = None if entry.entity_id is None else str(entry.entity_id)
+        canonical = _canonical(
+            at=at, actor=actor, action=entry.action, entity=entry.entity, entity_id=eid,
+            region_code=entry.region_code, detail=detail_json,
+        )
+        digest = entry_hash(prev_hash, canonical)
+        rows.append({"at": at, "actor": actor, "action": entry.action, "entity": entry.entity, "entity_id": eid,
+                     "region_code": entry.region_code, "detail": detail_json, "prev_hash": prev_hash,
+                     "hash": digest, "hmac": entry_hmac(key, digest)})
+        prev_hash = digest
+    if not rows:
+        return []
+    # INSERT … RETURNING id, no unit of work: this runs in every audited request. The ids come back in
+    # the rows' order; under the chain lock they are also the chain's order.
+    if len(rows) == 1:
+        ids = [int(session.execute(_INSERT, rows[0]).scalar_one())]
+    else:
+        ids = [int(i) for i in session.execute(_INSERT_MANY, rows).scalars()]
     session.info[_PENDING] = True
-    session.info[_LAST] = (new_id, digest, mac)
-    return AuditEvent(id=new_id, **values)
+    session.info[_LAST] = (ids[-1], rows[-1]["hash"], rows[-1]["hmac"])
+    return [AuditEvent(id=new_id, **row) for new_id, row in zip(ids, rows, strict=True)]
 
 
 # ---- anchors ---------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The call-centre JSON API under /api/v1: intake from the phone system, the timeline, agent actions,
 and the console's live feed (Server-Sent Events).
 
-Routes parse, call the service, commit, answer. `POST /calls` commits before it answers, so a call
-acknowledged with 201 (or 200 for a repeated event_id) is stored.
+Routes parse, call the service, commit, answer. `POST /calls` answers after the transaction holding
+the call has committed (the intake's group commit, minxin.eldercare.intake), so a call acknowledged
+with 201 (or 200 for a repeated event_id) is stored.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from minxin.auth.models import User
 from minxin.eldercare import calls as svc
+from minxin.eldercare.intake import store_call
 from minxin.eldercare.models import Call
 from minxin.eldercare.schemas import (
     CallDetailOut,
@@ -29,7 +31,6 @@ from minxin.eldercare.schemas import (
     StepOut,
 )
 from minxin.eldercare.stream import call_events_stream, start_position
-from minxin.infra.db import start_writing
 from minxin.web.deps import api_user, get_session, own_writes
 
 router = APIRouter(tags=["eldercare calls"])
@@ -60,15 +61,14 @@ def call_detail(session: Session, call: Call) -> CallDetailOut:
 @own_writes
 def receive(body: CallIn, session: Session = Depends(get_session), user: User = Depends(api_user)) -> Any:
     """Take a call from the phone system or a device: 201 stored, 200 for a repeated `event_id`."""
-    # The write transaction spans this one worker-thread call only (@own_writes): on SQLite, one
-    # writer at a time, a lock held from the dependencies to here would also be held while the
-    # request waits its turn on the busy event loop.
-    start_writing(session)
-    call, created = svc.receive_call(session, actor=user, caller=body.caller, kind=body.kind, at=body.at,
-                                     location=body.location, event_id=body.event_id)
-    out = call_out(call)
-    session.commit()
-    return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+    # The request only reads (who is calling); the call is written by the process's group commit
+    # with the others that arrive meanwhile, and committed before this answers (@own_writes: no write
+    # transaction is opened for the request itself).
+    prepared = svc.prepare_call(session, actor=user, caller=body.caller, kind=body.kind, at=body.at,
+                                location=body.location, event_id=body.event_id)
+    got = store_call(session, prepared)
+    out = CallOut(id=got.id, person_id=got.person_id, status=got.status, kind=got.kind, received_at=got.received_at)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if got.created else 200)
 
 
 @router.get("/calls", response_model=CallPage, responses=ERRORS)

@@ -1,9 +1,11 @@
 """The home-call and emergency-rescue centre (呼叫救援中心, plan P19).
 
-A call is stored (committed) before it is answered: `receive_call` identifies the caller by one
-indexed look-up, writes the call and its first timeline step, and the request commits before the
-201 goes out. The same `event_id` twice is one call, also when both arrive at the same moment: the
-UNIQUE key decides, and the loser reads the winner's row (insert-or-get).
+A call is stored (committed) before it is answered: `prepare_call` checks it and identifies the
+caller by one indexed look-up; `write_calls` writes it with its first timeline step and audit entry,
+and the API answers after the commit (through the intake's group commit, `minxin.eldercare.intake`,
+which writes the calls that arrive together in one transaction). The same `event_id` twice is one
+call, also when both arrive at the same moment: the stored event_ids are read under the audit chain
+lock, which every intake holds to commit, and the UNIQUE key backs that up.
 
 Every later step — take, classify, answer, order a service, dispatch a rescue, escalate — is a
 named action that appends a `call_events` row and an audit entry in the same transaction. Consoles
@@ -17,13 +19,12 @@ UPDATE … WHERE escalated_at IS NULL, so with several processes each call escal
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, Table, bindparam, func, insert, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from minxin.auth import audit
@@ -184,36 +185,39 @@ def call_by_event(session: Session, event_id: str) -> Call | None:
 
 _CALLS = cast(Table, Call.__table__)
 _EVENTS = cast(Table, CallEvent.__table__)
-
-
-_INSERT_CALL = {
-    "postgresql": pg_insert(_CALLS).on_conflict_do_nothing(index_elements=["event_id"]).returning(_CALLS.c.id),
-    "sqlite": sqlite_insert(_CALLS).on_conflict_do_nothing(index_elements=["event_id"]).returning(_CALLS.c.id),
-}
+_INSERT_CALLS = insert(_CALLS).returning(_CALLS.c.id, sort_by_parameter_order=True)
 _INSERT_STEP = insert(_EVENTS).returning(_EVENTS.c.id)
+_RECEIVED_COLUMNS = (_CALLS.c.id, _CALLS.c.person_id, _CALLS.c.status, _CALLS.c.kind, _CALLS.c.received_at,
+                     _CALLS.c.event_id)
 
 
-def _insert_call(session: Session, values: dict[str, Any]) -> int | None:
-    """INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING id: the new call's id, or None when a call
-    with this event_id exists (also one a concurrent transaction committed a moment ago: PostgreSQL
-    waits for it on the UNIQUE key, SQLite's write lock already serialises)."""
-    new_id = session.execute(_INSERT_CALL[session.get_bind().dialect.name], values).scalar()
-    return None if new_id is None else int(new_id)
+@dataclass(frozen=True)
+class PreparedCall:
+    """An incoming call checked and identified (reads only), ready to be written (`write_calls`)."""
+
+    values: dict[str, Any]  # the calls row
+    what: str  # the first timeline step
+    audit_detail: dict[str, Any]
+    actor: str
 
 
-def receive_call(session: Session, *, actor: User, caller: str, kind: str | None = None,
+@dataclass(frozen=True)
+class Received:
+    """What the phone system is answered: the call as stored, and whether this request stored it."""
+
+    id: int
+    person_id: int | None
+    status: str
+    kind: str | None
+    received_at: datetime
+    created: bool
+
+
+def prepare_call(session: Session, *, actor: User, caller: str, kind: str | None = None,
                  at: datetime | None = None, location: str | None = None, event_id: str | None = None,
-                 now: datetime | None = None) -> tuple[Call, bool]:
-    """Store an incoming call; returns (call, created). A repeated event_id gives the first call back.
-
-    1. Check the input; an unknown caller is still a call (person_id None), never an error.
-    2. Identify the caller (one indexed query).
-    3. One INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING id: the UNIQUE key decides between
-       a repeat, or two requests with the same event_id at the same moment; the loser reads the
-       winner's row.
-    4. The first timeline step and the audit entry go in the same transaction (plain INSERTs, no unit
-       of work: this is the call centre's hot path); the caller commits before answering.
-    """
+                 now: datetime | None = None) -> PreparedCall:
+    """Check an incoming call and identify the caller (one indexed query); nothing is written yet.
+    An unknown caller is still a call (person_id None), never an error."""
     require(actor, EldercarePerm.CALLS_INTAKE)
     raw_caller = " ".join((caller or "").split())
     if not raw_caller:
@@ -235,25 +239,88 @@ def receive_call(session: Session, *, actor: User, caller: str, kind: str | None
         "event_id": clean_event, "caller": raw_caller, "person_id": person_id, "region_code": region,
         "kind": clean_kind, "status": "open", "location": clean_location, "received_at": received,
         "created_at": now, "escalate_at": escalation_deadline(received, clean_kind, call_policy())}
-    call_id = _insert_call(session, values)
-    if call_id is None:
-        assert clean_event is not None  # without an event_id nothing can conflict
-        winner = call_by_event(session, clean_event)
-        if winner is None:  # pragma: no cover - the conflicting row is committed before ON CONFLICT decides
-            raise Conflict(f"事件编号冲突，请重试：{clean_event} (event_id conflict, retry)")
-        return winner, False
+    who = "来电人未识别" if person_id is None else "已识别来电人"
+    what = (f"来电 {raw_caller}（{who}）" + (f"，类型：{KIND_NAMES[clean_kind]}" if clean_kind else "")
+            + (f"，位置：{clean_location}" if clean_location else ""))
+    detail = {"caller": raw_caller, "kind": clean_kind, "event_id": clean_event, "person_id": person_id}
+    return PreparedCall(values=values, what=what, audit_detail=detail, actor=actor.username)
+
+
+def write_calls(session: Session, calls: Sequence[PreparedCall]) -> list[Received]:
+    """Store prepared calls in the session's write transaction, each with its first timeline step and
+    its audit entry; one Received per call, in order. The caller commits.
+
+    Everything happens under the audit chain lock, taken first (on SQLite the write transaction's
+    own lock): the calls already stored with these event_ids are read under it, so a repeated
+    event_id, also one sent twice at the same moment, finds the first call (within this group too)
+    and is answered with its id. The new calls, their steps and their audit entries are inserted in
+    one multi-row statement each: the call centre's group commit (`minxin.eldercare.intake`) writes
+    the calls that arrived together in one transaction."""
+    audit.lock_chain(session)
+    event_ids = {c.values["event_id"] for c in calls if c.values["event_id"] is not None}
+    stored: dict[str, Received] = {}
+    if event_ids:
+        for row in session.execute(select(*_RECEIVED_COLUMNS).where(_CALLS.c.event_id.in_(event_ids))):
+            stored[row.event_id] = Received(id=row.id, person_id=row.person_id, status=row.status, kind=row.kind,
+                                            received_at=row.received_at, created=False)
+    new: list[int] = []  # positions of the calls to insert
+    first_of: dict[str, int] = {}  # event_id -> position of its first call in this group
+    repeats: dict[int, int] = {}  # position -> position of the call it repeats
+    for n, c in enumerate(calls):
+        event = c.values["event_id"]
+        if event is not None and event in stored:
+            continue
+        if event is not None and event in first_of:
+            repeats[n] = first_of[event]
+            continue
+        if event is not None:
+            first_of[event] = n
+        new.append(n)
+    ids: dict[int, int] = {}
+    if new:
+        new_ids = session.execute(_INSERT_CALLS, [calls[n].values for n in new]).scalars().all()
+        ids = {n: int(i) for n, i in zip(new, new_ids, strict=True)}
+        at = utcnow()
+        session.execute(insert(_EVENTS), [{"call_id": ids[n], "at": at, "actor": calls[n].actor,
+                                           "action": "received", "what": calls[n].what} for n in new])
+        by_actor: dict[str, list[int]] = {}
+        for n in new:
+            by_actor.setdefault(calls[n].actor, []).append(n)
+        for actor, positions in by_actor.items():
+            audit.record_many(session, actor=actor, entries=[
+                audit.Entry("call.receive", "call", ids[n], calls[n].values["region_code"], calls[n].audit_detail)
+                for n in positions])
+    out: list[Received] = []
+    for n, c in enumerate(calls):
+        v = c.values
+        if n in ids:
+            out.append(Received(id=ids[n], person_id=v["person_id"], status="open", kind=v["kind"],
+                                received_at=v["received_at"], created=True))
+        elif n in repeats:
+            first = calls[repeats[n]].values
+            out.append(Received(id=ids[repeats[n]], person_id=first["person_id"], status="open", kind=first["kind"],
+                                received_at=first["received_at"], created=False))
+        else:
+            out.append(stored[v["event_id"]])
+    return out
+
+
+def receive_call(session: Session, *, actor: User, caller: str, kind: str | None = None,
+                 at: datetime | None = None, location: str | None = None, event_id: str | None = None,
+                 now: datetime | None = None) -> tuple[Call, bool]:
+    """Store an incoming call in the session's transaction; returns (call, created). A repeated
+    event_id gives the first call back. `prepare_call` then `write_calls`; the caller commits.
+    (The API's intake goes through the group commit instead, `minxin.eldercare.intake`.)"""
+    prepared = prepare_call(session, actor=actor, caller=caller, kind=kind, at=at, location=location,
+                            event_id=event_id, now=now)
+    received = write_calls(session, [prepared])[0]
+    if not received.created:
+        return session.get_one(Call, received.id), False
     # The row as written, without reading it back; attributes not listed would load on first use.
-    call = Call(id=call_id, taken_at=None, taken_by=None, dispatched_at=None, closed_at=None, outcome=None,
-                escalated_at=None, **values)
+    call = Call(id=received.id, taken_at=None, taken_by=None, dispatched_at=None, closed_at=None, outcome=None,
+                escalated_at=None, **prepared.values)
     make_transient_to_detached(call)
     session.add(call)
-    who = "来电人未识别" if person_id is None else "已识别来电人"
-    what = f"来电 {raw_caller}（{who}）" + (f"，类型：{KIND_NAMES[clean_kind]}" if clean_kind else "")
-    _append_step(session, call_id, actor.username, "received",
-                 what + (f"，位置：{clean_location}" if clean_location else ""))
-    audit.record(session, actor=actor.username, action="call.receive", entity="call", entity_id=call_id,
-                 region_code=region, detail={"caller": raw_caller, "kind": clean_kind, "event_id": clean_event,
-                                             "person_id": person_id})
     return call, True
 
 

@@ -419,6 +419,18 @@ def start_writing(session: Session) -> None:
 _AFTER_WRITE_BEGINS = "minxin.after_write_begins"
 
 
+def finish_reading(session: Session) -> None:
+    """The request has read what it needs and writes elsewhere (a group commit, minxin.infra.groupcommit):
+    end its read transaction, so its connection goes back to the pool while it waits. A change held
+    back while reading (`after_write_begins`: an API token's last-use stamp, every few minutes) is
+    made in a short write transaction of its own first."""
+    if session.info.get(_AFTER_WRITE_BEGINS):
+        begin_write(session)
+        session.commit()
+    elif session.in_transaction():
+        session.rollback()
+
+
 def after_write_begins(session: Session, apply: Callable[[Session], None]) -> None:
     """Hold back a change found while reading (an API token's last-use stamp) until the handler's
     `begin_write`: made in the read transaction, it would turn that into a write one (see above)."""
