@@ -84,7 +84,7 @@ _M: dict[str, tuple[str, str]] = {
     "eldercare.console.taken": ("处理中", "In progress"),
     "eldercare.console.escalated": ("已上报", "Escalated"),
     "eldercare.console.escalated_only": ("只看已上报", "Escalated only"),
-    "eldercare.console.pick": ("从左侧队列选择一个呼叫。", "Pick a call from the queue."),
+    "eldercare.console.pick": ("在呼叫队列中选择一个呼叫。", "Pick a call in the queue."),
     "eldercare.console.empty": ("当前没有待处理的呼叫。", "No open calls."),
     "eldercare.col.time": ("时间", "Time"),
     "eldercare.col.caller": ("来电", "Caller"),

@@ -56,13 +56,17 @@ class RunSql:
     `active` is the condition on `cases c` that selects the run's active cases (program, status,
     start/end period and the run's county); `cases` is how the run reads the cases table (`FROM
     {q.cases}`, aliased `c`); `fence` keeps the database from flattening a subquery (evaluated once per
-    row, see cycles.scratch.fence); `sqlite` tells the dialect.
+    row, see cycles.scratch.fence); `sqlite` tells the dialect. A calculator that joins the cases'
+    households (`JOIN households h ON h.id = c.household_id{q.households}`) adds `households` to the
+    join: a condition naming the run's households, so the database reads only those ("" where it
+    needs none).
     """
 
     active: str
     fence: str
     sqlite: bool
     cases: str = "cases c"
+    households: str = ""
 
 
 @dataclass(frozen=True)

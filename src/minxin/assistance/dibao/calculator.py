@@ -114,7 +114,7 @@ def facts_sql(q: RunSql, *, reached: list[tuple[int, int]] | None = None, by_pk:
              s.a_elderly AS a_elderly, s.a_minor AS a_minor, s.a_disabled AS a_disabled, s.a_ill AS a_ill,
              s.standard_fen - h.monthly_income_fen / h.member_count AS gap{extra}
       FROM {q.cases}
-      JOIN households h ON h.id = c.household_id
+      JOIN households h ON h.id = c.household_id{q.households}
       CROSS JOIN mx_std s{join_sql}
       WHERE {q.active} AND h.member_count > 0
         AND s.period = :period AND s.region_code = c.region_code AND s.category = c.category{fence}"""
