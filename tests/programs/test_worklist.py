@@ -3,19 +3,20 @@ oldest first, with due dates; paged per kind; the top bar's count is the sum; pr
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from factories import household
 from minxin.core.errors import NotFound
 from minxin.eldercare.calls import receive_call
+from minxin.infra.clock import today
 from minxin.infra.db import utcnow
 from minxin.programs.models import CaseEvent, Cycle, FailedPayment
 from minxin.programs.service import STATUS_NAMES, apply, raise_objection, step
 from minxin.worklist import glance_for, queue_page, queues_for, waiting_count, worklist_for
 
-TODAY = date.today()
+TODAY = today()  # the services' day: China time, a day ahead of UTC from 16:00 UTC
 GANYU_COMMUNITY = "320707100001"
 
 
