@@ -80,17 +80,22 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 _ENGINES: dict[str, Engine] = {}
 
 
-@pytest.fixture(scope="session")
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    if eng.dialect.name == "postgresql":
-        _reset_postgres(eng)
+def migrate_and_seed(eng: Engine) -> None:
+    """The schema and what every database starts with: regions, the system user, the programs."""
     migrate.upgrade(eng)
     with write_lock(), Session(eng) as s:
         seed_regions(s)
         ensure_system_user(s)
         init_programs(s)
         s.commit()
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    if eng.dialect.name == "postgresql":
+        _reset_postgres(eng)
+    migrate_and_seed(eng)
     _ENGINES[db_url] = eng
     yield eng
     eng.dispose()
@@ -137,12 +142,7 @@ def committed_database(kind: str, folder: Path, name: str) -> Iterator[Engine]:
         url = f"{server}/{db_name}"
     eng = make_engine(url)
     try:
-        migrate.upgrade(eng)
-        with write_lock(), Session(eng) as s:
-            seed_regions(s)
-            ensure_system_user(s)
-            init_programs(s)
-            s.commit()
+        migrate_and_seed(eng)
         yield eng
     finally:
         eng.dispose()

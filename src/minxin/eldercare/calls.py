@@ -20,7 +20,7 @@ UPDATE … WHERE escalated_at IS NULL, so with several processes each call escal
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
@@ -258,51 +258,41 @@ def write_calls(session: Session, calls: Sequence[PreparedCall]) -> list[Receive
     the calls that arrived together in one transaction."""
     audit.lock_chain(session)
     event_ids = {c.values["event_id"] for c in calls if c.values["event_id"] is not None}
-    stored: dict[str, Received] = {}
+    # event_id -> the call a repeat is answered with: stored before, or the first of this group.
+    known: dict[str, Received] = {}
     if event_ids:
         for row in session.execute(select(*_RECEIVED_COLUMNS).where(_CALLS.c.event_id.in_(event_ids))):
-            stored[row.event_id] = Received(id=row.id, person_id=row.person_id, status=row.status, kind=row.kind,
-                                            received_at=row.received_at, created=False)
+            known[row.event_id] = Received(id=row.id, person_id=row.person_id, status=row.status, kind=row.kind,
+                                           received_at=row.received_at, created=False)
     new: list[int] = []  # positions of the calls to insert
-    first_of: dict[str, int] = {}  # event_id -> position of its first call in this group
-    repeats: dict[int, int] = {}  # position -> position of the call it repeats
+    firsts: set[str] = set()
     for n, c in enumerate(calls):
         event = c.values["event_id"]
-        if event is not None and event in stored:
-            continue
-        if event is not None and event in first_of:
-            repeats[n] = first_of[event]
-            continue
-        if event is not None:
-            first_of[event] = n
-        new.append(n)
-    ids: dict[int, int] = {}
+        if event is None or (event not in known and event not in firsts):
+            new.append(n)
+            if event is not None:
+                firsts.add(event)
+    fresh: dict[int, Received] = {}  # position -> the call it stored
     if new:
         new_ids = session.execute(_INSERT_CALLS, [calls[n].values for n in new]).scalars().all()
-        ids = {n: int(i) for n, i in zip(new, new_ids, strict=True)}
+        for n, call_id in zip(new, new_ids, strict=True):
+            v = calls[n].values
+            fresh[n] = Received(id=int(call_id), person_id=v["person_id"], status="open", kind=v["kind"],
+                                received_at=v["received_at"], created=True)
+            if v["event_id"] is not None:
+                known[v["event_id"]] = replace(fresh[n], created=False)
         at = utcnow()
-        session.execute(insert(_EVENTS), [{"call_id": ids[n], "at": at, "actor": calls[n].actor,
+        session.execute(insert(_EVENTS), [{"call_id": fresh[n].id, "at": at, "actor": calls[n].actor,
                                            "action": "received", "what": calls[n].what} for n in new])
         by_actor: dict[str, list[int]] = {}
         for n in new:
             by_actor.setdefault(calls[n].actor, []).append(n)
         for actor, positions in by_actor.items():
             audit.record_many(session, actor=actor, entries=[
-                audit.Entry("call.receive", "call", ids[n], calls[n].values["region_code"], calls[n].audit_detail)
+                audit.Entry("call.receive", "call", fresh[n].id, calls[n].values["region_code"],
+                            calls[n].audit_detail)
                 for n in positions])
-    out: list[Received] = []
-    for n, c in enumerate(calls):
-        v = c.values
-        if n in ids:
-            out.append(Received(id=ids[n], person_id=v["person_id"], status="open", kind=v["kind"],
-                                received_at=v["received_at"], created=True))
-        elif n in repeats:
-            first = calls[repeats[n]].values
-            out.append(Received(id=ids[repeats[n]], person_id=first["person_id"], status="open", kind=first["kind"],
-                                received_at=first["received_at"], created=False))
-        else:
-            out.append(stored[v["event_id"]])
-    return out
+    return [fresh[n] if n in fresh else known[c.values["event_id"]] for n, c in enumerate(calls)]
 
 
 def receive_call(session: Session, *, actor: User, caller: str, kind: str | None = None,
